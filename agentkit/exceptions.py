@@ -1,0 +1,175 @@
+"""One exception tree for everything agentkit raises::
+
+    AgentkitError
+    ├── UserError                   a developer mistake, found as early as possible
+    │   └── ToolDefinitionError     a tool's signature cannot become a schema (all problems listed)
+    ├── ToolSignal                  raised by a tool on purpose
+    │   ├── ModelRetry              "tell the model this, let it try again"
+    │   │   ├── ToolArgumentsError  the model's arguments were not valid JSON / failed the schema
+    │   │   └── ToolTimeoutError    the tool ran past its timeout
+    │   └── StopRun                 end the run now, with this output
+    └── RunError                    the run could not finish; carries .messages and .run_id
+        ├── MaxTurnsExceeded
+        ├── UsageLimitExceeded
+        ├── OutputValidationError   the model kept producing output that failed output_type
+        ├── ToolRetriesExceeded     a tool failed more often than its retry budget
+        └── ModelError              the model provider failed
+            ├── ModelHTTPError      an HTTP error status (.status_code, .error_type, .message)
+            ├── ModelConnectionError  no answer: connection refused, reset, timed out
+            └── ModelResponseError  an answer that cannot be understood (bad JSON, cut stream)
+
+Messages never contain API keys: providers build them from the response
+body, status and request id only.
+
+>>> err = ModelHTTPError(status_code=429, error_type="engine_overloaded_error", message="busy")
+>>> isinstance(err, RunError), err.status_code
+(True, 429)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentkit.messages import Message
+
+__all__ = [
+    "AgentkitError",
+    "MaxTurnsExceeded",
+    "ModelConnectionError",
+    "ModelError",
+    "ModelHTTPError",
+    "ModelResponseError",
+    "ModelRetry",
+    "OutputValidationError",
+    "RunError",
+    "StopRun",
+    "ToolArgumentsError",
+    "ToolDefinitionError",
+    "ToolRetriesExceeded",
+    "ToolSignal",
+    "ToolTimeoutError",
+    "UsageLimitExceeded",
+    "UserError",
+]
+
+
+class AgentkitError(Exception):
+    """The root of every error agentkit raises."""
+
+
+class UserError(AgentkitError):
+    """A mistake in how agentkit is used (configuration, tool definitions)."""
+
+
+class ToolDefinitionError(UserError):
+    """A tool's signature cannot be turned into a schema.
+
+    ``problems`` lists every problem found, so all can be fixed at once.
+    """
+
+    def __init__(self, tool_name: str, problems: Sequence[str]) -> None:
+        self.tool_name = tool_name
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"tool {tool_name!r} cannot be defined:\n{lines}")
+
+
+class ToolSignal(AgentkitError):
+    """Raised by tool code on purpose to steer the run."""
+
+
+class ModelRetry(ToolSignal):
+    """Send ``message`` back to the model as the tool's (error) result so it can try again."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class ToolArgumentsError(ModelRetry):
+    """The model's arguments were malformed JSON or did not match the tool's schema."""
+
+
+class ToolTimeoutError(ModelRetry):
+    """The tool did not finish within its timeout."""
+
+
+class StopRun(ToolSignal):
+    """End the run immediately; ``output`` becomes the run's output."""
+
+    def __init__(self, output: Any = None) -> None:
+        self.output = output
+        super().__init__("run stopped by a tool")
+
+
+class RunError(AgentkitError):
+    """The run ended without a result.
+
+    ``messages`` holds the conversation up to the failure (nothing is lost);
+    ``run_id`` names the run in logs and traces. The loop fills both in.
+    """
+
+    messages: tuple[Message, ...] = ()
+    run_id: str | None = None
+
+    def attach(self, messages: Sequence[Message], run_id: str) -> None:
+        """Record the conversation so far and the run id (called by the loop)."""
+        self.messages = tuple(messages)
+        self.run_id = run_id
+
+
+class MaxTurnsExceeded(RunError):
+    """The run used its ``max_turns`` without reaching a final answer."""
+
+
+class UsageLimitExceeded(RunError):
+    """A :class:`agentkit.usage.UsageLimits` limit was passed."""
+
+
+class OutputValidationError(RunError):
+    """The model's final output failed ``output_type`` more often than allowed."""
+
+
+class ToolRetriesExceeded(RunError):
+    """A tool kept failing after its retry budget was spent."""
+
+
+class ModelError(RunError):
+    """The model provider failed."""
+
+
+class ModelHTTPError(ModelError):
+    """The provider answered with an HTTP error status.
+
+    Attributes carry what the wire said: ``status_code``, the provider's
+    ``error_type`` (e.g. Kimi's ``rate_limit_reached_error``), its ``message``
+    and the ``request_id`` header when present.
+    """
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        error_type: str | None,
+        message: str,
+        request_id: str | None = None,
+        model_name: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error_type = error_type
+        self.message = message
+        self.request_id = request_id
+        self.model_name = model_name
+        kind = f" {error_type}" if error_type else ""
+        where = f" from {model_name}" if model_name else ""
+        super().__init__(f"HTTP {status_code}{kind}{where}: {message}")
+
+
+class ModelConnectionError(ModelError):
+    """The provider could not be reached or did not answer in time."""
+
+
+class ModelResponseError(ModelError):
+    """The provider's answer could not be understood (bad JSON, a stream cut mid-way)."""

@@ -1,0 +1,231 @@
+"""Provider-neutral messages and the events a run emits.
+
+Messages are frozen, slotted dataclasses that round-trip through plain JSON
+(:func:`message_to_dict` / :func:`message_from_dict`) without loss, so a
+history can be stored, traced and replayed exactly. Providers translate these
+to and from their wire format at the boundary and nowhere else.
+
+>>> call = ToolCall(id="functions.add:0", name="add", arguments='{"a": 1, "b": 2}')
+>>> msg = AssistantMessage(content=None, tool_calls=(call,))
+>>> message_from_dict(message_to_dict(msg)) == msg
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from agentkit.usage import Usage
+
+__all__ = [
+    "AssistantMessage",
+    "Event",
+    "FinalResultEvent",
+    "Message",
+    "ReasoningDelta",
+    "SystemMessage",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "ToolMessage",
+    "TurnFinished",
+    "UserMessage",
+    "message_from_dict",
+    "message_to_dict",
+]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SystemMessage:
+    """Instructions for the model."""
+
+    content: str
+    role: Literal["system"] = "system"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserMessage:
+    """What the user said."""
+
+    content: str
+    name: str | None = None
+    role: Literal["user"] = "user"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCall:
+    """One call the model asked for.
+
+    ``id`` is kept byte for byte as the provider sent it (Kimi's
+    ``functions.NAME:IDX``); ``arguments`` is the raw string the model wrote,
+    validated only when the call runs. ``type`` is ``"builtin_function"`` for
+    server-side tools such as Kimi's ``$web_search``.
+    """
+
+    id: str
+    name: str
+    arguments: str
+    type: str = "function"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AssistantMessage:
+    """What the model said: text, tool calls, and reasoning for thinking models.
+
+    ``partial`` marks an assistant prefill (Kimi partial mode). ``extra`` keeps
+    any provider field this type does not name, so it is sent back unchanged.
+    """
+
+    content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    reasoning_content: str | None = None
+    name: str | None = None
+    partial: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    role: Literal["assistant"] = "assistant"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolMessage:
+    """The result of one tool call, matched to it by ``tool_call_id``."""
+
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    role: Literal["tool"] = "tool"
+
+
+Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessage
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """Return a JSON-ready dict for ``message`` (the inverse of :func:`message_from_dict`)."""
+    if isinstance(message, AssistantMessage):
+        out: dict[str, Any] = {"role": "assistant", "content": message.content}
+        if message.tool_calls:
+            out["tool_calls"] = [
+                {"id": c.id, "name": c.name, "arguments": c.arguments, "type": c.type}
+                for c in message.tool_calls
+            ]
+        if message.reasoning_content is not None:
+            out["reasoning_content"] = message.reasoning_content
+        if message.name is not None:
+            out["name"] = message.name
+        if message.partial:
+            out["partial"] = True
+        if message.extra:
+            out["extra"] = dict(message.extra)
+        return out
+    if isinstance(message, ToolMessage):
+        out = {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "name": message.name,
+            "content": message.content,
+        }
+        if message.is_error:
+            out["is_error"] = True
+        return out
+    if isinstance(message, UserMessage):
+        out = {"role": "user", "content": message.content}
+        if message.name is not None:
+            out["name"] = message.name
+        return out
+    return {"role": "system", "content": message.content}
+
+
+def message_from_dict(data: Mapping[str, Any]) -> Message:
+    """Rebuild a message from :func:`message_to_dict` output.
+
+    Raises:
+        ValueError: the role is unknown.
+    """
+    role = data.get("role")
+    if role == "assistant":
+        calls = tuple(
+            ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"], type=c.get("type", "function"))
+            for c in data.get("tool_calls") or ()
+        )
+        return AssistantMessage(
+            content=data.get("content"),
+            tool_calls=calls,
+            reasoning_content=data.get("reasoning_content"),
+            name=data.get("name"),
+            partial=bool(data.get("partial", False)),
+            extra=dict(data.get("extra") or {}),
+        )
+    if role == "tool":
+        return ToolMessage(
+            tool_call_id=data["tool_call_id"],
+            name=data["name"],
+            content=data["content"],
+            is_error=bool(data.get("is_error", False)),
+        )
+    if role == "user":
+        return UserMessage(content=data["content"], name=data.get("name"))
+    if role == "system":
+        return SystemMessage(content=data["content"])
+    raise ValueError(f"unknown message role {role!r}")
+
+
+# --- events a run emits (streaming UIs and the tracer consume these) ---------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TextDelta:
+    """A fragment of the model's answer text."""
+
+    text: str
+    kind: Literal["text_delta"] = "text_delta"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReasoningDelta:
+    """A fragment of a thinking model's ``reasoning_content``."""
+
+    text: str
+    kind: Literal["reasoning_delta"] = "reasoning_delta"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallStarted:
+    """A tool call began running (parallel calls start together)."""
+
+    turn: int
+    call: ToolCall
+    kind: Literal["tool_call_started"] = "tool_call_started"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallFinished:
+    """A tool call finished; ``result.is_error`` says whether it failed."""
+
+    turn: int
+    call: ToolCall
+    result: ToolMessage
+    duration_s: float
+    kind: Literal["tool_call_finished"] = "tool_call_finished"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TurnFinished:
+    """A model turn (and the tool calls it asked for) is complete."""
+
+    turn: int
+    usage: Usage
+    kind: Literal["turn_finished"] = "turn_finished"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FinalResultEvent:
+    """The run ended; ``result`` is the :class:`agentkit.RunResult`."""
+
+    result: Any
+    kind: Literal["final_result"] = "final_result"
+
+
+Event: TypeAlias = TextDelta | ReasoningDelta | ToolCallStarted | ToolCallFinished | TurnFinished | FinalResultEvent
