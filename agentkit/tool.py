@@ -1,0 +1,393 @@
+"""Typed tools: the ``@tool`` decorator, :class:`Tool` and :class:`Toolset`.
+
+A tool is a plain (sync or async) function with type hints and a docstring.
+Everything slow happens once, when it is declared: the JSON schema, the
+``jsonschema`` validator and the pydantic arguments model. :meth:`Tool.call`
+then only parses, validates, coerces, runs and serialises.
+
+>>> @tool(timeout=5)
+... def add(a: int, b: int = 2) -> int:
+...     '''Add two numbers.
+...
+...     Args:
+...         a: The first number.
+...         b: The second number.
+...     '''
+...     return a + b
+>>> add.name, add.description, add.parameters["required"]
+('add', 'Add two numbers.', ['a'])
+>>> import anyio
+>>> anyio.run(add.call, '{"a": 1}')
+'3'
+
+Return values become the tool message's text: a ``str`` is sent as is, ``None``
+becomes ``"null"``, and anything else (pydantic models, dataclasses, dicts,
+lists, tuples, enums, numbers, dates...) is encoded as JSON by
+:func:`pydantic_core.to_json`; objects it does not know are sent as ``str(obj)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import anyio
+import anyio.to_thread
+import orjson
+import pydantic
+import pydantic_core
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from agentkit._run_context import RunContext
+from agentkit._schema import DocstringFormat, FunctionSchema, function_schema
+from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
+from agentkit.models.abstract import ToolDefinition
+
+__all__ = ["Tool", "Toolset", "tool"]
+
+_MAX_PROBLEM_CHARS = 300
+_JSON_START = frozenset('{["0123456789-tfn')
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Plan:
+    """The per-tool machinery built once at declaration and used on every call."""
+
+    schema: FunctionSchema
+    validator: Draft202012Validator
+    definition: ToolDefinition
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Tool:
+    """A function the model can call, with its schema. Build one with :func:`tool`.
+
+    Attributes:
+        name: the name the model calls the tool by.
+        description: the docstring's text (without parameter/returns sections), or ``description=``.
+        parameters: the JSON object schema the model sees (and arguments are checked against).
+        function: the wrapped function, unchanged.
+        timeout: seconds a call may take; ``None`` means no limit.
+        retries: this tool's retry budget; ``None`` means the agent's default.
+        sequential: run this tool alone (a barrier), never concurrently with other calls.
+        takes_ctx: whether the function has a ``RunContext`` parameter (injected, hidden from the schema).
+
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    function: Callable[..., Any]
+    timeout: float | None = None
+    retries: int | None = None
+    sequential: bool = False
+    takes_ctx: bool = False
+    _plan: _Plan = field(repr=False, compare=False)
+
+    @property
+    def definition(self) -> ToolDefinition:
+        """The tool as sent to the model: name, description and parameters."""
+        return self._plan.definition
+
+    async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
+        """Run the tool on the model's raw argument string and return the result as text.
+
+        Raises:
+            ToolArgumentsError: the arguments are not a JSON object matching the schema
+                (every problem is listed in one message); the function did not run.
+            ToolTimeoutError: the call took longer than ``timeout`` seconds.
+            UserError: the tool takes a ``RunContext`` but ``ctx`` is ``None``.
+            Exception: whatever the function raises (including ``ModelRetry`` and
+                ``StopRun``) propagates unchanged.
+
+        """
+        plan = self._plan
+        kwargs = _coerce(plan.schema, _validate(plan.validator, _parse_arguments(arguments)))
+        if plan.schema.ctx_param is not None:
+            if ctx is None:
+                raise UserError(f"tool {self.name!r} takes a RunContext but was called without one")
+            kwargs[plan.schema.ctx_param] = ctx
+        args = [kwargs.pop(n) for n in plan.schema.positional_only]
+        bound = functools.partial(self.function, *args, **kwargs)
+        if self.timeout is None:
+            result = await _run(bound, is_async=plan.schema.is_async)
+        else:
+            with anyio.move_on_after(self.timeout) as scope:
+                result = await _run(bound, is_async=plan.schema.is_async)
+            if scope.cancelled_caught:
+                raise ToolTimeoutError(f"tool {self.name!r} timed out after {self.timeout:g} s")
+        return serialize_result(result)
+
+
+@overload
+def tool(
+    fn: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    sequential: bool = False,
+    docstring_format: DocstringFormat = "auto",
+) -> Tool: ...
+
+
+@overload
+def tool(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    sequential: bool = False,
+    docstring_format: DocstringFormat = "auto",
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    sequential: bool = False,
+    docstring_format: DocstringFormat = "auto",
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Turn a sync or async function into a :class:`Tool`; use as ``@tool`` or ``@tool(...)``.
+
+    Args:
+        fn: the function (given when used as a bare ``@tool``).
+        name: the tool's name; defaults to the function's ``__name__``.
+        description: the tool's description; defaults to the docstring's text.
+        timeout: seconds a call may take before :class:`ToolTimeoutError`; ``None`` for no limit.
+        retries: this tool's retry budget; ``None`` uses the agent's default.
+        sequential: run this tool alone instead of concurrently with other calls of the turn.
+        docstring_format: the docstring style for parameter descriptions; ``"auto"`` detects it.
+
+    Raises:
+        ToolDefinitionError: listing every problem with the signature at once. A
+            docstring entry for a parameter the function does not have is a problem
+            too (it usually means the docstring went stale).
+
+    """
+
+    def decorate(func: Callable[..., Any]) -> Tool:
+        return _make_tool(
+            func,
+            name=name,
+            description=description,
+            timeout=timeout,
+            retries=retries,
+            sequential=sequential,
+            docstring_format=docstring_format,
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+def _make_tool(
+    func: Callable[..., Any],
+    *,
+    name: str | None,
+    description: str | None,
+    timeout: float | None,
+    retries: int | None,
+    sequential: bool,
+    docstring_format: DocstringFormat,
+) -> Tool:
+    tool_name = name if name is not None else _default_name(func)
+    option_problems: list[str] = []
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        option_problems.append(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if retries is not None and retries < 0:
+        option_problems.append(f"retries must be >= 0, not {retries!r}")
+    try:
+        schema = function_schema(
+            func, name=tool_name, description=description, docstring_format=docstring_format
+        )
+    except ToolDefinitionError as err:
+        raise ToolDefinitionError(tool_name, [*option_problems, *err.problems]) from None
+    if option_problems:
+        raise ToolDefinitionError(tool_name, option_problems)
+    definition = ToolDefinition(name=tool_name, description=schema.description, parameters=schema.parameters)
+    plan = _Plan(schema=schema, validator=Draft202012Validator(schema.parameters), definition=definition)
+    return Tool(
+        name=tool_name,
+        description=schema.description,
+        parameters=schema.parameters,
+        function=func,
+        timeout=timeout,
+        retries=retries,
+        sequential=sequential,
+        takes_ctx=schema.ctx_param is not None,
+        _plan=plan,
+    )
+
+
+def _default_name(func: Callable[..., Any]) -> str:
+    name = getattr(func, "__name__", None)
+    if isinstance(name, str):
+        return name
+    inner = getattr(func, "func", None)  # functools.partial
+    return _default_name(inner) if callable(inner) else type(func).__name__
+
+
+class Toolset:
+    """An immutable collection of tools with unique names.
+
+    Plain functions are wrapped with :func:`tool`. A name used twice raises
+    :class:`UserError` naming it.
+    """
+
+    __slots__ = ("_by_name", "_definitions")
+
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any]]) -> None:
+        by_name: dict[str, Tool] = {}
+        for item in tools:
+            made = item if isinstance(item, Tool) else tool(item)
+            if made.name in by_name:
+                raise UserError(f"two tools are named {made.name!r}; tool names must be unique")
+            by_name[made.name] = made
+        self._by_name: Mapping[str, Tool] = by_name
+        self._definitions = tuple(t.definition for t in by_name.values())
+
+    def get(self, name: str) -> Tool | None:
+        """Return the tool called ``name``, or ``None``."""
+        return self._by_name.get(name)
+
+    @property
+    def definitions(self) -> tuple[ToolDefinition, ...]:
+        """Every tool's definition, in declaration order."""
+        return self._definitions
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._by_name.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __repr__(self) -> str:
+        return f"Toolset({list(self._by_name)!r})"
+
+
+def serialize_result(value: Any) -> str:
+    """Turn a tool's return value into the text sent to the model.
+
+    ``str`` as is; ``None`` as ``"null"``; everything else as JSON via
+    :func:`pydantic_core.to_json`, with ``str(obj)`` for objects it cannot encode.
+    """
+    if isinstance(value, str):
+        return value
+    return pydantic_core.to_json(value, fallback=str).decode()
+
+
+async def _run(bound: Callable[[], Any], *, is_async: bool) -> Any:
+    if is_async:
+        return await bound()
+    return await anyio.to_thread.run_sync(bound, abandon_on_cancel=True)
+
+
+def _parse_arguments(arguments: str) -> dict[str, Any]:
+    if not arguments or arguments.isspace():
+        return {}
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError as err:
+        raise ToolArgumentsError(
+            f"arguments are not valid JSON: {_short(str(err))}; send a JSON object matching the schema"
+        ) from None
+    if isinstance(value, str):
+        if _holds_json(value):
+            raise ToolArgumentsError(
+                "arguments were a JSON string containing JSON (encoded twice); "
+                "send the JSON object itself, not a string"
+            )
+        raise ToolArgumentsError("arguments must be a JSON object, not a string")
+    if not isinstance(value, dict):
+        raise ToolArgumentsError(f"arguments must be a JSON object, not {_json_type(value)}")
+    return value
+
+
+def _holds_json(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in _JSON_START:
+        return False
+    try:
+        orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "an array"
+    return "a number"
+
+
+def _validate(validator: Draft202012Validator, args: dict[str, Any]) -> dict[str, Any]:
+    if validator.is_valid(args):
+        return args
+    errors = sorted(validator.iter_errors(args), key=lambda e: [str(p) for p in e.absolute_path])
+    # jsonschema reports each missing key as its own "required" error: drop the repeats.
+    problems = list(dict.fromkeys(p for err in errors for p in _describe(err)))
+    raise ToolArgumentsError(_join(problems))
+
+
+def _describe(err: ValidationError) -> list[str]:
+    path = _path(err.absolute_path)
+    where = f"{path}: " if path else ""
+    noun = "field" if path else "parameter"
+    if err.validator == "required" and isinstance(err.instance, dict):
+        required = err.validator_value if isinstance(err.validator_value, list) else []
+        return [f"{where}missing required {noun} {k!r}" for k in required if k not in err.instance]
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+        extra = [k for k in err.instance if k not in known]
+        if extra:
+            return [f"{where}unexpected {noun} {k!r}" for k in extra]
+    return [f"{where}{_short(err.message)}"]
+
+
+def _path(parts: Iterable[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _coerce(schema: FunctionSchema, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        model = schema.arguments_model.model_validate(args)
+    except pydantic.ValidationError as err:
+        problems = [
+            f"{_path(e['loc'])}: {_short(e['msg'])}" if e["loc"] else _short(e["msg"]) for e in err.errors()
+        ]
+        raise ToolArgumentsError(_join(problems)) from None
+    return {param: getattr(model, attr) for attr, param in schema.fields}
+
+
+def _join(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return "; ".join(problems)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_PROBLEM_CHARS else text[: _MAX_PROBLEM_CHARS - 3] + "..."
