@@ -11,14 +11,19 @@ from agentkit.models.abstract import (
     ToolCallDelta,
     ToolDefinition,
 )
+from agentkit.models.kimi import KIMI_PROFILE, KimiModel
+from agentkit.models.openai_compat import OpenAICompatModel
 
 __all__ = [
+    "KIMI_PROFILE",
+    "KimiModel",
     "Model",
     "ModelProfile",
     "ModelRequest",
     "ModelResponse",
     "ModelSettings",
     "ModelStreamEvent",
+    "OpenAICompatModel",
     "RetryPolicy",
     "ToolCallDelta",
     "ToolDefinition",

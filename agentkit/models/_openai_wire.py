@@ -1,0 +1,587 @@
+"""Pure mapping between agentkit's provider-neutral types and the Chat Completions wire format.
+
+Nothing here does I/O: :func:`build_request_body` turns a :class:`ModelRequest` into a plain dict,
+:func:`parse_response` turns a decoded body into a :class:`ModelResponse`, and
+:class:`StreamAccumulator` folds SSE chunks into deltas and, at the end, the same response a
+non-streamed call would give. Everything a server does differently comes from the
+:class:`ModelProfile`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from agentkit.exceptions import ModelResponseError, UserError
+from agentkit.messages import (
+    AssistantMessage,
+    Message,
+    ReasoningDelta,
+    SystemMessage,
+    TextDelta,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
+from agentkit.models.abstract import (
+    ModelProfile,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ModelStreamEvent,
+    ToolCallDelta,
+    ToolDefinition,
+)
+from agentkit.usage import Usage, cost_usd
+
+__all__ = [
+    "PERMISSIVE_TYPES",
+    "StreamAccumulator",
+    "WireRequest",
+    "build_request_body",
+    "decode_body",
+    "message_to_wire",
+    "parse_response",
+    "parse_sse_line",
+    "sanitize_schema",
+    "settings_to_wire",
+    "tool_choice_to_wire",
+    "tool_to_wire",
+]
+
+#: The ``type`` given to a property whose type cannot be inferred (Kimi rejects a missing ``type``).
+PERMISSIVE_TYPES: Final[tuple[str, ...]] = (
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "object",
+    "array",
+    "null",
+)
+
+#: Assistant-message fields this module maps by name; anything else is kept in ``extra``.
+_KNOWN_MESSAGE_FIELDS: Final = frozenset(
+    {"role", "content", "tool_calls", "reasoning_content", "name", "partial", "function_call", "refusal"}
+)
+_EXCERPT_CHARS: Final = 200
+#: Returned by :func:`parse_sse_line` for the ``data: [DONE]`` terminator.
+SSE_DONE: Final = "[DONE]"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WireRequest:
+    """A request body ready to encode, plus what the mapping had to do to build it.
+
+    ``tool_choice_emulated`` is true when ``tool_choice="required"`` was emulated with a user
+    nudge (the profile says the server cannot do it): the caller logs or traces it.
+    """
+
+    body: dict[str, Any]
+    tool_choice_emulated: bool = False
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def message_to_wire(message: Message, profile: ModelProfile) -> dict[str, Any]:
+    """Return the Chat Completions dict for one provider-neutral message."""
+    if isinstance(message, AssistantMessage):
+        return _assistant_to_wire(message, profile)
+    if isinstance(message, ToolMessage):
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "name": message.name,
+            "content": message.content,
+        }
+    if isinstance(message, UserMessage):
+        if message.name is None:
+            return {"role": "user", "content": message.content}
+        return {"role": "user", "content": message.content, "name": message.name}
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": message.content}
+    raise UserError(f"cannot send a message of type {type(message).__name__}")
+
+
+def _assistant_to_wire(message: AssistantMessage, profile: ModelProfile) -> dict[str, Any]:
+    out: dict[str, Any] = dict(message.extra)
+    out["role"] = "assistant"
+    content = message.content
+    out["content"] = "" if content is None and not message.tool_calls else content
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": c.type, "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if profile.send_reasoning_content and message.reasoning_content is not None:
+        out["reasoning_content"] = message.reasoning_content
+    if message.partial:
+        out["partial"] = True
+    if message.name is not None:
+        out["name"] = message.name
+    return out
+
+
+# --- tools and schemas --------------------------------------------------------------------------
+
+
+def tool_to_wire(tool: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:
+    """Return the ``tools[]`` entry for ``tool``, sanitised when the profile asks for it.
+
+    Raises:
+        UserError: the name starts with a digit on a server that rejects it.
+
+    """
+    if tool.kind == "builtin_function":
+        return {"type": "builtin_function", "function": {"name": tool.name}}
+    parameters: Mapping[str, Any] = tool.parameters
+    if profile.sanitize_schemas:
+        if tool.name[:1].isdigit():
+            raise UserError(
+                f"tool name {tool.name!r} starts with a digit, which this model's server rejects: rename it"
+            )
+        parameters = sanitize_schema(parameters)
+    elif not profile.supports_strict_schemas:
+        parameters = {k: v for k, v in parameters.items() if k != "strict"}
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": parameters},
+    }
+
+
+def sanitize_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of a tool's parameter schema that Kimi's server accepts.
+
+    Every property gets a ``type`` (inferred from ``enum``/``const``/``properties``/``items``/a
+    ``$ref`` target, else :data:`PERMISSIVE_TYPES`); an ``anyOf``/``oneOf`` of bare types becomes a
+    type list, and a richer one loses any parent ``type`` beside it (its branches are typed
+    instead); ``strict`` keys are dropped. The input is not modified.
+    """
+    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    out = _sanitize_node(schema, defs)
+    out.pop("strict", None)
+    if "type" not in out and "anyOf" not in out and "oneOf" not in out:
+        out["type"] = "object"
+    return out
+
+
+def _sanitize_node(node: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "strict":
+            continue
+        if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(value, Mapping):
+            out[key] = {
+                name: _sanitize_typed(sub, defs) if isinstance(sub, Mapping) else sub
+                for name, sub in value.items()
+            }
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, Mapping):
+            out[key] = _sanitize_typed(value, defs)
+        elif key in ("anyOf", "oneOf", "allOf", "prefixItems") and isinstance(value, list):
+            out[key] = [_sanitize_typed(sub, defs) if isinstance(sub, Mapping) else sub for sub in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _sanitize_typed(node: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    """Sanitise a sub-schema that must carry a ``type`` (a property, an item, a branch)."""
+    out = _sanitize_node(node, defs)
+    union_key = "anyOf" if "anyOf" in out else "oneOf" if "oneOf" in out else None
+    if union_key is not None:
+        branches = out[union_key]
+        bare = _bare_types(branches)
+        if bare is not None:
+            del out[union_key]
+            out["type"] = bare[0] if len(bare) == 1 else bare
+        else:
+            out.pop("type", None)
+        return out
+    if "type" not in out:
+        out["type"] = _infer_type(out, defs)
+    return out
+
+
+def _bare_types(branches: Sequence[Any]) -> list[str] | None:
+    """Return the branches' types when every branch is only ``{"type": T}`` (plus annotations), else None."""
+    names: list[str] = []
+    for branch in branches:
+        if not isinstance(branch, Mapping) or not isinstance(branch.get("type"), str):
+            return None
+        if set(branch) - {"type", "title", "description"}:
+            return None
+        if branch["type"] not in names:
+            names.append(branch["type"])
+    return names
+
+
+def _infer_type(node: Mapping[str, Any], defs: Mapping[str, Any]) -> str | list[str]:
+    if "properties" in node or "additionalProperties" in node:
+        return "object"
+    if "items" in node or "prefixItems" in node:
+        return "array"
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        target = defs.get(ref.rsplit("/", 1)[-1])
+        if isinstance(target, Mapping) and isinstance(target.get("type"), str):
+            return str(target["type"])
+        return "object"
+    values = node.get("enum", [node["const"]] if "const" in node else None)
+    if isinstance(values, list) and values:
+        found = []
+        for v in values:
+            name = _json_type(v)
+            if name not in found:
+                found.append(name)
+        return found[0] if len(found) == 1 else found
+    return list(PERMISSIVE_TYPES)
+
+
+_JSON_TYPES: Final[tuple[tuple[type, str], ...]] = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (list, "array"),
+    (dict, "object"),
+)
+
+
+def _json_type(value: object) -> str:
+    for python_type, name in _JSON_TYPES:
+        if isinstance(value, python_type):
+            return name
+    return "string"
+
+
+# --- settings and tool choice -------------------------------------------------------------------
+
+
+def settings_to_wire(settings: ModelSettings, profile: ModelProfile) -> dict[str, Any]:
+    """Return the sampling fields of the body: profile defaults filled in, then ``extra_body``.
+
+    Raises:
+        UserError: the temperature lies outside ``profile.temperature_range``.
+
+    """
+    out: dict[str, Any] = {}
+    temperature = settings.temperature if settings.temperature is not None else profile.default_temperature
+    if temperature is not None:
+        low, high = profile.temperature_range
+        if not low <= temperature <= high:
+            raise UserError(f"temperature {temperature} is outside this model's range [{low}, {high}]")
+        out["temperature"] = temperature
+    max_tokens = settings.max_tokens if settings.max_tokens is not None else profile.default_max_tokens
+    if max_tokens is not None:
+        out["max_tokens"] = max_tokens
+    if settings.top_p is not None:
+        out["top_p"] = settings.top_p
+    if settings.stop is not None:
+        out["stop"] = list(settings.stop)
+    if settings.seed is not None:
+        out["seed"] = settings.seed
+    out.update(settings.extra_body)
+    return out
+
+
+def tool_choice_to_wire(
+    choice: str | None, tools: Sequence[ToolDefinition], profile: ModelProfile
+) -> tuple[str | dict[str, Any] | None, bool]:
+    """Return ``(tool_choice field or None to omit it, whether "required" must be emulated)``.
+
+    Raises:
+        UserError: ``choice`` names a tool that is not in ``tools``.
+
+    """
+    if choice is None or choice in ("auto", "none"):
+        return choice, False
+    if choice == "required":
+        if profile.supports_tool_choice_required:
+            return "required", False
+        return None, True
+    if not any(t.name == choice for t in tools):
+        raise UserError(f"tool_choice {choice!r} is not one of the request's tools")
+    return {"type": "function", "function": {"name": choice}}, False
+
+
+# --- the whole request --------------------------------------------------------------------------
+
+
+def build_request_body(
+    request: ModelRequest,
+    *,
+    model_name: str,
+    profile: ModelProfile,
+    stream: bool,
+    tools_wire: Sequence[dict[str, Any]] | None = None,
+) -> WireRequest:
+    """Return the Chat Completions body for ``request``.
+
+    ``tools_wire`` lets a caller pass tool entries it already mapped (and cached) with
+    :func:`tool_to_wire`; otherwise they are mapped here.
+
+    Raises:
+        UserError: too many tools, an unknown forced tool, a bad temperature or tool name.
+
+    """
+    if profile.max_tools is not None and len(request.tools) > profile.max_tools:
+        raise UserError(
+            f"{len(request.tools)} tools were given but this model accepts at most {profile.max_tools}"
+        )
+    messages = [message_to_wire(m, profile) for m in request.messages]
+    choice, emulated = tool_choice_to_wire(request.tool_choice, request.tools, profile)
+    if emulated:
+        messages.append({"role": "user", "content": profile.tool_choice_required_nudge})
+    body: dict[str, Any] = {"model": model_name, "messages": messages}
+    if request.tools:
+        body["tools"] = (
+            list(tools_wire) if tools_wire is not None else [tool_to_wire(t, profile) for t in request.tools]
+        )
+    if choice is not None:
+        body["tool_choice"] = choice
+    if request.response_format is not None:
+        body["response_format"] = dict(request.response_format)
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    body.update(settings_to_wire(request.settings, profile))
+    return WireRequest(body=body, tool_choice_emulated=emulated)
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+def _excerpt(text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "..."
+
+
+def decode_body(content: bytes) -> dict[str, Any]:
+    """Decode a JSON object body.
+
+    Raises:
+        ModelResponseError: the body is not a JSON object (with a short excerpt).
+
+    """
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        raise ModelResponseError(f"response body is not JSON: {_excerpt(content)!r}") from None
+    if not isinstance(data, dict):
+        raise ModelResponseError(f"response body is not a JSON object: {_excerpt(content)!r}")
+    return data
+
+
+def parse_usage(usage: Mapping[str, Any] | None, *, web_searches: int = 0) -> Usage:
+    """Return :class:`Usage` for one request from a wire ``usage`` dict (``None`` -> zero tokens)."""
+    if not usage:
+        return Usage(requests=1, web_searches=web_searches)
+    cached = usage.get("cached_tokens")
+    if cached is None:
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(cached or 0),
+        requests=1,
+        web_searches=web_searches,
+    )
+
+
+def _parse_message(wire: Mapping[str, Any]) -> AssistantMessage:
+    calls = []
+    for raw in wire.get("tool_calls") or ():
+        function = raw.get("function") or {}
+        arguments = function.get("arguments")
+        calls.append(
+            ToolCall(
+                id=str(raw.get("id") or ""),
+                name=str(function.get("name") or ""),
+                arguments=arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode(),
+                type=str(raw.get("type") or "function"),
+            )
+        )
+    extra = {k: v for k, v in wire.items() if k not in _KNOWN_MESSAGE_FIELDS and v is not None}
+    return AssistantMessage(
+        content=wire.get("content"),
+        tool_calls=tuple(calls),
+        reasoning_content=wire.get("reasoning_content"),
+        extra=extra,
+    )
+
+
+def parse_response(
+    data: Mapping[str, Any],
+    *,
+    model_name: str,
+    profile: ModelProfile,
+    request_id: str | None = None,
+) -> ModelResponse:
+    """Return the :class:`ModelResponse` for a decoded (non-streamed) body.
+
+    ``model_name`` is the requested model; the body's ``model`` (the one that answered) names
+    the response and picks the price when the profile knows it.
+
+    Raises:
+        ModelResponseError: the body has no ``choices[0].message``.
+
+    """
+    choices = data.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(first, Mapping) or not isinstance(first.get("message"), Mapping):
+        raise ModelResponseError(f"response has no choices[0].message: {_excerpt(orjson.dumps(data))!r}")
+    wire_message = first["message"]
+    message = _parse_message(wire_message)
+    web_searches = sum(1 for c in message.tool_calls if c.type == "builtin_function")
+    usage_wire = data.get("usage") or first.get("usage")
+    usage = parse_usage(usage_wire, web_searches=web_searches)
+    answered = str(data.get("model") or model_name)
+    price = profile.prices.get(answered) or profile.prices.get(model_name)
+    return ModelResponse(
+        message=message,
+        finish_reason=first.get("finish_reason"),
+        usage=usage,
+        model_name=answered,
+        cost_usd=cost_usd(usage, price),
+        request_id=request_id,
+        raw=data,
+    )
+
+
+# --- streaming ----------------------------------------------------------------------------------
+
+
+def parse_sse_line(line: str) -> dict[str, Any] | str | None:
+    """Return the decoded chunk of an SSE ``data:`` line, :data:`SSE_DONE`, or None to skip it.
+
+    Raises:
+        ModelResponseError: the data is not a JSON object.
+
+    """
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if not payload:
+        return None
+    if payload == SSE_DONE:
+        return SSE_DONE
+    return decode_body(payload.encode())
+
+
+@dataclass(kw_only=True, slots=True)
+class _PartialCall:
+    id: str = ""
+    type: str = "function"
+    name: str = ""
+    arguments: list[str]
+
+
+class StreamAccumulator:
+    """Folds streamed chunks into delta events and, at the end, the assembled response body.
+
+    Tool calls are accumulated by ``index``; the first non-empty id and name are kept (some
+    servers change the id mid-stream).
+    """
+
+    __slots__ = (
+        "_calls",
+        "_content",
+        "_finish_reason",
+        "_id",
+        "_model",
+        "_reasoning",
+        "_usage",
+        "saw_finish",
+    )
+
+    def __init__(self) -> None:
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, _PartialCall] = {}
+        self._finish_reason: str | None = None
+        self._usage: Mapping[str, Any] | None = None
+        self._id: str | None = None
+        self._model: str | None = None
+        #: True once a chunk carried a ``finish_reason``.
+        self.saw_finish = False
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[ModelStreamEvent]:
+        """Take one decoded chunk and return the events it carries.
+
+        Raises:
+            ModelResponseError: the chunk is an in-stream error object.
+
+        """
+        if "error" in chunk:
+            error = chunk["error"] if isinstance(chunk["error"], Mapping) else {"message": chunk["error"]}
+            raise ModelResponseError(
+                f"stream failed: {error.get('type') or 'error'}: {_excerpt(str(error.get('message')))}"
+            )
+        self._id = self._id or chunk.get("id")
+        self._model = self._model or chunk.get("model")
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        events: list[ModelStreamEvent] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("usage"):
+                self._usage = choice["usage"]
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+                self.saw_finish = True
+            delta = choice.get("delta")
+            if isinstance(delta, Mapping):
+                self._feed_delta(delta, events)
+        return events
+
+    def _feed_delta(self, delta: Mapping[str, Any], events: list[ModelStreamEvent]) -> None:
+        reasoning = delta.get("reasoning_content")
+        if reasoning:
+            self._reasoning.append(reasoning)
+            events.append(ReasoningDelta(text=reasoning))
+        content = delta.get("content")
+        if content:
+            self._content.append(content)
+            events.append(TextDelta(text=content))
+        for position, raw in enumerate(delta.get("tool_calls") or ()):
+            index = raw.get("index")
+            index = position if not isinstance(index, int) else index
+            call = self._calls.setdefault(index, _PartialCall(arguments=[]))
+            function = raw.get("function") or {}
+            new_id, name = raw.get("id") or None, function.get("name") or None
+            arguments = function.get("arguments") or ""
+            if new_id and not call.id:
+                call.id = new_id
+            if name and not call.name:
+                call.name = name
+            if raw.get("type"):
+                call.type = raw["type"]
+            call.arguments.append(arguments)
+            events.append(ToolCallDelta(index=index, id=new_id, name=name, arguments=arguments))
+
+    def wire_body(self) -> dict[str, Any]:
+        """Return the stream as the body a non-streamed call would have returned."""
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self._content) or None}
+        if self._reasoning:
+            message["reasoning_content"] = "".join(self._reasoning)
+        if self._calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": c.type, "function": {"name": c.name, "arguments": "".join(c.arguments)}}
+                for _, c in sorted(self._calls.items())
+            ]
+        if message["content"] is None and not self._calls:
+            message["content"] = ""
+        body: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion",
+            "model": self._model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self._finish_reason}],
+        }
+        if self._usage is not None:
+            body["usage"] = dict(self._usage)
+        return body

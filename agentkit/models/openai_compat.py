@@ -1,0 +1,341 @@
+"""Chat Completions over HTTP through ``openai.AsyncOpenAI``: sending, streaming, retries, errors.
+
+The body is built by :mod:`agentkit.models._openai_wire` as plain dicts, encoded with orjson and
+sent with the SDK's low-level ``post`` (``cast_to=httpx2.Response``), which skips the per-call
+parameter processing and response model building of ``chat.completions.create``. The SDK's own
+retries are off (``max_retries=0``); :class:`RetryPolicy` in the profile decides instead.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import anyio
+import httpx2
+import openai
+import orjson
+import structlog
+
+from agentkit.exceptions import (
+    ModelConnectionError,
+    ModelError,
+    ModelHTTPError,
+    ModelResponseError,
+)
+from agentkit.models._openai_wire import (
+    StreamAccumulator,
+    WireRequest,
+    build_request_body,
+    decode_body,
+    parse_response,
+    parse_sse_line,
+    tool_to_wire,
+)
+from agentkit.models.abstract import (
+    ModelProfile,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ModelStreamEvent,
+    RetryPolicy,
+    ToolDefinition,
+)
+
+__all__ = ["OpenAICompatModel", "retry_delay_s", "server_wait_s", "should_retry"]
+
+_log = structlog.get_logger("agentkit.models")
+
+_HEADERS: Final[openai.RequestOptions] = {"headers": {"Content-Type": "application/json"}}
+_REQUEST_ID_HEADERS: Final = ("x-request-id", "msh-request-id", "x-trace-id")
+_TRY_AGAIN = re.compile(r"try again (?:after|in) (\d+(?:\.\d+)?) ?s", re.IGNORECASE)
+_TOOL_CACHE_SIZE: Final = 1024
+_REDACTED: Final = "[redacted]"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Failure:
+    """One failed attempt: the error to raise and any wait the server asked for."""
+
+    error: ModelError
+    wait_s: float | None = None
+
+
+# --- retry rules (pure) -------------------------------------------------------------------------
+
+
+def should_retry(policy: RetryPolicy, error: ModelError) -> bool:
+    """Return whether ``error`` may be retried under ``policy`` (attempt budget aside)."""
+    if isinstance(error, ModelConnectionError):
+        return policy.retry_connection_errors
+    if isinstance(error, ModelHTTPError):
+        if error.error_type in policy.never_retry_error_types:
+            return False
+        return error.status_code in policy.retry_statuses
+    return False
+
+
+def server_wait_s(headers: Mapping[str, str], message: str, *, now: float | None = None) -> float | None:
+    """Return the wait the server asked for, from ``Retry-After`` or "try again after N seconds"."""
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - (time.time() if now is None else now))
+    match = _TRY_AGAIN.search(message)
+    return float(match.group(1)) if match else None
+
+
+def retry_delay_s(
+    policy: RetryPolicy,
+    attempt: int,
+    wait_s: float | None = None,
+    *,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Return how long to sleep before retry number ``attempt`` (counting from 0).
+
+    A server-stated wait wins (capped at ``max_delay_s``); otherwise exponential backoff
+    ``base_delay_s * 2**attempt`` with "equal jitter" (between half and all of it), capped.
+    """
+    if wait_s is not None:
+        return min(wait_s, policy.max_delay_s)
+    backoff = min(policy.base_delay_s * 2.0**attempt, policy.max_delay_s)
+    return backoff / 2 + backoff / 2 * rand()
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+class OpenAICompatModel:
+    """A model behind an OpenAI-compatible Chat Completions endpoint (vLLM, SGLang, OpenAI, Kimi).
+
+    Args:
+        model_name: the model id sent on the wire.
+        base_url: the API root, e.g. ``http://127.0.0.1:8000/v1``.
+        api_key: the bearer key; ``None`` reads ``OPENAI_API_KEY`` or sends a placeholder
+            (self-hosted servers usually need none).
+        profile: the server's rules and quirks.
+        http_client: the ``httpx2.AsyncClient`` to send through (connection pool, transport).
+        openai_client: a ready ``openai.AsyncOpenAI``; when given, ``base_url``/``api_key``/
+            ``http_client`` are ignored. Its own retries should be off (``max_retries=0``).
+        settings: default settings, overridden per request by ``request.settings``.
+
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        base_url: str | None,
+        api_key: str | None = None,
+        profile: ModelProfile | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+        openai_client: openai.AsyncOpenAI | None = None,
+        settings: ModelSettings | None = None,
+    ) -> None:
+        if openai_client is None:
+            key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+            openai_client = openai.AsyncOpenAI(
+                api_key=key, base_url=base_url, max_retries=0, http_client=http_client
+            )
+        self._client = openai_client
+        self._model_name = model_name
+        self._profile = profile if profile is not None else ModelProfile()
+        self._settings = settings
+        self._tool_cache: dict[int, tuple[ToolDefinition, dict[str, Any]]] = {}
+
+    @property
+    def model_name(self) -> str:
+        """The model's name, as sent on the wire."""
+        return self._model_name
+
+    @property
+    def profile(self) -> ModelProfile:
+        """The rules this model's server follows."""
+        return self._profile
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return str(self._client.base_url)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_name={self._model_name!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the underlying HTTP client."""
+        await self._client.close()
+
+    # --- building -------------------------------------------------------------------------------
+
+    def build_body(self, request: ModelRequest, *, stream: bool) -> WireRequest:
+        """Return the wire body for ``request`` (this model's default settings merged in)."""
+        if self._settings is not None:
+            request = _with_settings(request, self._settings.merged(request.settings))
+        tools_wire = [self._tool_wire(t) for t in request.tools]
+        wire = build_request_body(
+            request, model_name=self._model_name, profile=self._profile, stream=stream, tools_wire=tools_wire
+        )
+        if wire.tool_choice_emulated:
+            _log.info("model.tool_choice_required_emulated", model=self._model_name)
+        return wire
+
+    def _tool_wire(self, tool: ToolDefinition) -> dict[str, Any]:
+        cached = self._tool_cache.get(id(tool))
+        if cached is not None and cached[0] is tool:
+            return cached[1]
+        wire = tool_to_wire(tool, self._profile)
+        if len(self._tool_cache) >= _TOOL_CACHE_SIZE:
+            self._tool_cache.clear()
+        self._tool_cache[id(tool)] = (tool, wire)
+        return wire
+
+    # --- the Model protocol ---------------------------------------------------------------------
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Send ``request`` and return the whole answer (retried per the profile's policy)."""
+        content = orjson.dumps(self.build_body(request, stream=False).body)
+        response = await self._post(content, stream=False)
+        data = decode_body(response.content)
+        return parse_response(
+            data, model_name=self._model_name, profile=self._profile, request_id=_request_id(response.headers)
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
+
+        Failures before the stream starts are retried; once it started nothing is re-sent and a
+        broken or malformed stream raises :class:`ModelResponseError`.
+        """
+        content = orjson.dumps(self.build_body(request, stream=True).body)
+        response = await self._post(content, stream=True)
+        accumulator = StreamAccumulator()
+        try:
+            done = False
+            async for line in _lines(response):
+                chunk = parse_sse_line(line)
+                if chunk is None:
+                    continue
+                if isinstance(chunk, str):  # the [DONE] terminator
+                    done = True
+                    break
+                for event in accumulator.feed(chunk):
+                    yield event
+        finally:
+            await response.aclose()
+        if not done and not accumulator.saw_finish:
+            raise ModelResponseError(f"stream from {self._model_name} ended before it finished")
+        yield parse_response(
+            accumulator.wire_body(),
+            model_name=self._model_name,
+            profile=self._profile,
+            request_id=_request_id(response.headers),
+        )
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def _post(self, content: bytes, *, stream: bool) -> httpx2.Response:
+        policy = self._profile.retry
+        attempt = 0
+        while True:
+            outcome = await self._send_once(content, stream=stream)
+            if isinstance(outcome, httpx2.Response):
+                return outcome
+            if attempt >= policy.max_retries or not should_retry(policy, outcome.error):
+                raise outcome.error
+            delay = retry_delay_s(policy, attempt, outcome.wait_s)
+            _log.warning(
+                "model.retry",
+                model=self._model_name,
+                attempt=attempt + 1,
+                max_retries=policy.max_retries,
+                delay_s=round(delay, 3),
+                error=str(outcome.error),
+            )
+            await anyio.sleep(delay)
+            attempt += 1
+
+    async def _send_once(self, content: bytes, *, stream: bool) -> httpx2.Response | _Failure:
+        """Send once; return the response or the failure (never raising SDK errors, which carry the key)."""
+        try:
+            return await self._client.post(
+                "/chat/completions", cast_to=httpx2.Response, content=content, options=_HEADERS, stream=stream
+            )
+        except openai.APIStatusError as exc:
+            failure = self._status_failure(exc)
+        except openai.APIConnectionError as exc:
+            kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not connect"
+            failure = _Failure(error=ModelConnectionError(f"{self._model_name} at {self.base_url}: {kind}"))
+        return failure
+
+    def _status_failure(self, exc: openai.APIStatusError) -> _Failure:
+        body = exc.body
+        error_type: str | None = None
+        message = ""
+        if isinstance(body, Mapping):
+            error_type = body.get("type") if isinstance(body.get("type"), str) else None
+            message = str(body.get("message") or "")
+        elif body is not None:
+            message = str(body)[:200]
+        message = self._redact(message or f"HTTP {exc.status_code}")
+        headers = exc.response.headers
+        error = ModelHTTPError(
+            status_code=exc.status_code,
+            error_type=error_type,
+            message=message,
+            request_id=_request_id(headers),
+            model_name=self._model_name,
+        )
+        return _Failure(error=error, wait_s=server_wait_s(headers, message))
+
+    def _redact(self, text: str) -> str:
+        key = self._client.api_key
+        return text.replace(key, _REDACTED) if key and len(key) >= 8 else text
+
+
+def _with_settings(request: ModelRequest, settings: ModelSettings) -> ModelRequest:
+    return ModelRequest(
+        messages=request.messages,
+        tools=request.tools,
+        tool_choice=request.tool_choice,
+        settings=settings,
+        response_format=request.response_format,
+    )
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+async def _lines(response: httpx2.Response) -> AsyncIterator[str]:
+    """Yield the response's lines, turning transport failures into :class:`ModelResponseError`."""
+    iterator = response.aiter_lines()
+    while True:
+        try:
+            line = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except httpx2.HTTPError as exc:
+            error = ModelResponseError(f"stream broke after it started ({type(exc).__name__})")
+        else:
+            yield line
+            continue
+        raise error
