@@ -1,0 +1,149 @@
+"""Run one turn's tool calls: concurrently, capped, in the model's order.
+
+Every call ends as exactly one :class:`ToolMessage`, whatever happens:
+malformed arguments, an unknown tool, an exception, a timeout. Nothing here
+raises out of a call except cancellation; a :class:`StopRun` is reported in
+the outcome so the loop can end the run after the batch has finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import anyio
+
+from agentkit._log import get_logger
+from agentkit._run_context import RunContext
+from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
+from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
+from agentkit.tool import Tool, Toolset
+
+__all__ = ["CallOutcome", "run_tool_calls"]
+
+_log = get_logger("agentkit.tools")
+
+#: Builtin functions executed by the provider's server: the loop echoes the arguments back.
+_BUILTIN_ECHO = "builtin_function"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallOutcome:
+    """How one tool call ended."""
+
+    message: ToolMessage
+    failed: bool = False
+    stop: StopRun | None = None
+
+
+async def run_tool_calls(
+    calls: Sequence[ToolCall],
+    toolset: Toolset,
+    ctx: RunContext[Any],
+    *,
+    emit: Callable[[Event], None],
+    limiter: anyio.CapacityLimiter,
+    failures: dict[str, int],
+) -> list[CallOutcome]:
+    """Run ``calls`` and return one outcome per call, in the same order.
+
+    Calls run concurrently (at most ``limiter`` at a time); a tool declared
+    ``sequential`` waits for the calls before it and runs alone, a barrier.
+    ``failures`` (tool name -> earlier failures) feeds ``RunContext.retry``.
+    """
+    outcomes: list[CallOutcome | None] = [None] * len(calls)
+    for batch in _batches(calls, toolset):
+        async with anyio.create_task_group() as tg:
+            for index in batch:
+                tg.start_soon(_run_into, outcomes, index, calls[index], toolset, ctx, emit, limiter, failures)
+    return [o for o in outcomes if o is not None]
+
+
+def _batches(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
+    """Group call indexes: runs of concurrent calls, each sequential call alone."""
+    batches: list[list[int]] = [[]]
+    for index, tool_call in enumerate(calls):
+        found = toolset.get(tool_call.name)
+        if found is not None and found.sequential:
+            batches.extend(([index], []))
+        else:
+            batches[-1].append(index)
+    return [b for b in batches if b]
+
+
+async def _run_into(
+    outcomes: list[CallOutcome | None],
+    index: int,
+    tool_call: ToolCall,
+    toolset: Toolset,
+    ctx: RunContext[Any],
+    emit: Callable[[Event], None],
+    limiter: anyio.CapacityLimiter,
+    failures: dict[str, int],
+) -> None:
+    emit(ToolCallStarted(turn=ctx.turn, call=tool_call))
+    started = time.perf_counter()
+    async with limiter:
+        outcome = await _run_one(tool_call, toolset, ctx, failures)
+    outcomes[index] = outcome
+    emit(
+        ToolCallFinished(
+            turn=ctx.turn, call=tool_call, result=outcome.message, duration_s=time.perf_counter() - started
+        )
+    )
+
+
+async def _run_one(
+    tool_call: ToolCall, toolset: Toolset, ctx: RunContext[Any], failures: dict[str, int]
+) -> CallOutcome:
+    if tool_call.type == _BUILTIN_ECHO:
+        # Kimi's builtin tools ($web_search) run on the server: answer with the arguments unchanged.
+        return CallOutcome(message=_result(tool_call, tool_call.arguments))
+    found = toolset.get(tool_call.name)
+    if found is None:
+        return _failure(tool_call, _unknown_tool_text(tool_call.name, toolset))
+    call_ctx = replace(
+        ctx, tool_call_id=tool_call.id, tool_name=tool_call.name, retry=failures.get(tool_call.name, 0)
+    )
+    return await _invoke(found, tool_call, call_ctx)
+
+
+async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> CallOutcome:
+    try:
+        content = await found.call(tool_call.arguments, ctx)
+    except StopRun as stop:
+        return CallOutcome(message=_result(tool_call, "The run was stopped by this tool."), stop=stop)
+    except ToolArgumentsError as err:
+        text = f"Invalid arguments for tool {tool_call.name!r}: {err.message}\nFix the arguments and call again."
+        return _failure(tool_call, text)
+    except ModelRetry as err:
+        return _failure(tool_call, err.message)
+    except Exception as err:  # noqa: BLE001 - any tool failure becomes a message the model can act on
+        _log.warning(
+            "tool_failed",
+            run_id=ctx.run_id,
+            turn=ctx.turn,
+            tool=tool_call.name,
+            tool_call_id=tool_call.id,
+            error=f"{type(err).__name__}: {err}",
+            exc_info=err,
+        )
+        return _failure(tool_call, f"Tool {tool_call.name!r} failed: {type(err).__name__}: {err}")
+    return CallOutcome(message=_result(tool_call, content))
+
+
+def _unknown_tool_text(name: str, toolset: Toolset) -> str:
+    available = ", ".join(sorted(t.name for t in toolset)) or "none"
+    shown = repr(name) if name else "(an empty name)"
+    return f"Unknown tool {shown}. Available tools: {available}."
+
+
+def _result(tool_call: ToolCall, content: str) -> ToolMessage:
+    return ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content=content)
+
+
+def _failure(tool_call: ToolCall, text: str) -> CallOutcome:
+    message = ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content=text, is_error=True)
+    return CallOutcome(message=message, failed=True)

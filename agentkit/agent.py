@@ -1,0 +1,231 @@
+"""Agent: a model, instructions, tools and limits, and the ways to run them.
+
+>>> from agentkit import Agent, tool
+>>> from agentkit.models.function import ScriptedModel, call
+>>> @tool
+... def add(a: int, b: int) -> int:
+...     '''Add two numbers.'''
+...     return a + b
+>>> model = ScriptedModel([call("add", {"a": 2, "b": 3}), "2 + 3 = 5"])
+>>> agent = Agent(model=model, instructions="Use the tools.", tools=[add])
+>>> result = agent.run_sync("What is 2 + 3?")
+>>> result.output, result.usage.tool_calls, result.messages[3].content
+('2 + 3 = 5', 1, '5')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable, Iterable
+from types import TracebackType
+from typing import Any, Generic, Self, Unpack, overload
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from agentkit._loop import LoopConfig, run_loop
+from agentkit._output import OutputSpec
+from agentkit.exceptions import UserError
+from agentkit.messages import Event, FinalResultEvent
+from agentkit.models.abstract import Model, ModelSettings
+from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
+from agentkit.tool import Tool, Toolset
+from agentkit.usage import UsageLimits
+
+__all__ = ["Agent", "RunStream"]
+
+
+class Agent(Generic[OutputT]):
+    """A configured agent; one instance serves any number of concurrent runs.
+
+    Args:
+        model: the model provider (e.g. :class:`agentkit.models.KimiModel`).
+        instructions: the system prompt.
+        tools: ``@tool``-decorated functions (plain functions are wrapped).
+        output_type: ``str`` for a text answer, or a type (pydantic model,
+            dataclass, TypedDict, ...) the final answer must validate against.
+        max_turns: model turns allowed per run.
+        usage_limits: token, request, tool-call and cost limits per run.
+        model_settings: sampling settings (temperature, max_tokens, ...).
+        tool_retries: failed calls allowed per tool per run (a tool's own
+            ``retries`` wins) before the run ends with ``ToolRetriesExceeded``.
+        output_retries: invalid final outputs allowed before ``OutputValidationError``.
+        max_concurrency: tool calls running at once within one run.
+        name: the agent's name in logs and traces.
+    """
+
+    @overload
+    def __init__(
+        self: Agent[str],
+        model: Model,
+        *,
+        instructions: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        output_type: None = None,
+        max_turns: int = 20,
+        usage_limits: UsageLimits | None = None,
+        model_settings: ModelSettings | None = None,
+        tool_retries: int = 2,
+        output_retries: int = 2,
+        max_concurrency: int = 16,
+        name: str = "agent",
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        model: Model,
+        *,
+        instructions: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        output_type: type[OutputT],
+        max_turns: int = 20,
+        usage_limits: UsageLimits | None = None,
+        model_settings: ModelSettings | None = None,
+        tool_retries: int = 2,
+        output_retries: int = 2,
+        max_concurrency: int = 16,
+        name: str = "agent",
+    ) -> None: ...
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        instructions: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        output_type: type[Any] | None = None,
+        max_turns: int = 20,
+        usage_limits: UsageLimits | None = None,
+        model_settings: ModelSettings | None = None,
+        tool_retries: int = 2,
+        output_retries: int = 2,
+        max_concurrency: int = 16,
+        name: str = "agent",
+    ) -> None:
+        if max_turns < 1 or max_concurrency < 1 or tool_retries < 0 or output_retries < 0:
+            raise UserError("max_turns and max_concurrency must be >= 1; retries must be >= 0")
+        self.name = name
+        self.toolset = Toolset(tools)
+        self._config = LoopConfig(
+            model=model,
+            toolset=self.toolset,
+            output=OutputSpec.for_type(str if output_type is None else output_type),
+            instructions=instructions,
+            settings=model_settings or ModelSettings(),
+            max_turns=max_turns,
+            usage_limits=usage_limits or UsageLimits(),
+            tool_retries=tool_retries,
+            output_retries=output_retries,
+            max_concurrency=max_concurrency,
+        )
+
+    @property
+    def model(self) -> Model:
+        """The model this agent calls."""
+        return self._config.model
+
+    async def run(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
+        """Run the agent on ``prompt`` until it gives a final answer.
+
+        ``prompt=None`` continues from ``message_history`` alone. Keyword
+        options are those of :class:`agentkit.result.RunOptions`.
+
+        Raises:
+            RunError: a limit or a failure ended the run (``.messages`` keeps the conversation).
+        """
+        result: RunResult[OutputT] = await run_loop(self._config, prompt, RunOptions(**options), _discard)
+        return result
+
+    def run_sync(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
+        """Blocking :meth:`run` for scripts and notebooks (not from inside an event loop)."""
+
+        async def _run() -> RunResult[OutputT]:
+            return await self.run(prompt, **options)
+
+        return anyio.run(_run)
+
+    def stream(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunStream[OutputT]:
+        """Run with live events: ``async with agent.stream(p) as run: async for event in run: ...``.
+
+        Events are text and reasoning deltas, tool calls starting and
+        finishing (parallel calls interleave), finished turns, and finally a
+        :class:`~agentkit.messages.FinalResultEvent`; ``run.result`` then
+        holds the :class:`RunResult`.
+        """
+        config = LoopConfig(**{**_fields(self._config), "stream": True})
+        return RunStream(config, prompt, RunOptions(**options))
+
+
+def _discard(event: Event) -> None:
+    """Events of a non-streaming run go nowhere (tracing hooks attach here)."""
+
+
+def _fields(config: LoopConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in LoopConfig.__dataclass_fields__}
+
+
+class RunStream(Generic[OutputT]):
+    """A running agent's events; use as an async context manager, then iterate.
+
+    Leaving the ``async with`` block early cancels the run. An error that
+    ends the run is raised from the iteration (and from ``__aexit__``).
+    """
+
+    def __init__(self, config: LoopConfig, prompt: str | None, options: RunOptions) -> None:
+        self._config = config
+        self._prompt = prompt
+        self._options = options
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._send: MemoryObjectSendStream[Event]
+        self._receive: MemoryObjectReceiveStream[Event]
+        self._send, self._receive = anyio.create_memory_object_stream[Event](math.inf)
+        self._result: RunResult[OutputT] | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def result(self) -> RunResult[OutputT]:
+        """The run's result, once the final event has been received."""
+        if self._result is None:
+            raise UserError("the run has not finished yet: iterate the stream to its end first")
+        return self._result
+
+    async def __aenter__(self) -> Self:
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._drive)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._task_group is not None
+        if exc_type is not None or self._result is None:
+            self._task_group.cancel_scope.cancel()
+        # The driver task never raises, so the group exits cleanly and an exception
+        # from the ``async with`` body propagates as itself, not wrapped in a group.
+        await self._task_group.__aexit__(None, None, None)
+        await self._receive.aclose()
+        return None
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        async for event in self._receive:
+            yield event
+        if self._error is not None:
+            raise self._error
+
+    async def _drive(self) -> None:
+        async with self._send:
+            try:
+                result: RunResult[OutputT] = await run_loop(
+                    self._config, self._prompt, self._options, self._send.send_nowait
+                )
+            except Exception as err:  # noqa: BLE001 - handed to the consumer, raised from iteration
+                self._error = err
+                return
+            self._result = result
+            self._send.send_nowait(FinalResultEvent(result=result))

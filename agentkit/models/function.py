@@ -1,0 +1,139 @@
+"""In-process model doubles: a Python function or a script plays the model.
+
+For unit tests and offline examples. (Tests that exercise the wire use the
+loopback server in :mod:`agentkit.testing` instead.)
+
+>>> import anyio
+>>> from agentkit.messages import UserMessage
+>>> model = ScriptedModel(["Hello!"])
+>>> response = anyio.run(model.complete, ModelRequest(messages=[UserMessage(content="hi")]))
+>>> response.message.content
+'Hello!'
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
+
+from agentkit.exceptions import ModelResponseError
+from agentkit.messages import AssistantMessage, ReasoningDelta, TextDelta, ToolCall
+from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
+from agentkit.usage import Usage
+
+__all__ = ["FunctionModel", "Reply", "ScriptedModel", "call"]
+
+#: What a model function may return.
+Reply = ModelResponse | AssistantMessage | str
+
+ModelFunction = Callable[[ModelRequest], Reply | Awaitable[Reply]]
+
+
+def call(name: str, arguments: str | dict[str, Any] = "{}", *, id: str | None = None) -> ToolCall:  # noqa: A002 - mirrors the wire field name
+    """Build a :class:`ToolCall` for a scripted reply (dict arguments are JSON-encoded)."""
+    raw = arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()
+    return ToolCall(id=id or "", name=name, arguments=raw)
+
+
+class FunctionModel:
+    """A model played by ``fn(request)``, sync or async.
+
+    ``fn`` returns a string (the answer text), an :class:`AssistantMessage`
+    (e.g. with tool calls) or a full :class:`ModelResponse`. Usage is
+    estimated (4 characters a token) unless a ModelResponse carries its own.
+    Tool calls without an id (the :func:`call` default) get Kimi-style ids,
+    ``functions.NAME:IDX``, numbered across the model's lifetime.
+    """
+
+    def __init__(self, fn: ModelFunction, *, model_name: str = "function") -> None:
+        self._fn = fn
+        self._name = model_name
+        self._ids = itertools.count()
+        self.requests: list[ModelRequest] = []
+
+    @property
+    def model_name(self) -> str:
+        """The name this double reports."""
+        return self._name
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Call the function and wrap its reply in a :class:`ModelResponse`."""
+        self.requests.append(request)
+        reply = self._fn(request)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        return self._to_response(request, reply)
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Yield the reply as deltas (reasoning, text, tool calls), then the response."""
+        response = await self.complete(request)
+        message = response.message
+        if message.reasoning_content:
+            yield ReasoningDelta(text=message.reasoning_content)
+        if message.content:
+            yield TextDelta(text=message.content)
+        for index, tool_call in enumerate(message.tool_calls):
+            yield ToolCallDelta(index=index, id=tool_call.id, name=tool_call.name, arguments=tool_call.arguments)
+        yield response
+
+    def _to_response(self, request: ModelRequest, reply: Reply) -> ModelResponse:
+        if isinstance(reply, ModelResponse):
+            return reply
+        message = AssistantMessage(content=reply) if isinstance(reply, str) else reply
+        if message.tool_calls:
+            message = _renumber(message, self._ids)
+        prompt_chars = sum(len(getattr(m, "content", None) or "") for m in request.messages)
+        output_chars = len(message.content or "") + sum(len(c.arguments) for c in message.tool_calls)
+        usage = Usage(input_tokens=prompt_chars // 4 + 1, output_tokens=output_chars // 4 + 1, requests=1)
+        return ModelResponse(
+            message=message,
+            finish_reason="tool_calls" if message.tool_calls else "stop",
+            usage=usage,
+            model_name=self._name,
+        )
+
+
+def _renumber(message: AssistantMessage, ids: Iterable[int]) -> AssistantMessage:
+    counter = iter(ids)
+    calls = tuple(
+        ToolCall(id=f"functions.{c.name}:{next(counter)}", name=c.name, arguments=c.arguments, type=c.type)
+        if not c.id
+        else c
+        for c in message.tool_calls
+    )
+    return AssistantMessage(
+        content=message.content,
+        tool_calls=calls,
+        reasoning_content=message.reasoning_content,
+        name=message.name,
+        extra=message.extra,
+    )
+
+
+class ScriptedModel(FunctionModel):
+    """A model that plays back ``replies`` in order, one per request.
+
+    Running out of replies raises :class:`ModelResponseError`, so a test
+    notices an agent that calls the model more often than expected.
+    """
+
+    def __init__(self, replies: Iterable[Reply], *, model_name: str = "scripted") -> None:
+        self._replies = list(replies)
+        self._next = 0
+        super().__init__(self._play, model_name=model_name)
+
+    def _play(self, request: ModelRequest) -> Reply:
+        if self._next >= len(self._replies):
+            raise ModelResponseError(f"ScriptedModel has no reply left for request {self._next + 1}")
+        reply = self._replies[self._next]
+        self._next += 1
+        return reply
+
+    @property
+    def remaining(self) -> int:
+        """How many scripted replies have not been played yet."""
+        return len(self._replies) - self._next

@@ -1,0 +1,78 @@
+"""What a run returns, and the options one run takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypedDict, TypeVar
+
+from agentkit.messages import Message
+from agentkit.models.abstract import ModelSettings, ToolChoice
+from agentkit.usage import Usage, UsageLimits
+
+__all__ = ["OutputT", "RunKwargs", "RunOptions", "RunResult"]
+
+OutputT = TypeVar("OutputT")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunResult(Generic[OutputT]):
+    """The outcome of a run.
+
+    Attributes:
+        output: the final text, or an ``output_type`` instance.
+        messages: the whole conversation, history included, as it would be sent next time.
+        new_messages_start: index in ``messages`` where this run's messages begin.
+        usage: tokens and calls this run spent.
+        cost_usd: what this run cost at the provider's prices.
+        run_id: this run's id (logs and traces carry it).
+        turns: how many model turns the run took.
+    """
+
+    output: OutputT
+    messages: tuple[Message, ...]
+    new_messages_start: int
+    usage: Usage
+    cost_usd: float
+    run_id: str
+    turns: int
+
+    @property
+    def new_messages(self) -> tuple[Message, ...]:
+        """The messages this run added (its prompt included)."""
+        return self.messages[self.new_messages_start :]
+
+
+class RunKwargs(TypedDict, total=False):
+    """Keyword options accepted by ``Agent.run``, ``run_sync`` and ``stream``; see :class:`RunOptions`."""
+
+    deps: Any
+    message_history: Sequence[Message]
+    max_turns: int
+    usage_limits: UsageLimits
+    model_settings: ModelSettings
+    tool_choice: ToolChoice
+    timeout_s: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunOptions:
+    """The options of one run (per-run values override the agent's).
+
+    Attributes:
+        deps: passed to tools as ``RunContext.deps``.
+        message_history: earlier conversation to continue from.
+        max_turns: model turns allowed before :class:`~agentkit.exceptions.MaxTurnsExceeded`.
+        usage_limits: token, request, tool-call and cost limits.
+        model_settings: sampling settings merged over the agent's.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a tool name, for the first turn.
+        timeout_s: wall-clock limit for the whole run.
+    """
+
+    deps: Any = None
+    message_history: Sequence[Message] = ()
+    max_turns: int | None = None
+    usage_limits: UsageLimits | None = None
+    model_settings: ModelSettings | None = None
+    tool_choice: ToolChoice | None = None
+    timeout_s: float | None = None

@@ -1,0 +1,54 @@
+"""agent.stream(): live events in order, then the final result."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from agentkit import Agent, tool
+from agentkit.messages import (
+    Event,
+    FinalResultEvent,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
+from agentkit.models.function import ScriptedModel
+from tests.builders import calls
+
+pytestmark = pytest.mark.anyio
+
+
+@tool
+async def pause(seconds: float) -> str:
+    """Pause."""
+    await anyio.sleep(seconds)
+    return f"paused {seconds}"
+
+
+async def test_stream_yields_tool_and_text_events_then_the_result() -> None:
+    """Tool calls start together, finish in completion order, and the answer text streams last."""
+    model = ScriptedModel([calls(("pause", {"seconds": 0.1}), ("pause", {"seconds": 0.0})), "all done"])
+    events: list[Event] = []
+    async with Agent(model, tools=[pause]).stream("go") as run:
+        async for event in run:
+            events.append(event)
+    kinds = [e.kind for e in events]
+    assert kinds[:2] == ["tool_call_started", "tool_call_started"]
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert [f.result.content for f in finished] == ["paused 0.0", "paused 0.1"]
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["all done"]
+    assert sum(isinstance(e, TurnFinished) for e in events) == 2
+    assert isinstance(events[-1], FinalResultEvent)
+    assert run.result.output == "all done"
+    assert isinstance(events[0], ToolCallStarted)
+
+
+async def test_stream_raises_the_run_error() -> None:
+    """An error that ends a streamed run is raised from the iteration."""
+    model = ScriptedModel([])
+    with pytest.raises(Exception, match="no reply left"):
+        async with Agent(model).stream("go") as run:
+            async for _ in run:
+                pass
