@@ -39,6 +39,7 @@ from agentkit.usage import Usage, cost_usd
 
 __all__ = [
     "PERMISSIVE_TYPES",
+    "SSE_DONE",
     "StreamAccumulator",
     "WireRequest",
     "build_request_body",
@@ -46,6 +47,7 @@ __all__ = [
     "message_to_wire",
     "parse_response",
     "parse_sse_line",
+    "parse_usage",
     "sanitize_schema",
     "settings_to_wire",
     "tool_choice_to_wire",
