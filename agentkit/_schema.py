@@ -157,8 +157,12 @@ def function_schema(
     name: str,
     description: str | None = None,
     docstring_format: DocstringFormat = "auto",
+    localns: Mapping[str, Any] | None = None,
 ) -> FunctionSchema:
     """Build the :class:`FunctionSchema` of ``fn``, exposed to the model as ``name``.
+
+    ``localns`` resolves string annotations that name local variables (a tool
+    defined inside a function in a module using ``from __future__ import annotations``).
 
     Raises:
         ToolDefinitionError: listing every problem found (missing annotations,
@@ -172,7 +176,7 @@ def function_schema(
             f"tool name {name!r} must be 1-64 letters, digits, '_' or '-', not starting with a digit"
         )
     try:
-        signature = inspect.signature(fn, eval_str=True)
+        signature = inspect.signature(fn, locals=localns, eval_str=True)
     except (NameError, TypeError, ValueError, SyntaxError) as exc:
         raise ToolDefinitionError(name, [*problems, f"cannot read the signature: {exc}"]) from exc
     doc_text, doc_params = parse_docstring(inspect.getdoc(fn), docstring_format)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -179,10 +180,14 @@ def tool(
             too (it usually means the docstring went stale).
 
     """
+    # String annotations (``from __future__ import annotations``) may name the caller's local
+    # variables, e.g. a model defined in the same function as the tool: resolve them there.
+    caller_locals = dict(sys._getframe(1).f_locals)
 
     def decorate(func: Callable[..., Any]) -> Tool:
         return _make_tool(
             func,
+            localns=caller_locals,
             name=name,
             description=description,
             timeout=timeout,
@@ -197,12 +202,13 @@ def tool(
 def _make_tool(
     func: Callable[..., Any],
     *,
-    name: str | None,
-    description: str | None,
-    timeout: float | None,
-    retries: int | None,
-    sequential: bool,
-    docstring_format: DocstringFormat,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    sequential: bool = False,
+    docstring_format: DocstringFormat = "auto",
+    localns: Mapping[str, Any] | None = None,
 ) -> Tool:
     tool_name = name if name is not None else _default_name(func)
     option_problems: list[str] = []
@@ -212,7 +218,7 @@ def _make_tool(
         option_problems.append(f"retries must be >= 0, not {retries!r}")
     try:
         schema = function_schema(
-            func, name=tool_name, description=description, docstring_format=docstring_format
+            func, name=tool_name, description=description, docstring_format=docstring_format, localns=localns
         )
     except ToolDefinitionError as err:
         raise ToolDefinitionError(tool_name, [*option_problems, *err.problems]) from None
@@ -253,7 +259,7 @@ class Toolset:
     def __init__(self, tools: Iterable[Tool | Callable[..., Any]]) -> None:
         by_name: dict[str, Tool] = {}
         for item in tools:
-            made = item if isinstance(item, Tool) else tool(item)
+            made = item if isinstance(item, Tool) else _make_tool(item)
             if made.name in by_name:
                 raise UserError(f"two tools are named {made.name!r}; tool names must be unique")
             by_name[made.name] = made
