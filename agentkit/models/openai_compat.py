@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import anyio
 import httpx2
@@ -147,6 +147,7 @@ class OpenAICompatModel:
         openai_client: openai.AsyncOpenAI | None = None,
         settings: ModelSettings | None = None,
     ) -> None:
+        self._owns_client = openai_client is None and http_client is None
         if openai_client is None:
             key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
             openai_client = openai.AsyncOpenAI(
@@ -177,8 +178,15 @@ class OpenAICompatModel:
         return f"{type(self).__name__}(model_name={self._model_name!r}, base_url={self.base_url!r})"
 
     async def aclose(self) -> None:
-        """Close the underlying HTTP client."""
-        await self._client.close()
+        """Close the HTTP client this model created (an injected client is left to its owner)."""
+        if self._owns_client:
+            await self._client.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     # --- building -------------------------------------------------------------------------------
 
