@@ -78,7 +78,7 @@ class _State:
     max_turns: int
     tool_choice: ToolChoice | None
     limiter: anyio.CapacityLimiter
-    usage: Usage = Usage()
+    usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     turn: int = 0
     failures: dict[str, int] = field(default_factory=dict)
@@ -108,9 +108,9 @@ async def run_loop(
         raise
     except TimeoutError:
         _close_dangling_calls(state.messages, "The run's time limit passed before this tool call finished.")
-        err = UsageLimitExceeded(f"time limit of {options.timeout_s} s exceeded")
-        err.attach(state.messages, state.run_id)
-        raise err from None
+        timed_out = UsageLimitExceeded(f"time limit of {options.timeout_s} s exceeded")
+        timed_out.attach(state.messages, state.run_id)
+        raise timed_out from None
     return RunResult(
         output=final.output,
         messages=tuple(state.messages),
@@ -178,7 +178,9 @@ def _build_request(config: LoopConfig, state: _State) -> ModelRequest:
     )
 
 
-async def _call_model(config: LoopConfig, request: ModelRequest, emit: Callable[[Event], None]) -> ModelResponse:
+async def _call_model(
+    config: LoopConfig, request: ModelRequest, emit: Callable[[Event], None]
+) -> ModelResponse:
     if not config.stream:
         return await config.model.complete(request)
     response: ModelResponse | None = None
@@ -239,7 +241,11 @@ async def _handle_tool_calls(
     function_calls = [c for c in calls if not (is_output and c.name == OUTPUT_TOOL_NAME)]
     _check_tool_call_limit(state, len(function_calls))
     ctx: RunContext[Any] = RunContext(
-        deps=state.deps, run_id=state.run_id, turn=state.turn, usage=state.usage, messages=tuple(state.messages)
+        deps=state.deps,
+        run_id=state.run_id,
+        turn=state.turn,
+        usage=state.usage,
+        messages=tuple(state.messages),
     )
     outcomes = iter(
         await run_tool_calls(
@@ -269,7 +275,9 @@ def _validate_output_call(
     config: LoopConfig, state: _State, tool_call: ToolCall, first: bool
 ) -> tuple[ToolMessage, _Final | None]:
     if not first:
-        return ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content="Ignored: already answered."), None
+        return ToolMessage(
+            tool_call_id=tool_call.id, name=tool_call.name, content="Ignored: already answered."
+        ), None
     try:
         output = config.output.from_tool_arguments(tool_call.arguments)
     except OutputInvalid as invalid:

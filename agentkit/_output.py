@@ -17,7 +17,7 @@ import pydantic
 from agentkit._schema import clean_schema
 from agentkit.models.abstract import ToolDefinition
 
-__all__ = ["OUTPUT_TOOL_NAME", "OutputSpec", "OutputInvalid"]
+__all__ = ["OUTPUT_TOOL_NAME", "OutputInvalid", "OutputSpec"]
 
 OUTPUT_TOOL_NAME = "final_result"
 _WRAP_KEY = "response"
@@ -25,7 +25,7 @@ _WRAP_KEY = "response"
 T = TypeVar("T")
 
 
-class OutputInvalid(Exception):  # noqa: N818 - an internal signal, never raised to users
+class OutputInvalid(Exception):
     """The model's output failed validation; ``message`` tells the model why."""
 
     def __init__(self, message: str) -> None:
@@ -109,4 +109,3 @@ def _describe(err: pydantic.ValidationError) -> str:
         where = ".".join(str(p) for p in item["loc"]) or "output"
         parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from agentkit.messages import Message
@@ -39,7 +39,7 @@ class RunContext(Generic[DepsT]):
     deps: DepsT
     run_id: str
     turn: int = 0
-    usage: Usage = Usage()
+    usage: Usage = field(default_factory=Usage)
     messages: Sequence[Message] = ()
     tool_call_id: str | None = None
     tool_name: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -53,12 +53,14 @@ async def run_tool_calls(
     ``sequential`` waits for the calls before it and runs alone, a barrier.
     ``failures`` (tool name -> earlier failures) feeds ``RunContext.retry``.
     """
-    outcomes: list[CallOutcome | None] = [None] * len(calls)
+    batch_runner = _Batch(
+        calls=calls, toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures
+    )
     for batch in _batches(calls, toolset):
         async with anyio.create_task_group() as tg:
             for index in batch:
-                tg.start_soon(_run_into, outcomes, index, calls[index], toolset, ctx, emit, limiter, failures)
-    return [o for o in outcomes if o is not None]
+                tg.start_soon(batch_runner.run, index)
+    return [o for o in batch_runner.outcomes if o is not None]
 
 
 def _batches(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
@@ -73,26 +75,32 @@ def _batches(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
     return [b for b in batches if b]
 
 
-async def _run_into(
-    outcomes: list[CallOutcome | None],
-    index: int,
-    tool_call: ToolCall,
-    toolset: Toolset,
-    ctx: RunContext[Any],
-    emit: Callable[[Event], None],
-    limiter: anyio.CapacityLimiter,
-    failures: dict[str, int],
-) -> None:
-    emit(ToolCallStarted(turn=ctx.turn, call=tool_call))
-    started = time.perf_counter()
-    async with limiter:
-        outcome = await _run_one(tool_call, toolset, ctx, failures)
-    outcomes[index] = outcome
-    emit(
-        ToolCallFinished(
-            turn=ctx.turn, call=tool_call, result=outcome.message, duration_s=time.perf_counter() - started
+@dataclass(kw_only=True, slots=True)
+class _Batch:
+    """One turn's calls and what they share; ``outcomes[i]`` is filled in by call ``i``."""
+
+    calls: Sequence[ToolCall]
+    toolset: Toolset
+    ctx: RunContext[Any]
+    emit: Callable[[Event], None]
+    limiter: anyio.CapacityLimiter
+    failures: dict[str, int]
+    outcomes: list[CallOutcome | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.outcomes = [None] * len(self.calls)
+
+    async def run(self, index: int) -> None:
+        tool_call = self.calls[index]
+        self.emit(ToolCallStarted(turn=self.ctx.turn, call=tool_call))
+        started = time.perf_counter()
+        async with self.limiter:
+            outcome = await _run_one(tool_call, self.toolset, self.ctx, self.failures)
+        self.outcomes[index] = outcome
+        duration = time.perf_counter() - started
+        self.emit(
+            ToolCallFinished(turn=self.ctx.turn, call=tool_call, result=outcome.message, duration_s=duration)
         )
-    )
 
 
 async def _run_one(
@@ -116,11 +124,13 @@ async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> Cal
     except StopRun as stop:
         return CallOutcome(message=_result(tool_call, "The run was stopped by this tool."), stop=stop)
     except ToolArgumentsError as err:
-        text = f"Invalid arguments for tool {tool_call.name!r}: {err.message}\nFix the arguments and call again."
+        text = (
+            f"Invalid arguments for tool {tool_call.name!r}: {err.message}\nFix the arguments and call again."
+        )
         return _failure(tool_call, text)
     except ModelRetry as err:
         return _failure(tool_call, err.message)
-    except Exception as err:  # noqa: BLE001 - any tool failure becomes a message the model can act on
+    except Exception as err:
         _log.warning(
             "tool_failed",
             run_id=ctx.run_id,

@@ -224,7 +224,7 @@ class RunStream(Generic[OutputT]):
                 result: RunResult[OutputT] = await run_loop(
                     self._config, self._prompt, self._options, self._send.send_nowait
                 )
-            except Exception as err:  # noqa: BLE001 - handed to the consumer, raised from iteration
+            except Exception as err:
                 self._error = err
                 return
             self._result = result

@@ -1,4 +1,7 @@
-"""One exception tree for everything agentkit raises::
+"""One exception tree for everything agentkit raises.
+
+::
+
 
     AgentkitError
     ├── UserError                   a developer mistake, found as early as possible

@@ -40,7 +40,13 @@ async def test_plain_answer_ends_the_run() -> None:
 async def test_results_follow_the_model_order_not_completion_order() -> None:
     """Tool messages are appended in the order the model asked, with each call's exact id."""
     model = ScriptedModel(
-        [calls(("slow_echo", {"text": "first", "delay": 0.2}), ("slow_echo", {"text": "second", "delay": 0.0})), "ok"]
+        [
+            calls(
+                ("slow_echo", {"text": "first", "delay": 0.2}),
+                ("slow_echo", {"text": "second", "delay": 0.0}),
+            ),
+            "ok",
+        ]
     )
     result = await Agent(model, tools=[slow_echo]).run("go")
     tool_messages = [m for m in result.messages if isinstance(m, ToolMessage)]

@@ -24,10 +24,12 @@ async def wait(seconds: float) -> str:
 
 
 def looping_model(turns: int) -> ScriptedModel:
+    """A model that asks for one tool call per turn, ``turns`` times."""
     return ScriptedModel([calls(("wait", {"seconds": 0})) for _ in range(turns)])
 
 
 def assert_no_dangling_calls(messages: tuple[Message, ...]) -> None:
+    """Every tool call in ``messages`` has a result, and every result a call."""
     call_ids = {c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
     result_ids = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     assert call_ids == result_ids

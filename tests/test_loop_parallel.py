@@ -33,6 +33,7 @@ def sync_nap(seconds: float) -> str:
 
 
 def four_calls(name: str) -> ScriptedModel:
+    """A model asking for four parallel calls of ``name``, then answering."""
     return ScriptedModel([calls(*[(name, {"seconds": DELAY})] * 4), "done"])
 
 
@@ -96,7 +97,10 @@ async def test_sequential_tool_is_a_barrier() -> None:
         return "committed"
 
     model = ScriptedModel(
-        [calls(("step", {"name": "a"}), ("step", {"name": "b"}), ("commit", {}), ("step", {"name": "c"})), "ok"]
+        [
+            calls(("step", {"name": "a"}), ("step", {"name": "b"}), ("commit", {}), ("step", {"name": "c"})),
+            "ok",
+        ]
     )
     await Agent(model, tools=[step, commit]).run("go")
     assert log.index("commit") > max(log.index("end a"), log.index("end b"))

@@ -15,6 +15,8 @@ pytestmark = pytest.mark.anyio
 
 
 class City(BaseModel):
+    """A structured answer."""
+
     name: str
     population: int
 

@@ -6,6 +6,7 @@ import anyio
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.exceptions import ModelResponseError
 from agentkit.messages import (
     Event,
     FinalResultEvent,
@@ -47,8 +48,11 @@ async def test_stream_yields_tool_and_text_events_then_the_result() -> None:
 
 async def test_stream_raises_the_run_error() -> None:
     """An error that ends a streamed run is raised from the iteration."""
-    model = ScriptedModel([])
-    with pytest.raises(Exception, match="no reply left"):
-        async with Agent(model).stream("go") as run:
+
+    async def consume() -> None:
+        async with Agent(ScriptedModel([])).stream("go") as run:
             async for _ in run:
                 pass
+
+    with pytest.raises(ModelResponseError, match="no reply left"):
+        await consume()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -27,23 +27,24 @@ from agentkit.usage import Usage
 
 __all__ = ["FunctionModel", "Reply", "ScriptedModel", "call"]
 
-#: What a model function may return.
-Reply = ModelResponse | AssistantMessage | str
+#: What a model function may return: answer text, one tool call, a message, or a whole response.
+Reply = ModelResponse | AssistantMessage | ToolCall | str
 
 ModelFunction = Callable[[ModelRequest], Reply | Awaitable[Reply]]
 
 
-def call(name: str, arguments: str | dict[str, Any] = "{}", *, id: str | None = None) -> ToolCall:  # noqa: A002 - mirrors the wire field name
+def call(name: str, arguments: str | Mapping[str, Any] = "{}", *, id: str | None = None) -> ToolCall:
     """Build a :class:`ToolCall` for a scripted reply (dict arguments are JSON-encoded)."""
-    raw = arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()
+    raw = arguments if isinstance(arguments, str) else orjson.dumps(dict(arguments)).decode()
     return ToolCall(id=id or "", name=name, arguments=raw)
 
 
 class FunctionModel:
     """A model played by ``fn(request)``, sync or async.
 
-    ``fn`` returns a string (the answer text), an :class:`AssistantMessage`
-    (e.g. with tool calls) or a full :class:`ModelResponse`. Usage is
+    ``fn`` returns a string (the answer text), a :class:`ToolCall` (see
+    :func:`call`), an :class:`AssistantMessage` (e.g. with several tool
+    calls) or a full :class:`ModelResponse`. Usage is
     estimated (4 characters a token) unless a ModelResponse carries its own.
     Tool calls without an id (the :func:`call` default) get Kimi-style ids,
     ``functions.NAME:IDX``, numbered across the model's lifetime.
@@ -77,13 +78,20 @@ class FunctionModel:
         if message.content:
             yield TextDelta(text=message.content)
         for index, tool_call in enumerate(message.tool_calls):
-            yield ToolCallDelta(index=index, id=tool_call.id, name=tool_call.name, arguments=tool_call.arguments)
+            yield ToolCallDelta(
+                index=index, id=tool_call.id, name=tool_call.name, arguments=tool_call.arguments
+            )
         yield response
 
     def _to_response(self, request: ModelRequest, reply: Reply) -> ModelResponse:
         if isinstance(reply, ModelResponse):
             return reply
-        message = AssistantMessage(content=reply) if isinstance(reply, str) else reply
+        if isinstance(reply, str):
+            message = AssistantMessage(content=reply)
+        elif isinstance(reply, ToolCall):
+            message = AssistantMessage(tool_calls=(reply,))
+        else:
+            message = reply
         if message.tool_calls:
             message = _renumber(message, self._ids)
         prompt_chars = sum(len(getattr(m, "content", None) or "") for m in request.messages)

@@ -1,0 +1,36 @@
+# Everything runs inside a local virtual environment that the targets create themselves:
+# a fresh machine needs only Python 3.11+ and pip.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## make demo: run the example agent offline (loopback fake Kimi server, no API key needed)
+demo: $(STAMP)
+	$(BIN)/python examples/city_brief.py
+
+## make test: lint, strict type check, then the whole test suite (doctests included)
+test: lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## make bench: the benchmark harness (installs peer frameworks into .bench-venv on first use)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .bench-venv .mypy_cache .ruff_cache .pytest_cache
