@@ -19,6 +19,8 @@ import pytest
 from agentkit.testing import FakeKimiServer, NetworkBlockedError, RecordedRequest, Reply
 from agentkit.testing.__main__ import main
 
+pytest_plugins = ["pytester"]
+
 _REAL_GETADDRINFO = socket.getaddrinfo  # captured at import, before the plugin's guard is installed
 
 
@@ -494,3 +496,29 @@ def test_serve_cli_rejects_a_bad_script_module(capsys: pytest.CaptureFixture[str
     assert "module:function" in capsys.readouterr().err
     assert main(["serve", "--script-module", "agentkit.testing:__all__"]) == 2
     assert "not callable" in capsys.readouterr().err
+
+
+def test_client_going_away_is_not_a_problem(fake_kimi: FakeKimiServer, client: httpx.Client) -> None:
+    """A client that gives up before a slow streamed answer leaves no problem; the server serves on."""
+    fake_kimi.add(Reply.text("slow " * 200, latency_s=0.2), Reply.text("fine"))
+    with pytest.raises(httpx.ReadTimeout), httpx.Client(timeout=0.05) as impatient:
+        _sse(impatient, fake_kimi)
+    time.sleep(0.35)  # let the handler wake up and write into the closed connection
+    assert _chat(client, fake_kimi).json()["choices"][0]["message"]["content"] == "fine"
+    assert fake_kimi.problems == []
+
+
+def test_fixture_fails_the_test_on_server_problems(pytester: pytest.Pytester) -> None:
+    """A test whose fake_kimi script ran out passes its body but errors at teardown, naming the problem."""
+    pytester.makepyfile(
+        """
+        import httpx
+
+        def test_forgot_a_reply(fake_kimi):
+            r = httpx.post(fake_kimi.base_url + "/chat/completions", json={"messages": []})
+            assert r.status_code == 500
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*fake_kimi server problems*", "*script exhausted*"])

@@ -19,6 +19,7 @@ import contextlib
 import selectors
 import socket
 import socketserver
+import sys
 import threading
 import time
 from collections import deque
@@ -29,8 +30,8 @@ from types import TracebackType
 from typing import Any, cast
 
 import orjson
-import structlog
 
+from agentkit._log import get_logger
 from agentkit.testing._kimi_wire import (
     Reply,
     completion_body,
@@ -42,7 +43,7 @@ from agentkit.usage import PRICES
 
 __all__ = ["FakeKimiServer", "RecordedRequest", "Responder", "Script", "echo"]
 
-_log = structlog.get_logger(__name__)
+_log = get_logger("agentkit.testing")
 
 #: A callable that plays the model: the parsed request body in, a reply out.
 Responder = Callable[[dict[str, Any]], Reply]
@@ -238,7 +239,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self.server_port = int(self.server_address[1])
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        _log.debug("fake_kimi.connection_error", client=str(client_address), exc_info=True)
+        exc = sys.exception()
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return  # the client went away mid-answer: normal for cancelled or cut requests
+        problem = f"fake server failed on a request from {client_address}: {exc!r}"
+        with self.fake._lock:
+            self.fake.problems.append(problem)
+        _log.warning("fake_kimi.handler_failed", client=str(client_address), exc_info=True)
 
 
 def _route(path: str) -> str:
