@@ -44,7 +44,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from agentkit._run_context import RunContext
-from agentkit._schema import DocstringFormat, FunctionSchema, function_schema
+from agentkit._schema import DocstringFormat, FunctionSchema, Precheck, compile_precheck, function_schema
 from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
 from agentkit.models.abstract import ToolDefinition
 
@@ -60,6 +60,8 @@ class _Plan:
 
     schema: FunctionSchema
     validator: Draft202012Validator
+    #: A compiled fast path for valid arguments; jsonschema judges whenever it declines.
+    precheck: Precheck | None
     definition: ToolDefinition
 
 
@@ -107,7 +109,7 @@ class Tool:
 
         """
         plan = self._plan
-        kwargs = _coerce(plan.schema, _validate(plan.validator, _parse_arguments(arguments)))
+        kwargs = _coerce(plan.schema, _validate(plan, _parse_arguments(arguments)))
         if plan.schema.ctx_param is not None:
             if ctx is None:
                 raise UserError(f"tool {self.name!r} takes a RunContext but was called without one")
@@ -225,7 +227,12 @@ def _make_tool(
     if option_problems:
         raise ToolDefinitionError(tool_name, option_problems)
     definition = ToolDefinition(name=tool_name, description=schema.description, parameters=schema.parameters)
-    plan = _Plan(schema=schema, validator=Draft202012Validator(schema.parameters), definition=definition)
+    plan = _Plan(
+        schema=schema,
+        validator=Draft202012Validator(schema.parameters),
+        precheck=compile_precheck(schema.parameters),
+        definition=definition,
+    )
     return Tool(
         name=tool_name,
         description=schema.description,
@@ -347,10 +354,12 @@ def _json_type(value: Any) -> str:
     return "a number"
 
 
-def _validate(validator: Draft202012Validator, args: dict[str, Any]) -> dict[str, Any]:
-    if validator.is_valid(args):
+def _validate(plan: _Plan, args: dict[str, Any]) -> dict[str, Any]:
+    if plan.precheck is not None and plan.precheck(args):
         return args
-    errors = sorted(validator.iter_errors(args), key=lambda e: [str(p) for p in e.absolute_path])
+    if plan.validator.is_valid(args):
+        return args
+    errors = sorted(plan.validator.iter_errors(args), key=lambda e: [str(p) for p in e.absolute_path])
     # jsonschema reports each missing key as its own "required" error: drop the repeats.
     problems = list(dict.fromkeys(p for err in errors for p in _describe(err)))
     raise ToolArgumentsError(_join(problems))
