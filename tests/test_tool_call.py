@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 import anyio
 import pytest
+from jsonschema import Draft202012Validator
 from pydantic import AfterValidator, BaseModel, Field
 
 from agentkit._run_context import RunContext
+from agentkit._schema import compile_precheck
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError, ToolTimeoutError, UserError
 from agentkit.tool import Tool, Toolset, tool
 
@@ -391,3 +393,123 @@ def test_toolset_rejects_duplicate_names() -> None:
 
     with pytest.raises(UserError, match="'search'"):
         Toolset([one, two])
+
+
+class Node(BaseModel):
+    """A recursive tree node."""
+
+    value: int
+    children: list[Node] = []
+
+
+PRECHECK_CASES: list[tuple[dict[str, Any], list[Any]]] = [
+    (
+        {
+            "type": "object",
+            "properties": {
+                "s": {"type": "string", "minLength": 2, "maxLength": 3, "pattern": "^[A-Z]+$"},
+                "n": {"type": "integer", "minimum": 0, "exclusiveMaximum": 5},
+                "x": {"type": "number", "exclusiveMinimum": 0, "maximum": 1.5},
+                "e": {"enum": ["a", 1, None]},
+                "c": {"const": True},
+                "o": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "l": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
+                "t": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]},
+                "m": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            },
+            "required": ["s"],
+            "additionalProperties": False,
+        },
+        [
+            {"s": "AB"},
+            {
+                "s": "AB",
+                "n": 4,
+                "x": 1.5,
+                "e": "a",
+                "c": True,
+                "o": None,
+                "l": [1],
+                "t": [1, "a"],
+                "m": {"k": True},
+            },
+            {},
+            {"s": "ab"},
+            {"s": "A"},
+            {"s": "ABCD"},
+            {"s": "AB", "n": 5},
+            {"s": "AB", "n": -1},
+            {"s": "AB", "n": 2.0},
+            {"s": "AB", "n": True},
+            {"s": "AB", "x": 0},
+            {"s": "AB", "x": 2},
+            {"s": "AB", "e": 1.0},
+            {"s": "AB", "e": True},
+            {"s": "AB", "e": "b"},
+            {"s": "AB", "c": 1},
+            {"s": "AB", "o": 3},
+            {"s": "AB", "l": []},
+            {"s": "AB", "l": [1, 2, 3]},
+            {"s": "AB", "l": ["1"]},
+            {"s": "AB", "t": ["a", 1]},
+            {"s": "AB", "t": [1, "a", None]},
+            {"s": "AB", "m": {"k": 1}},
+            {"s": "AB", "extra": 1},
+            {"s": 5},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("schema", "instances"), PRECHECK_CASES)
+def test_precheck_never_accepts_what_jsonschema_rejects(schema: dict[str, Any], instances: list[Any]) -> None:
+    """The fast path says "valid" only when jsonschema agrees, and does accept plainly valid input."""
+    precheck = compile_precheck(schema)
+    assert precheck is not None
+    validator = Draft202012Validator(schema)
+    for instance in instances:
+        if precheck(instance):
+            assert validator.is_valid(instance), instance
+    assert precheck(instances[0])
+    assert precheck(instances[1])
+
+
+def test_precheck_declines_schemas_it_does_not_cover() -> None:
+    """Schemas with keywords outside the fast subset ($ref, oneOf, multipleOf...) get no precheck."""
+    assert compile_precheck({"$ref": "#/$defs/A"}) is None
+    assert compile_precheck({"type": "object", "properties": {"a": {"oneOf": [{"type": "string"}]}}}) is None
+    assert compile_precheck({"type": "integer", "multipleOf": 2}) is None
+
+
+async def test_recursive_arguments_are_validated_and_coerced() -> None:
+    """A recursive model (validated by jsonschema through $defs) arrives as nested model objects."""
+
+    @tool
+    def total(tree: Node) -> int:
+        """Sum a tree."""
+
+        def walk(node: Node) -> int:
+            return node.value + sum(walk(c) for c in node.children)
+
+        return walk(tree)
+
+    assert (
+        await total.call('{"tree": {"value": 1, "children": [{"value": 2, "children": [{"value": 3}]}]}}')
+        == "6"
+    )
+    with pytest.raises(ToolArgumentsError, match=r"tree\.children\[0\]\.value: 'x' is not of type 'integer'"):
+        await total.call('{"tree": {"value": 1, "children": [{"value": "x"}]}}')
+
+
+async def test_integral_float_for_an_integer_parameter() -> None:
+    """5.0 is a JSON-schema integer, so it passes validation and arrives as the int 5."""
+    seen: list[Any] = []
+
+    @tool
+    def count(n: int) -> None:
+        """Count."""
+        seen.append(n)
+
+    await count.call('{"n": 5.0}')
+    assert seen == [5]
+    assert type(seen[0]) is int
