@@ -522,3 +522,35 @@ def test_fixture_fails_the_test_on_server_problems(pytester: pytest.Pytester) ->
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*fake_kimi server problems*", "*script exhausted*"])
+
+
+@pytest.mark.allow_network  # the inner sessions run in this process: keep the outer guard off
+def test_session_flag_lifts_the_block(pytester: pytest.Pytester) -> None:
+    """--agentkit-allow-network leaves the socket functions unwrapped for every test of the session."""
+    pytester.makepyfile(
+        """
+        import socket
+
+        def test_unwrapped():
+            assert "connect" not in socket.socket.__dict__
+
+        """
+    )
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "--agentkit-allow-network").assert_outcomes(
+        passed=1
+    )
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(failed=1)
+
+
+def test_ipv6_loopback_host() -> None:
+    """A server bound to ::1 brackets the host in base_url and answers over IPv6."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        server = FakeKimiServer([Reply.text("v6")], host="::1")
+        server.start()
+    except OSError as exc:  # IPv6 compiled in but not configured
+        pytest.skip(f"cannot bind ::1: {exc}")
+    with server, httpx.Client(timeout=5.0) as c:
+        assert server.base_url == f"http://[::1]:{server.port}/v1"
+        assert _chat(c, server).json()["choices"][0]["message"]["content"] == "v6"
