@@ -132,6 +132,17 @@ def test_partial_prefill_and_empty_content() -> None:
     assert second == {"role": "assistant", "content": ""}
 
 
+def test_partial_prefill_refuses_json_object_mode() -> None:
+    """A trailing partial assistant message with response_format json_object is a UserError."""
+    request = ModelRequest(
+        messages=[UserMessage(content="hi"), AssistantMessage(content="{", partial=True)],
+        response_format={"type": "json_object"},
+    )
+    with pytest.raises(UserError, match="partial"):
+        body_for(request)
+    assert body_for(replace(request, response_format=None))["messages"][-1]["partial"] is True
+
+
 def test_required_tool_choice_is_emulated_when_unsupported() -> None:
     """tool_choice="required" on Kimi is omitted, a nudge appended, and the emulation reported."""
     request = ModelRequest(messages=[UserMessage(content="go")], tools=[WEATHER], tool_choice="required")

@@ -334,6 +334,7 @@ def build_request_body(
         raise UserError(
             f"{len(request.tools)} tools were given but this model accepts at most {profile.max_tools}"
         )
+    _check_partial_mode(request)
     messages = [message_to_wire(m, profile) for m in request.messages]
     choice, emulated = tool_choice_to_wire(request.tool_choice, request.tools, profile)
     if emulated:
@@ -352,6 +353,14 @@ def build_request_body(
         body["stream_options"] = {"include_usage": True}
     body.update(settings_to_wire(request.settings, profile))
     return WireRequest(body=body, tool_choice_emulated=emulated)
+
+
+def _check_partial_mode(request: ModelRequest) -> None:
+    last = request.messages[-1] if request.messages else None
+    if not isinstance(last, AssistantMessage) or not last.partial:
+        return
+    if request.response_format is not None and request.response_format.get("type") == "json_object":
+        raise UserError("a partial (prefill) assistant message cannot be combined with json_object output")
 
 
 # --- responses ----------------------------------------------------------------------------------

@@ -191,16 +191,17 @@ class OpenAICompatModel:
     # --- building -------------------------------------------------------------------------------
 
     def build_body(self, request: ModelRequest, *, stream: bool) -> WireRequest:
-        """Return the wire body for ``request`` (this model's default settings merged in)."""
+        """Return the wire body for ``request`` (this model's default settings merged in).
+
+        ``tool_choice_emulated`` on the result says whether ``"required"`` had to be emulated;
+        tracing can call this to record it (the body is a pure function of the request).
+        """
         if self._settings is not None:
             request = _with_settings(request, self._settings.merged(request.settings))
         tools_wire = [self._tool_wire(t) for t in request.tools]
-        wire = build_request_body(
+        return build_request_body(
             request, model_name=self._model_name, profile=self._profile, stream=stream, tools_wire=tools_wire
         )
-        if wire.tool_choice_emulated:
-            _log.info("model.tool_choice_required_emulated", model=self._model_name)
-        return wire
 
     def _tool_wire(self, tool: ToolDefinition) -> dict[str, Any]:
         cached = self._tool_cache.get(id(tool))
