@@ -296,7 +296,7 @@ async def test_retry_after_header_is_honoured(fake_kimi: FakeKimiServer) -> None
     async with kimi(fake_kimi, profile=profile) as model:
         start = time.monotonic()
         await model.complete(ASK)
-        assert time.monotonic() - start >= 0.2
+        assert time.monotonic() - start >= 0.19  # asyncio may wake up to its clock resolution early
     assert len(fake_kimi.requests) == 2
 
 
