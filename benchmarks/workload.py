@@ -14,11 +14,14 @@ server with ``python -m agentkit.testing serve --script-module benchmarks.worklo
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
-from agentkit.testing import Reply
+if TYPE_CHECKING:
+    # Imported where used: the clients import this module, and the baselines must not
+    # pay for (or carry in their peak RSS) an agentkit import they do not use.
+    from agentkit.testing import Reply
 
 __all__ = [
     "CALLS_PER_TURN",
@@ -177,6 +180,8 @@ def _tool_results(body: dict[str, Any]) -> int:
 
 def cpu_responder(body: dict[str, Any]) -> Reply:
     """Turns 1-3: four parallel tool calls; turn 4: the final answer."""
+    from agentkit.testing import Reply  # noqa: PLC0415 - see the TYPE_CHECKING import
+
     turn = _tool_results(body) // CALLS_PER_TURN
     if turn < TOOL_CALL_TURNS:
         return Reply.tool_calls(*_TURN_CALLS)
@@ -185,6 +190,8 @@ def cpu_responder(body: dict[str, Any]) -> Reply:
 
 def latency_responder(body: dict[str, Any]) -> Reply:
     """Turn 1: eight parallel ``slow_lookup`` calls; turn 2: the final answer."""
+    from agentkit.testing import Reply  # noqa: PLC0415 - see the TYPE_CHECKING import
+
     if _tool_results(body) == 0:
         return Reply.tool_calls(*(("slow_lookup", {"key": f"k{i}"}) for i in range(LATENCY_CALLS)))
     return Reply.text(LATENCY_OUTPUT)
