@@ -142,7 +142,13 @@ class Agent(Generic[OutputT]):
         """Blocking :meth:`run` for scripts and notebooks (not from inside an event loop)."""
 
         async def _run() -> RunResult[OutputT]:
-            return await self.run(prompt, **options)
+            try:
+                return await self.run(prompt, **options)
+            finally:
+                # This event loop ends here: release the model's connections while it still runs.
+                aclose = getattr(self.model, "aclose", None)
+                if aclose is not None:
+                    await aclose()
 
         return anyio.run(_run)
 

@@ -228,4 +228,6 @@ class FinalResultEvent:
     kind: Literal["final_result"] = "final_result"
 
 
-Event: TypeAlias = TextDelta | ReasoningDelta | ToolCallStarted | ToolCallFinished | TurnFinished | FinalResultEvent
+Event: TypeAlias = (
+    TextDelta | ReasoningDelta | ToolCallStarted | ToolCallFinished | TurnFinished | FinalResultEvent
+)

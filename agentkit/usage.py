@@ -77,9 +77,7 @@ def cost_usd(usage: Usage, price: ModelPrice | None) -> float:
         return 0.0
     uncached = usage.input_tokens - usage.cached_tokens
     return (
-        usage.cached_tokens * price.cached_input
-        + uncached * price.input
-        + usage.output_tokens * price.output
+        usage.cached_tokens * price.cached_input + uncached * price.input + usage.output_tokens * price.output
     ) / 1_000_000 + usage.web_searches * price.web_search_call
 
 

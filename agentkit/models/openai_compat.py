@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Self
 
 import anyio
+import anyio.lowlevel
 import httpx2
 import openai
 import orjson
@@ -148,12 +149,17 @@ class OpenAICompatModel:
         settings: ModelSettings | None = None,
     ) -> None:
         self._owns_client = openai_client is None and http_client is None
-        if openai_client is None:
-            key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-            openai_client = openai.AsyncOpenAI(
-                api_key=key, base_url=base_url, max_retries=0, http_client=http_client
-            )
-        self._client = openai_client
+        key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+
+        def make_client() -> openai.AsyncOpenAI:
+            return openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, http_client=http_client)
+
+        self._make_client = make_client
+        self._client = openai_client if openai_client is not None else make_client()
+        # An owned client's connection pool belongs to the event loop that first used it;
+        # a model used from a new loop (a second ``run_sync``) gets a fresh client.
+        self._client_loop: object | None = None
+        self._client_closed = False
         self._model_name = model_name
         self._profile = profile if profile is not None else ModelProfile()
         self._settings = settings
@@ -179,8 +185,13 @@ class OpenAICompatModel:
 
     async def aclose(self) -> None:
         """Close the HTTP client this model created (an injected client is left to its owner)."""
-        if self._owns_client:
+        if not self._owns_client or self._client_closed:
+            return
+        if self._client_loop is None or self._client_loop is _current_loop():
             await self._client.close()
+        # A pool from an event loop that has ended cannot be closed from this one; it is dropped.
+        self._client_closed = True
+        self._client_loop = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -281,7 +292,7 @@ class OpenAICompatModel:
     async def _send_once(self, content: bytes, *, stream: bool) -> httpx2.Response | _Failure:
         """Send once; return the response or the failure (never raising SDK errors, which carry the key)."""
         try:
-            return await self._client.post(
+            return await self._live_client().post(
                 "/chat/completions", cast_to=httpx2.Response, content=content, options=_HEADERS, stream=stream
             )
         except openai.APIStatusError as exc:
@@ -290,6 +301,17 @@ class OpenAICompatModel:
             kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not connect"
             failure = _Failure(error=ModelConnectionError(f"{self._model_name} at {self.base_url}: {kind}"))
         return failure
+
+    def _live_client(self) -> openai.AsyncOpenAI:
+        """The client to send through: an owned one is renewed after aclose() or in a new event loop."""
+        if not self._owns_client:
+            return self._client
+        loop = _current_loop()
+        if self._client_closed or (self._client_loop is not None and loop is not self._client_loop):
+            self._client = self._make_client()
+            self._client_closed = False
+        self._client_loop = loop
+        return self._client
 
     def _status_failure(self, exc: openai.APIStatusError) -> _Failure:
         body = exc.body
@@ -314,6 +336,11 @@ class OpenAICompatModel:
     def _redact(self, text: str) -> str:
         key = self._client.api_key
         return text.replace(key, _REDACTED) if key and len(key) >= 8 else text
+
+
+def _current_loop() -> object:
+    """The running event loop itself (anyio's token objects differ on every call)."""
+    return anyio.lowlevel.current_token().native_token
 
 
 def _with_settings(request: ModelRequest, settings: ModelSettings) -> ModelRequest:
