@@ -1,22 +1,40 @@
 """The library's structlog logger.
 
-agentkit never prints: its events go through the standard ``logging`` logger
-named ``agentkit`` (silent below WARNING until the application configures
-logging or structlog). Bind run id, turn and tool-call id as context.
+agentkit never prints: its events go through the standard ``logging``
+logger named ``agentkit`` (and children such as ``agentkit.models``), so
+they are silent below WARNING until the application configures logging.
+Each record's message is the event rendered as ``key=value`` pairs, and the
+event dict itself is attached as ``record.event_dict`` for structured
+handlers (e.g. structlog's ``ProcessorFormatter``) and for tests.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 __all__ = ["get_logger"]
 
+_RENDER = structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)
+
+
+def _to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Hand the event to stdlib logging: rendered text as the message, the dict as ``event_dict``."""
+    structured = dict(event_dict)
+    exc_info = event_dict.pop("exc_info", None)
+    return {
+        "msg": _RENDER(logger, method_name, event_dict),
+        "extra": {"event_dict": structured},
+        "exc_info": exc_info,
+    }
+
+
 _PROCESSORS: list[structlog.typing.Processor] = [
     structlog.stdlib.filter_by_level,
-    structlog.stdlib.add_log_level,
-    structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True),
+    _to_stdlib,
 ]
 
 

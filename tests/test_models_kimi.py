@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import structlog
 
 from agentkit.exceptions import ModelConnectionError, ModelHTTPError, ModelResponseError, UserError
 from agentkit.messages import AssistantMessage, Message, TextDelta, ToolCall, ToolMessage, UserMessage
@@ -242,15 +241,17 @@ async def test_stream_error_before_start_is_retried(fake_kimi: FakeKimiServer) -
         (504, "gateway_timeout"),
     ],
 )
-async def test_retryable_errors_are_retried(fake_kimi: FakeKimiServer, status: int, error_type: str) -> None:
+async def test_retryable_errors_are_retried(
+    fake_kimi: FakeKimiServer, status: int, error_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """Rate limits, overload and 5xx are retried; the server sees the retry and the answer wins."""
+    caplog.set_level(logging.DEBUG, logger="agentkit")
     fake_kimi.add(Reply.error(status, error_type, "try later"), Reply.text("done"))
     async with kimi(fake_kimi) as model:
-        with structlog.testing.capture_logs() as logs:
-            response = await model.complete(ASK)
+        response = await model.complete(ASK)
     assert response.message.content == "done"
     assert len(fake_kimi.requests) == 2
-    assert [entry["event"] for entry in logs] == ["model.retry"]
+    assert [entry["event"] for entry in events(caplog)] == ["model.retry"]
 
 
 @pytest.mark.parametrize(
@@ -331,17 +332,23 @@ def test_retry_rules_follow_the_kimi_table() -> None:
     assert not should_retry(replace(policy, retry_connection_errors=False), ModelConnectionError("x"))
 
 
-async def test_connection_errors_are_retried_then_raised() -> None:
+async def test_connection_errors_are_retried_then_raised(caplog: pytest.LogCaptureFixture) -> None:
     """A refused connection is retried per the policy, then raised as ModelConnectionError."""
+    caplog.set_level(logging.DEBUG, logger="agentkit")
     profile = replace(FAST, retry=replace(FAST.retry, max_retries=2))
     model = KimiModel(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=KEY, profile=profile)
     async with model:
-        with structlog.testing.capture_logs() as logs, pytest.raises(ModelConnectionError):
+        with pytest.raises(ModelConnectionError):
             await model.complete(ASK)
-    assert [entry["attempt"] for entry in logs if entry["event"] == "model.retry"] == [1, 2]
+    assert [entry["attempt"] for entry in events(caplog) if entry["event"] == "model.retry"] == [1, 2]
 
 
 # --- the key never leaks ---------------------------------------------------------------------------
+
+
+def events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """Return the structured event dicts agentkit logged (``record.event_dict``)."""
+    return [r.__dict__["event_dict"] for r in caplog.records if "event_dict" in r.__dict__]
 
 
 def chain_text(error: BaseException) -> str:
@@ -365,11 +372,11 @@ async def test_api_key_never_leaks(fake_kimi: FakeKimiServer, caplog: pytest.Log
     dead = KimiModel(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=KEY, profile=FAST)
     texts = [repr(model), repr(dead)]
     async with model, dead:
-        with structlog.testing.capture_logs() as logs:
-            with pytest.raises(ModelHTTPError) as http_error:
-                await model.complete(ASK)
-            with pytest.raises(ModelConnectionError) as conn_error:
-                await dead.complete(ASK)
+        with pytest.raises(ModelHTTPError) as http_error:
+            await model.complete(ASK)
+        with pytest.raises(ModelConnectionError) as conn_error:
+            await dead.complete(ASK)
+    logs = events(caplog)
     assert "[redacted]" in http_error.value.message
     texts += [chain_text(http_error.value), chain_text(conn_error.value)]
     texts += [repr(entry) for entry in logs] + [caplog.text]

@@ -22,8 +22,8 @@ import anyio.lowlevel
 import httpx2
 import openai
 import orjson
-import structlog
 
+from agentkit._log import get_logger
 from agentkit.exceptions import (
     ModelConnectionError,
     ModelError,
@@ -51,7 +51,7 @@ from agentkit.models.abstract import (
 
 __all__ = ["OpenAICompatModel", "retry_delay_s", "server_wait_s", "should_retry"]
 
-_log = structlog.get_logger("agentkit.models")
+_log = get_logger("agentkit.models")
 
 _HEADERS: Final[openai.RequestOptions] = {"headers": {"Content-Type": "application/json"}}
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "msh-request-id", "x-trace-id")
