@@ -26,6 +26,7 @@ from agentkit.messages import (
     ToolMessage,
     UserMessage,
 )
+from agentkit.models._tool_markup import recover_tool_calls
 from agentkit.models.abstract import (
     ModelProfile,
     ModelRequest,
@@ -449,6 +450,8 @@ def parse_response(
         raise ModelResponseError(f"response has no choices[0].message: {_excerpt(orjson.dumps(data))!r}")
     wire_message = first["message"]
     message = _parse_message(wire_message)
+    if profile.recover_tool_call_markup:
+        message = recover_tool_calls(message)
     web_searches = sum(1 for c in message.tool_calls if c.type == "builtin_function")
     usage_wire = data.get("usage") or first.get("usage")
     usage = parse_usage(usage_wire, web_searches=web_searches)

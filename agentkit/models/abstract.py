@@ -150,6 +150,8 @@ class ModelProfile:
     supports_strict_schemas: bool = True
     sanitize_schemas: bool = False
     send_reasoning_content: bool = False
+    #: Recover tool calls left as raw ``<|tool_call_begin|>`` markup in the text (self-hosted Kimi-K2).
+    recover_tool_call_markup: bool = False
     max_tools: int | None = None
     context_windows: Mapping[str, int] = field(default_factory=dict)
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)

@@ -81,6 +81,7 @@ KIMI_PROFILE: Final = ModelProfile(
     supports_strict_schemas=False,
     sanitize_schemas=True,
     send_reasoning_content=True,
+    recover_tool_call_markup=True,
     max_tools=128,
     context_windows=_CONTEXT_WINDOWS,
     prices=PRICES,
