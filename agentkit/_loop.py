@@ -10,6 +10,7 @@ the conversation so far is kept: on the result, or on the raised
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,16 +24,23 @@ from agentkit._run_context import RunContext
 from agentkit._tool_runner import run_tool_calls
 from agentkit.exceptions import (
     MaxTurnsExceeded,
+    ModelResponseError,
     OutputValidationError,
     RunError,
     ToolRetriesExceeded,
     UsageLimitExceeded,
 )
+from agentkit.hooks import RunHooks, RunInfo
 from agentkit.messages import (
     AssistantMessage,
     Event,
+    FinalResultEvent,
     Message,
+    ModelCallFinished,
+    ModelCallStarted,
     ReasoningDelta,
+    RunFailed,
+    RunStarted,
     SystemMessage,
     TextDelta,
     ToolCall,
@@ -64,6 +72,8 @@ class LoopConfig:
     tool_retries: int
     output_retries: int
     max_concurrency: int
+    name: str = "agent"
+    hooks: tuple[RunHooks, ...] = ()
     stream: bool = False
 
 
@@ -78,6 +88,9 @@ class _State:
     max_turns: int
     tool_choice: ToolChoice | None
     limiter: anyio.CapacityLimiter
+    hooks: tuple[RunHooks, ...]
+    emit: Callable[[Event], None]
+    committed: int = 0
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     turn: int = 0
@@ -95,23 +108,31 @@ async def run_loop(
 ) -> RunResult[Any]:
     """Run the conversation to its end and return the :class:`RunResult`.
 
+    ``emit`` receives every event (after the hooks' ``on_event``).
+
     Raises:
         RunError: a limit or failure ended the run; ``.messages`` holds the conversation so far.
     """
-    state = _start(config, prompt, options)
+    state = _start(config, prompt, options, emit)
+    state.emit(
+        RunStarted(
+            run_id=state.run_id,
+            agent_name=config.name,
+            model_name=config.model.model_name,
+            messages=tuple(state.messages),
+        )
+    )
     try:
         with _deadline(options.timeout_s):
-            final = await _drive(config, state, emit)
+            final = await _drive(config, state)
     except RunError as err:
-        _close_dangling_calls(state.messages, "The run ended before this tool call finished.")
-        err.attach(state.messages, state.run_id)
+        await _fail(config, state, err, "The run ended before this tool call finished.")
         raise
     except TimeoutError:
-        _close_dangling_calls(state.messages, "The run's time limit passed before this tool call finished.")
         timed_out = UsageLimitExceeded(f"time limit of {options.timeout_s} s exceeded")
-        timed_out.attach(state.messages, state.run_id)
+        await _fail(config, state, timed_out, "The run's time limit passed before this tool call finished.")
         raise timed_out from None
-    return RunResult(
+    result: RunResult[Any] = RunResult(
         output=final.output,
         messages=tuple(state.messages),
         new_messages_start=state.history_len,
@@ -120,9 +141,22 @@ async def run_loop(
         run_id=state.run_id,
         turns=state.turn,
     )
+    state.emit(FinalResultEvent(result=result))
+    return result
 
 
-def _start(config: LoopConfig, prompt: str | None, options: RunOptions) -> _State:
+async def _fail(config: LoopConfig, state: _State, error: RunError, reason: str) -> None:
+    """Close the conversation cleanly, hand its last turn to the hooks, attach it to ``error``."""
+    _close_dangling_calls(state.messages, reason)
+    error.attach(state.messages, state.run_id)
+    with anyio.CancelScope(shield=True):
+        await _commit_turn(config, state)
+    state.emit(RunFailed(run_id=state.run_id, error=error))
+
+
+def _start(
+    config: LoopConfig, prompt: str | None, options: RunOptions, emit: Callable[[Event], None]
+) -> _State:
     messages: list[Message] = list(options.message_history)
     history_len = len(messages)
     if config.instructions and not any(isinstance(m, SystemMessage) for m in messages):
@@ -140,7 +174,42 @@ def _start(config: LoopConfig, prompt: str | None, options: RunOptions) -> _Stat
         max_turns=options.max_turns if options.max_turns is not None else config.max_turns,
         tool_choice=options.tool_choice,
         limiter=anyio.CapacityLimiter(config.max_concurrency),
+        hooks=(hooks := (*config.hooks, *options.hooks)),
+        emit=_compose_emit(hooks, emit),
+        committed=history_len,
     )
+
+
+def _compose_emit(hooks: tuple[RunHooks, ...], emit: Callable[[Event], None]) -> Callable[[Event], None]:
+    """One callable that hands an event to every hook, then to ``emit``."""
+    observers: list[Callable[[Event], None]] = [
+        h.on_event for h in hooks if type(h).on_event is not RunHooks.on_event
+    ]
+    if not observers:
+        return emit
+    observers.append(emit)
+
+    def fan_out(event: Event) -> None:
+        for observe in observers:
+            observe(event)
+
+    return fan_out
+
+
+def _info(config: LoopConfig, state: _State) -> RunInfo:
+    return RunInfo(run_id=state.run_id, agent_name=config.name, turn=state.turn, deps=state.deps)
+
+
+async def _commit_turn(config: LoopConfig, state: _State) -> None:
+    """Hand the messages added since the last commit to the hooks, as one turn."""
+    new = state.messages[state.committed :]
+    if not new or not state.hooks:
+        state.committed = len(state.messages)
+        return
+    info = _info(config, state)
+    for hook in state.hooks:
+        await hook.after_turn(tuple(new), info)
+    state.committed = len(state.messages)
 
 
 @contextlib.contextmanager
@@ -152,16 +221,20 @@ def _deadline(timeout_s: float | None) -> Iterator[None]:
             yield
 
 
-async def _drive(config: LoopConfig, state: _State, emit: Callable[[Event], None]) -> _Final:
+async def _drive(config: LoopConfig, state: _State) -> _Final:
     while True:
         if state.turn >= state.max_turns:
             raise MaxTurnsExceeded(f"no final answer after {state.max_turns} turns")
         state.turn += 1
         _check_request_limit(state)
-        response = await _call_model(config, _build_request(config, state), emit)
+        request = _build_request(config, state)
+        for hook in state.hooks:
+            request = await hook.before_model_call(request, _info(config, state))
+        response = await _call_model(config, state, request)
         _account(state, response)
-        final = await _handle_response(config, state, response.message, emit)
-        emit(TurnFinished(turn=state.turn, usage=state.usage))
+        final = await _handle_response(config, state, response.message)
+        await _commit_turn(config, state)
+        state.emit(TurnFinished(turn=state.turn, usage=state.usage))
         if final is not None:
             return final
 
@@ -178,19 +251,33 @@ def _build_request(config: LoopConfig, state: _State) -> ModelRequest:
     )
 
 
-async def _call_model(
-    config: LoopConfig, request: ModelRequest, emit: Callable[[Event], None]
-) -> ModelResponse:
-    if not config.stream:
-        return await config.model.complete(request)
+async def _call_model(config: LoopConfig, state: _State, request: ModelRequest) -> ModelResponse:
+    state.emit(ModelCallStarted(turn=state.turn, request=request))
+    started = time.perf_counter()
+    try:
+        response = await (
+            _stream_model(config, state, request) if config.stream else config.model.complete(request)
+        )
+    except Exception as err:
+        duration = time.perf_counter() - started
+        state.emit(
+            ModelCallFinished(turn=state.turn, request=request, response=None, duration_s=duration, error=err)
+        )
+        raise
+    duration = time.perf_counter() - started
+    state.emit(ModelCallFinished(turn=state.turn, request=request, response=response, duration_s=duration))
+    return response
+
+
+async def _stream_model(config: LoopConfig, state: _State, request: ModelRequest) -> ModelResponse:
     response: ModelResponse | None = None
     async for event in config.model.stream(request):
         if isinstance(event, ModelResponse):
             response = event
         elif isinstance(event, TextDelta | ReasoningDelta):
-            emit(event)
+            state.emit(event)
     if response is None:
-        raise RunError("the model's stream ended without a response")
+        raise ModelResponseError("the model's stream ended without a response")
     return response
 
 
@@ -218,11 +305,9 @@ def _account(state: _State, response: ModelResponse) -> None:
     )
 
 
-async def _handle_response(
-    config: LoopConfig, state: _State, message: AssistantMessage, emit: Callable[[Event], None]
-) -> _Final | None:
+async def _handle_response(config: LoopConfig, state: _State, message: AssistantMessage) -> _Final | None:
     if message.tool_calls:
-        return await _handle_tool_calls(config, state, message.tool_calls, emit)
+        return await _handle_tool_calls(config, state, message.tool_calls)
     text = message.content or ""
     if config.output.is_text:
         return _Final(output=text)
@@ -234,9 +319,7 @@ async def _handle_response(
         return None
 
 
-async def _handle_tool_calls(
-    config: LoopConfig, state: _State, calls: tuple[ToolCall, ...], emit: Callable[[Event], None]
-) -> _Final | None:
+async def _handle_tool_calls(config: LoopConfig, state: _State, calls: tuple[ToolCall, ...]) -> _Final | None:
     is_output = config.output.tool is not None
     function_calls = [c for c in calls if not (is_output and c.name == OUTPUT_TOOL_NAME)]
     _check_tool_call_limit(state, len(function_calls))
@@ -249,7 +332,12 @@ async def _handle_tool_calls(
     )
     outcomes = iter(
         await run_tool_calls(
-            function_calls, config.toolset, ctx, emit=emit, limiter=state.limiter, failures=state.failures
+            function_calls,
+            config.toolset,
+            ctx,
+            emit=state.emit,
+            limiter=state.limiter,
+            failures=state.failures,
         )
     )
     final: _Final | None = None

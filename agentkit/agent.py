@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, Unpack, overload
 
@@ -27,7 +27,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from agentkit._loop import LoopConfig, run_loop
 from agentkit._output import OutputSpec
 from agentkit.exceptions import UserError
-from agentkit.messages import Event, FinalResultEvent
+from agentkit.hooks import RunHooks
+from agentkit.messages import Event
 from agentkit.models.abstract import Model, ModelSettings
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
 from agentkit.tool import Tool, Toolset
@@ -53,6 +54,7 @@ class Agent(Generic[OutputT]):
         output_retries: invalid final outputs allowed before ``OutputValidationError``.
         max_concurrency: tool calls running at once within one run.
         name: the agent's name in logs and traces.
+        hooks: :class:`~agentkit.hooks.RunHooks` attached to every run (tracing, memory, ...).
     """
 
     @overload
@@ -70,6 +72,7 @@ class Agent(Generic[OutputT]):
         output_retries: int = 2,
         max_concurrency: int = 16,
         name: str = "agent",
+        hooks: Sequence[RunHooks] = (),
     ) -> None: ...
 
     @overload
@@ -87,6 +90,7 @@ class Agent(Generic[OutputT]):
         output_retries: int = 2,
         max_concurrency: int = 16,
         name: str = "agent",
+        hooks: Sequence[RunHooks] = (),
     ) -> None: ...
 
     def __init__(
@@ -103,6 +107,7 @@ class Agent(Generic[OutputT]):
         output_retries: int = 2,
         max_concurrency: int = 16,
         name: str = "agent",
+        hooks: Sequence[RunHooks] = (),
     ) -> None:
         if max_turns < 1 or max_concurrency < 1 or tool_retries < 0 or output_retries < 0:
             raise UserError("max_turns and max_concurrency must be >= 1; retries must be >= 0")
@@ -119,6 +124,8 @@ class Agent(Generic[OutputT]):
             tool_retries=tool_retries,
             output_retries=output_retries,
             max_concurrency=max_concurrency,
+            name=name,
+            hooks=tuple(hooks),
         )
 
     @property
@@ -234,4 +241,3 @@ class RunStream(Generic[OutputT]):
                 self._error = err
                 return
             self._result = result
-            self._send.send_nowait(FinalResultEvent(result=result))

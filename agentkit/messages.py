@@ -24,7 +24,11 @@ __all__ = [
     "Event",
     "FinalResultEvent",
     "Message",
+    "ModelCallFinished",
+    "ModelCallStarted",
     "ReasoningDelta",
+    "RunFailed",
+    "RunStarted",
     "SystemMessage",
     "TextDelta",
     "ToolCall",
@@ -192,6 +196,38 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RunStarted:
+    """A run began (``messages`` is the conversation it starts from, prompt included)."""
+
+    run_id: str
+    agent_name: str
+    model_name: str
+    messages: tuple[Message, ...]
+    kind: Literal["run_started"] = "run_started"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelCallStarted:
+    """A request is about to be sent to the model (``request`` is a ``ModelRequest``)."""
+
+    turn: int
+    request: Any
+    kind: Literal["model_call_started"] = "model_call_started"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelCallFinished:
+    """The model answered (``response`` is a ``ModelResponse``) or failed (``error``)."""
+
+    turn: int
+    request: Any
+    response: Any
+    duration_s: float
+    error: BaseException | None = None
+    kind: Literal["model_call_finished"] = "model_call_finished"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ToolCallStarted:
     """A tool call began running (parallel calls start together)."""
 
@@ -228,6 +264,24 @@ class FinalResultEvent:
     kind: Literal["final_result"] = "final_result"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunFailed:
+    """The run ended with ``error`` (a :class:`~agentkit.exceptions.RunError` keeps the messages)."""
+
+    run_id: str
+    error: BaseException
+    kind: Literal["run_failed"] = "run_failed"
+
+
 Event: TypeAlias = (
-    TextDelta | ReasoningDelta | ToolCallStarted | ToolCallFinished | TurnFinished | FinalResultEvent
+    RunStarted
+    | ModelCallStarted
+    | TextDelta
+    | ReasoningDelta
+    | ModelCallFinished
+    | ToolCallStarted
+    | ToolCallFinished
+    | TurnFinished
+    | FinalResultEvent
+    | RunFailed
 )

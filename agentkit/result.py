@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar
 
+from agentkit.hooks import RunHooks
 from agentkit.messages import Message
 from agentkit.models.abstract import ModelSettings, ToolChoice
 from agentkit.usage import Usage, UsageLimits
@@ -53,6 +54,7 @@ class RunKwargs(TypedDict, total=False):
     model_settings: ModelSettings
     tool_choice: ToolChoice
     timeout_s: float
+    hooks: Sequence[RunHooks]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -67,6 +69,7 @@ class RunOptions:
         model_settings: sampling settings merged over the agent's.
         tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a tool name, for the first turn.
         timeout_s: wall-clock limit for the whole run.
+        hooks: extra :class:`~agentkit.hooks.RunHooks` for this run (after the agent's).
     """
 
     deps: Any = None
@@ -76,3 +79,4 @@ class RunOptions:
     model_settings: ModelSettings | None = None
     tool_choice: ToolChoice | None = None
     timeout_s: float | None = None
+    hooks: Sequence[RunHooks] = ()

@@ -35,15 +35,28 @@ async def test_stream_yields_tool_and_text_events_then_the_result() -> None:
     async with Agent(model, tools=[pause]).stream("go") as run:
         async for event in run:
             events.append(event)
-    kinds = [e.kind for e in events]
-    assert kinds[:2] == ["tool_call_started", "tool_call_started"]
+    assert [e.kind for e in events] == [
+        "run_started",
+        "model_call_started",
+        "model_call_finished",
+        "tool_call_started",
+        "tool_call_started",
+        "tool_call_finished",
+        "tool_call_finished",
+        "turn_finished",
+        "model_call_started",
+        "text_delta",
+        "model_call_finished",
+        "turn_finished",
+        "final_result",
+    ]
     finished = [e for e in events if isinstance(e, ToolCallFinished)]
     assert [f.result.content for f in finished] == ["paused 0.0", "paused 0.1"]
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["all done"]
     assert sum(isinstance(e, TurnFinished) for e in events) == 2
     assert isinstance(events[-1], FinalResultEvent)
     assert run.result.output == "all done"
-    assert isinstance(events[0], ToolCallStarted)
+    assert isinstance(events[3], ToolCallStarted)
 
 
 async def test_stream_raises_the_run_error() -> None:
