@@ -120,6 +120,7 @@ async def run_loop(
             agent_name=config.name,
             model_name=config.model.model_name,
             messages=tuple(state.messages),
+            tools=tuple(_build_request(config, state).tools),
         )
     )
     try:
@@ -231,6 +232,8 @@ async def _drive(config: LoopConfig, state: _State) -> _Final:
         for hook in state.hooks:
             request = await hook.before_model_call(request, _info(config, state))
         response = await _call_model(config, state, request)
+        for hook in state.hooks:
+            response = await hook.after_model_call(response, _info(config, state))
         _account(state, response)
         final = await _handle_response(config, state, response.message)
         await _commit_turn(config, state)

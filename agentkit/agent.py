@@ -15,8 +15,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Generic, Self, Unpack, overload
 
@@ -26,8 +29,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from agentkit._loop import LoopConfig, run_loop
 from agentkit._output import OutputSpec
+from agentkit._prefill import PrefillHook
 from agentkit.exceptions import UserError
 from agentkit.hooks import RunHooks
+from agentkit.memory.abstract import Memory
 from agentkit.messages import Event
 from agentkit.models.abstract import Model, ModelSettings
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
@@ -55,6 +60,7 @@ class Agent(Generic[OutputT]):
         max_concurrency: tool calls running at once within one run.
         name: the agent's name in logs and traces.
         hooks: :class:`~agentkit.hooks.RunHooks` attached to every run (tracing, memory, ...).
+        memory: where ``run(..., session=...)`` loads and stores conversations.
     """
 
     @overload
@@ -73,6 +79,7 @@ class Agent(Generic[OutputT]):
         max_concurrency: int = 16,
         name: str = "agent",
         hooks: Sequence[RunHooks] = (),
+        memory: Memory | None = None,
     ) -> None: ...
 
     @overload
@@ -91,6 +98,7 @@ class Agent(Generic[OutputT]):
         max_concurrency: int = 16,
         name: str = "agent",
         hooks: Sequence[RunHooks] = (),
+        memory: Memory | None = None,
     ) -> None: ...
 
     def __init__(
@@ -108,10 +116,12 @@ class Agent(Generic[OutputT]):
         max_concurrency: int = 16,
         name: str = "agent",
         hooks: Sequence[RunHooks] = (),
+        memory: Memory | None = None,
     ) -> None:
         if max_turns < 1 or max_concurrency < 1 or tool_retries < 0 or output_retries < 0:
             raise UserError("max_turns and max_concurrency must be >= 1; retries must be >= 0")
         self.name = name
+        self.memory = memory
         self.toolset = Toolset(tools)
         self._config = LoopConfig(
             model=model,
@@ -142,8 +152,28 @@ class Agent(Generic[OutputT]):
         Raises:
             RunError: a limit or a failure ended the run (``.messages`` keeps the conversation).
         """
-        result: RunResult[OutputT] = await run_loop(self._config, prompt, RunOptions(**options), _discard)
+        resolved = await self._resolve(RunOptions(**options))
+        result: RunResult[OutputT] = await run_loop(self._config, prompt, resolved, _discard)
         return result
+
+    async def _resolve(self, options: RunOptions) -> RunOptions:
+        """Turn the session, trace and prefill options into history and hooks."""
+        extra: list[RunHooks] = []
+        history = options.message_history
+        if options.session is not None:
+            if self.memory is None:
+                raise UserError("session= needs a memory: Agent(..., memory=SQLiteMemory('agentkit.db'))")
+            from agentkit.memory._session_hook import SessionHook  # noqa: PLC0415 - only when used
+
+            history = [*await self.memory.load(options.session), *history]
+            extra.append(SessionHook(self.memory, options.session))
+        if options.trace is not None:
+            extra.append(options.trace if isinstance(options.trace, RunHooks) else _trace_hook(options.trace))
+        if options.prefill is not None:
+            extra.append(PrefillHook(options.prefill))
+        if not extra and history is options.message_history:
+            return options
+        return replace(options, message_history=history, hooks=(*options.hooks, *extra))
 
     def run_sync(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
         """Blocking :meth:`run` for scripts and notebooks (not from inside an event loop)."""
@@ -167,16 +197,18 @@ class Agent(Generic[OutputT]):
         :class:`~agentkit.messages.FinalResultEvent`; ``run.result`` then
         holds the :class:`RunResult`.
         """
-        config = LoopConfig(**{**_fields(self._config), "stream": True})
-        return RunStream(config, prompt, RunOptions(**options))
+        config = replace(self._config, stream=True)
+        return RunStream(config, prompt, functools.partial(self._resolve, RunOptions(**options)))
+
+
+def _trace_hook(path: str | os.PathLike[str]) -> RunHooks:
+    from agentkit.tracing import trace_hook  # noqa: PLC0415 - tracing loads only when asked for
+
+    return trace_hook(path)
 
 
 def _discard(event: Event) -> None:
     """Events of a non-streaming run go nowhere (tracing hooks attach here)."""
-
-
-def _fields(config: LoopConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in LoopConfig.__dataclass_fields__}
 
 
 class RunStream(Generic[OutputT]):
@@ -186,10 +218,12 @@ class RunStream(Generic[OutputT]):
     ends the run is raised from the iteration (and from ``__aexit__``).
     """
 
-    def __init__(self, config: LoopConfig, prompt: str | None, options: RunOptions) -> None:
+    def __init__(
+        self, config: LoopConfig, prompt: str | None, resolve: Callable[[], Awaitable[RunOptions]]
+    ) -> None:
         self._config = config
         self._prompt = prompt
-        self._options = options
+        self._resolve = resolve
         self._task_group: anyio.abc.TaskGroup | None = None
         self._send: MemoryObjectSendStream[Event]
         self._receive: MemoryObjectReceiveStream[Event]
@@ -234,8 +268,9 @@ class RunStream(Generic[OutputT]):
     async def _drive(self) -> None:
         async with self._send:
             try:
+                options = await self._resolve()
                 result: RunResult[OutputT] = await run_loop(
-                    self._config, self._prompt, self._options, self._send.send_nowait
+                    self._config, self._prompt, options, self._send.send_nowait
                 )
             except Exception as err:
                 self._error = err

@@ -6,6 +6,7 @@ points, in the order given:
 
 - :meth:`RunHooks.on_event` for every :data:`~agentkit.messages.Event` (sync, must be cheap);
 - :meth:`RunHooks.before_model_call` to adjust each request before it is sent;
+- :meth:`RunHooks.after_model_call` to adjust each response before the loop acts on it;
 - :meth:`RunHooks.after_turn` with each completed turn's new messages (an assistant message
   and all its tool results, or the final answer), so a turn is persisted as one unit.
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.messages import Event, Message
-from agentkit.models.abstract import ModelRequest
+from agentkit.models.abstract import ModelRequest, ModelResponse
 
 __all__ = ["RunHooks", "RunInfo"]
 
@@ -51,6 +52,10 @@ class RunHooks:
     async def before_model_call(self, request: ModelRequest, info: RunInfo) -> ModelRequest:
         """Return the request to send (the argument itself, or a changed copy)."""
         return request
+
+    async def after_model_call(self, response: ModelResponse, info: RunInfo) -> ModelResponse:
+        """Return the response the loop should act on (the argument itself, or a changed copy)."""
+        return response
 
     async def after_turn(self, messages: Sequence[Message], info: RunInfo) -> None:
         """Receive a completed turn's new messages (tool calls always with their results)."""

@@ -203,6 +203,7 @@ class RunStarted:
     agent_name: str
     model_name: str
     messages: tuple[Message, ...]
+    tools: tuple[Any, ...] = ()  # the ToolDefinitions the model is offered
     kind: Literal["run_started"] = "run_started"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar
@@ -55,6 +56,9 @@ class RunKwargs(TypedDict, total=False):
     tool_choice: ToolChoice
     timeout_s: float
     hooks: Sequence[RunHooks]
+    session: str
+    trace: str | os.PathLike[str] | RunHooks
+    prefill: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -70,6 +74,10 @@ class RunOptions:
         tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a tool name, for the first turn.
         timeout_s: wall-clock limit for the whole run.
         hooks: extra :class:`~agentkit.hooks.RunHooks` for this run (after the agent's).
+        session: continue and extend this stored session (needs ``Agent(memory=...)``).
+        trace: record the run as a JSONL trace: a file path, or a trace writer hook.
+        prefill: start the model's answer with this text (Kimi partial mode); the
+            output includes it.
     """
 
     deps: Any = None
@@ -80,3 +88,6 @@ class RunOptions:
     tool_choice: ToolChoice | None = None
     timeout_s: float | None = None
     hooks: Sequence[RunHooks] = ()
+    session: str | None = None
+    trace: str | os.PathLike[str] | RunHooks | None = None
+    prefill: str | None = None

@@ -247,12 +247,16 @@ class OpenAICompatModel:
         try:
             done = False
             async for line in _lines(response):
+                if done:
+                    # Read the body to its end (as the openai SDK does): a response closed
+                    # mid-body takes its connection with it, and every turn reconnects.
+                    continue
                 chunk = parse_sse_line(line)
                 if chunk is None:
                     continue
                 if isinstance(chunk, str):  # the [DONE] terminator
                     done = True
-                    break
+                    continue
                 for event in accumulator.feed(chunk):
                     yield event
         finally:
