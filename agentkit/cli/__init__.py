@@ -1,0 +1,37 @@
+"""The ``agentkit`` command.
+
+Each command group lives in its own module here and is registered below;
+commands print one clear line on error and exit non-zero (``--debug`` shows
+the traceback).
+"""
+
+from __future__ import annotations
+
+import typer
+
+import agentkit
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="agentkit",
+    help="Typed, parallel, testable tool-calling agents for Kimi-K2 and OpenAI-compatible models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Typed, parallel, testable tool-calling agents for Kimi-K2 and OpenAI-compatible models."""
+
+
+@app.command()
+def version() -> None:
+    """Print agentkit's version."""
+    typer.echo(agentkit.__version__)
+
+
+def main() -> None:
+    """Run the ``agentkit`` command (the console-script entry point)."""
+    app()
