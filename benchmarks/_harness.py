@@ -24,8 +24,9 @@ import orjson
 
 from benchmarks.workload import EXPECTED_OUTPUT
 
-__all__ = ["ClientOptions", "RunOnce", "Runner", "main", "measure"]
+__all__ = ["ClientOptions", "Mode", "RunOnce", "Runner", "main", "measure"]
 
+#: How the client calls the model: whole answers, or streamed deltas.
 Mode = Literal["complete", "stream"]
 #: One agent run: returns how many model turns it took and its final text.
 RunOnce = Callable[[], Awaitable[tuple[int, str]]]
