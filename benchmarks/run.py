@@ -48,6 +48,7 @@ CLIENTS: dict[str, str] = {
 }
 #: Peer frameworks: client name -> the module it imports (installed in .bench-venv only).
 PEERS: dict[str, str] = {"openai_agents": "agents", "pydantic_ai": "pydantic_ai"}
+#: Where the peers are installed (``--bench-venv`` overrides, e.g. to benchmark a snapshot tree).
 BENCH_VENV = ROOT / ".bench-venv"
 BENCH_PACKAGES = ("openai-agents", "pydantic-ai")
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "latest.json"
@@ -392,6 +393,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", help=f"comma-separated clients (default: all of {', '.join(CLIENTS)})")
     parser.add_argument("--reps", type=int, help="repetitions of each measurement (default 5; quick 1)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
+    parser.add_argument(
+        "--bench-venv",
+        type=Path,
+        help=f"the venv holding the peers (default {BENCH_VENV}; created when missing)",
+    )
     return parser.parse_args(argv)
 
 
@@ -417,6 +423,9 @@ def _pythons(clients: Sequence[str], unavailable: dict[str, str]) -> dict[str, P
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON results, print the Markdown report; 1 if our own clients failed."""
     args = _parse(argv)
+    if args.bench_venv is not None:
+        global BENCH_VENV  # noqa: PLW0603 - one process-wide setting, fixed before anything runs
+        BENCH_VENV = args.bench_venv.resolve()
     clients = [c.strip() for c in args.only.split(",")] if args.only else list(CLIENTS)
     unknown = [c for c in clients if c not in CLIENTS]
     if unknown:
