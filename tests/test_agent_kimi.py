@@ -11,8 +11,10 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.exceptions import ModelHTTPError
+from agentkit.hooks import RunHooks, RunInfo
 from agentkit.messages import AssistantMessage, Event, TextDelta, ToolMessage
 from agentkit.models import KIMI_PROFILE, KimiModel
+from agentkit.models.abstract import ModelResponse
 from agentkit.testing import FakeKimiServer, Reply
 
 pytestmark = pytest.mark.anyio
@@ -132,3 +134,21 @@ async def test_http_error_ends_the_run_with_messages(fake_kimi: FakeKimiServer, 
     assert info.value.error_type == "exceeded_current_quota_error"
     assert [m.role for m in info.value.messages] == ["user", "assistant", "tool"]
     assert len(fake_kimi.requests) == 2
+
+
+async def test_response_carries_the_wire_request(fake_kimi: FakeKimiServer, kimi: KimiModel) -> None:
+    """The response records the exact body sent (for traces): here the emulated tool_choice nudge."""
+    fake_kimi.add(Reply.tool_calls(("weather", {"city": "Oslo"})), Reply.text("ok"))
+    model_calls: list[object] = []
+
+    class Keep(RunHooks):
+        async def after_model_call(self, response: ModelResponse, info: RunInfo) -> ModelResponse:
+            model_calls.append(response.wire_request)
+            return response
+
+    await Agent(kimi, tools=[weather], hooks=[Keep()]).run("Oslo?", tool_choice="required")
+    first = model_calls[0]
+    assert isinstance(first, dict)
+    assert first == fake_kimi.requests[0].body
+    assert first["messages"][-1]["content"] == KIMI_PROFILE.tool_choice_required_nudge
+    assert "tool_choice" not in first

@@ -434,6 +434,7 @@ def parse_response(
     model_name: str,
     profile: ModelProfile,
     request_id: str | None = None,
+    wire_request: Mapping[str, Any] | None = None,
 ) -> ModelResponse:
     """Return the :class:`ModelResponse` for a decoded (non-streamed) body.
 
@@ -465,6 +466,7 @@ def parse_response(
         cost_usd=cost_usd(usage, price),
         request_id=request_id,
         raw=data,
+        wire_request=wire_request,
     )
 
 

@@ -89,8 +89,10 @@ class ModelRequest:
 class ModelResponse:
     """The model's answer.
 
-    ``raw`` is the decoded wire body (for traces and replay); ``cost_usd`` is
-    priced by the provider, which knows which model actually answered.
+    ``raw`` is the decoded wire body (for traces and replay) and
+    ``wire_request`` the body that was sent (no headers, so no keys);
+    ``cost_usd`` is priced by the provider, which knows which model actually
+    answered.
     """
 
     message: AssistantMessage
@@ -100,6 +102,7 @@ class ModelResponse:
     cost_usd: float = 0.0
     request_id: str | None = None
     raw: Mapping[str, Any] | None = None
+    wire_request: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

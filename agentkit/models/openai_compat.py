@@ -228,11 +228,15 @@ class OpenAICompatModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Send ``request`` and return the whole answer (retried per the profile's policy)."""
-        content = orjson.dumps(self.build_body(request, stream=False).body)
-        response = await self._post(content, stream=False)
+        body = self.build_body(request, stream=False).body
+        response = await self._post(orjson.dumps(body), stream=False)
         data = decode_body(response.content)
         return parse_response(
-            data, model_name=self._model_name, profile=self._profile, request_id=_request_id(response.headers)
+            data,
+            model_name=self._model_name,
+            profile=self._profile,
+            request_id=_request_id(response.headers),
+            wire_request=body,
         )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -241,8 +245,8 @@ class OpenAICompatModel:
         Failures before the stream starts are retried; once it started nothing is re-sent and a
         broken or malformed stream raises :class:`ModelResponseError`.
         """
-        content = orjson.dumps(self.build_body(request, stream=True).body)
-        response = await self._post(content, stream=True)
+        body = self.build_body(request, stream=True).body
+        response = await self._post(orjson.dumps(body), stream=True)
         accumulator = StreamAccumulator()
         try:
             done = False
@@ -268,6 +272,7 @@ class OpenAICompatModel:
             model_name=self._model_name,
             profile=self._profile,
             request_id=_request_id(response.headers),
+            wire_request=body,
         )
 
     # --- sending --------------------------------------------------------------------------------
