@@ -18,14 +18,12 @@ from agentkit.messages import (
     UserMessage,
 )
 from agentkit.models import KIMI_PROFILE, ModelProfile, ModelRequest, ModelSettings, ToolDefinition
+from agentkit.models._openai_stream import SSE_DONE, StreamAccumulator, parse_sse_line
 from agentkit.models._openai_wire import (
     PERMISSIVE_TYPES,
-    SSE_DONE,
-    StreamAccumulator,
     build_request_body,
     decode_body,
     parse_response,
-    parse_sse_line,
     sanitize_schema,
 )
 from agentkit.models.abstract import ModelResponse, ToolCallDelta

@@ -19,9 +19,7 @@ from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.messages import (
     AssistantMessage,
     Message,
-    ReasoningDelta,
     SystemMessage,
-    TextDelta,
     ToolCall,
     ToolMessage,
     UserMessage,
@@ -32,22 +30,18 @@ from agentkit.models.abstract import (
     ModelRequest,
     ModelResponse,
     ModelSettings,
-    ModelStreamEvent,
-    ToolCallDelta,
     ToolDefinition,
 )
 from agentkit.usage import Usage, cost_usd
 
 __all__ = [
     "PERMISSIVE_TYPES",
-    "SSE_DONE",
-    "StreamAccumulator",
     "WireRequest",
     "build_request_body",
     "decode_body",
+    "excerpt",
     "message_to_wire",
     "parse_response",
-    "parse_sse_line",
     "parse_usage",
     "sanitize_schema",
     "settings_to_wire",
@@ -71,8 +65,6 @@ _KNOWN_MESSAGE_FIELDS: Final = frozenset(
     {"role", "content", "tool_calls", "reasoning_content", "name", "partial", "function_call", "refusal"}
 )
 _EXCERPT_CHARS: Final = 200
-#: Returned by :func:`parse_sse_line` for the ``data: [DONE]`` terminator.
-SSE_DONE: Final = "[DONE]"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -367,7 +359,8 @@ def _check_partial_mode(request: ModelRequest) -> None:
 # --- responses ----------------------------------------------------------------------------------
 
 
-def _excerpt(text: str | bytes) -> str:
+def excerpt(text: str | bytes) -> str:
+    """Return ``text`` cut to a short excerpt for error messages."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "..."
@@ -383,9 +376,9 @@ def decode_body(content: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(content)
     except orjson.JSONDecodeError:
-        raise ModelResponseError(f"response body is not JSON: {_excerpt(content)!r}") from None
+        raise ModelResponseError(f"response body is not JSON: {excerpt(content)!r}") from None
     if not isinstance(data, dict):
-        raise ModelResponseError(f"response body is not a JSON object: {_excerpt(content)!r}")
+        raise ModelResponseError(f"response body is not a JSON object: {excerpt(content)!r}")
     return data
 
 
@@ -448,7 +441,7 @@ def parse_response(
     choices = data.get("choices")
     first = choices[0] if isinstance(choices, list) and choices else None
     if not isinstance(first, Mapping) or not isinstance(first.get("message"), Mapping):
-        raise ModelResponseError(f"response has no choices[0].message: {_excerpt(orjson.dumps(data))!r}")
+        raise ModelResponseError(f"response has no choices[0].message: {excerpt(orjson.dumps(data))!r}")
     wire_message = first["message"]
     message = _parse_message(wire_message)
     if profile.recover_tool_call_markup:
@@ -468,136 +461,3 @@ def parse_response(
         raw=data,
         wire_request=wire_request,
     )
-
-
-# --- streaming ----------------------------------------------------------------------------------
-
-
-def parse_sse_line(line: str) -> dict[str, Any] | str | None:
-    """Return the decoded chunk of an SSE ``data:`` line, :data:`SSE_DONE`, or None to skip it.
-
-    Raises:
-        ModelResponseError: the data is not a JSON object.
-
-    """
-    if not line.startswith("data:"):
-        return None
-    payload = line[5:].strip()
-    if not payload:
-        return None
-    if payload == SSE_DONE:
-        return SSE_DONE
-    return decode_body(payload.encode())
-
-
-@dataclass(kw_only=True, slots=True)
-class _PartialCall:
-    id: str = ""
-    type: str = "function"
-    name: str = ""
-    arguments: list[str]
-
-
-class StreamAccumulator:
-    """Folds streamed chunks into delta events and, at the end, the assembled response body.
-
-    Tool calls are accumulated by ``index``; the first non-empty id and name are kept (some
-    servers change the id mid-stream).
-    """
-
-    __slots__ = (
-        "_calls",
-        "_content",
-        "_finish_reason",
-        "_id",
-        "_model",
-        "_reasoning",
-        "_usage",
-        "saw_finish",
-    )
-
-    def __init__(self) -> None:
-        self._content: list[str] = []
-        self._reasoning: list[str] = []
-        self._calls: dict[int, _PartialCall] = {}
-        self._finish_reason: str | None = None
-        self._usage: Mapping[str, Any] | None = None
-        self._id: str | None = None
-        self._model: str | None = None
-        #: True once a chunk carried a ``finish_reason``.
-        self.saw_finish = False
-
-    def feed(self, chunk: Mapping[str, Any]) -> list[ModelStreamEvent]:
-        """Take one decoded chunk and return the events it carries.
-
-        Raises:
-            ModelResponseError: the chunk is an in-stream error object.
-
-        """
-        if "error" in chunk:
-            error = chunk["error"] if isinstance(chunk["error"], Mapping) else {"message": chunk["error"]}
-            raise ModelResponseError(
-                f"stream failed: {error.get('type') or 'error'}: {_excerpt(str(error.get('message')))}"
-            )
-        self._id = self._id or chunk.get("id")
-        self._model = self._model or chunk.get("model")
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
-        events: list[ModelStreamEvent] = []
-        for choice in chunk.get("choices") or ():
-            if choice.get("usage"):
-                self._usage = choice["usage"]
-            if choice.get("finish_reason"):
-                self._finish_reason = choice["finish_reason"]
-                self.saw_finish = True
-            delta = choice.get("delta")
-            if isinstance(delta, Mapping):
-                self._feed_delta(delta, events)
-        return events
-
-    def _feed_delta(self, delta: Mapping[str, Any], events: list[ModelStreamEvent]) -> None:
-        reasoning = delta.get("reasoning_content")
-        if reasoning:
-            self._reasoning.append(reasoning)
-            events.append(ReasoningDelta(text=reasoning))
-        content = delta.get("content")
-        if content:
-            self._content.append(content)
-            events.append(TextDelta(text=content))
-        for position, raw in enumerate(delta.get("tool_calls") or ()):
-            index = raw.get("index")
-            index = position if not isinstance(index, int) else index
-            call = self._calls.setdefault(index, _PartialCall(arguments=[]))
-            function = raw.get("function") or {}
-            new_id, name = raw.get("id") or None, function.get("name") or None
-            arguments = function.get("arguments") or ""
-            if new_id and not call.id:
-                call.id = new_id
-            if name and not call.name:
-                call.name = name
-            if raw.get("type"):
-                call.type = raw["type"]
-            call.arguments.append(arguments)
-            events.append(ToolCallDelta(index=index, id=new_id, name=name, arguments=arguments))
-
-    def wire_body(self) -> dict[str, Any]:
-        """Return the stream as the body a non-streamed call would have returned."""
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(self._content) or None}
-        if self._reasoning:
-            message["reasoning_content"] = "".join(self._reasoning)
-        if self._calls:
-            message["tool_calls"] = [
-                {"id": c.id, "type": c.type, "function": {"name": c.name, "arguments": "".join(c.arguments)}}
-                for _, c in sorted(self._calls.items())
-            ]
-        if message["content"] is None and not self._calls:
-            message["content"] = ""
-        body: dict[str, Any] = {
-            "id": self._id,
-            "object": "chat.completion",
-            "model": self._model,
-            "choices": [{"index": 0, "message": message, "finish_reason": self._finish_reason}],
-        }
-        if self._usage is not None:
-            body["usage"] = dict(self._usage)
-        return body

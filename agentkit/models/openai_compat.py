@@ -30,13 +30,12 @@ from agentkit.exceptions import (
     ModelHTTPError,
     ModelResponseError,
 )
+from agentkit.models._openai_stream import StreamAccumulator, parse_sse_line
 from agentkit.models._openai_wire import (
-    StreamAccumulator,
     WireRequest,
     build_request_body,
     decode_body,
     parse_response,
-    parse_sse_line,
     tool_to_wire,
 )
 from agentkit.models.abstract import (

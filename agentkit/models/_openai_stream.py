@@ -1,0 +1,153 @@
+"""Streaming Chat Completions: SSE lines in, delta events and the assembled body out.
+
+Pure, like :mod:`agentkit.models._openai_wire`: :func:`parse_sse_line` decodes one ``data:``
+line and :class:`StreamAccumulator` folds chunks into :class:`~agentkit.messages.TextDelta`,
+:class:`~agentkit.messages.ReasoningDelta` and :class:`~agentkit.models.abstract.ToolCallDelta`
+events, then gives back the body a non-streamed call would have returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from agentkit.exceptions import ModelResponseError
+from agentkit.messages import ReasoningDelta, TextDelta
+from agentkit.models._openai_wire import decode_body, excerpt
+from agentkit.models.abstract import ModelStreamEvent, ToolCallDelta
+
+__all__ = ["SSE_DONE", "StreamAccumulator", "parse_sse_line"]
+
+#: Returned by :func:`parse_sse_line` for the ``data: [DONE]`` terminator.
+SSE_DONE: Final = "[DONE]"
+
+
+def parse_sse_line(line: str) -> dict[str, Any] | str | None:
+    """Return the decoded chunk of an SSE ``data:`` line, :data:`SSE_DONE`, or None to skip it.
+
+    Raises:
+        ModelResponseError: the data is not a JSON object.
+
+    """
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if not payload:
+        return None
+    if payload == SSE_DONE:
+        return SSE_DONE
+    return decode_body(payload.encode())
+
+
+@dataclass(kw_only=True, slots=True)
+class _PartialCall:
+    id: str = ""
+    type: str = "function"
+    name: str = ""
+    arguments: list[str]
+
+
+class StreamAccumulator:
+    """Folds streamed chunks into delta events and, at the end, the assembled response body.
+
+    Tool calls are accumulated by ``index``; the first non-empty id and name are kept (some
+    servers change the id mid-stream).
+    """
+
+    __slots__ = (
+        "_calls",
+        "_content",
+        "_finish_reason",
+        "_id",
+        "_model",
+        "_reasoning",
+        "_usage",
+        "saw_finish",
+    )
+
+    def __init__(self) -> None:
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, _PartialCall] = {}
+        self._finish_reason: str | None = None
+        self._usage: Mapping[str, Any] | None = None
+        self._id: str | None = None
+        self._model: str | None = None
+        #: True once a chunk carried a ``finish_reason``.
+        self.saw_finish = False
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[ModelStreamEvent]:
+        """Take one decoded chunk and return the events it carries.
+
+        Raises:
+            ModelResponseError: the chunk is an in-stream error object.
+
+        """
+        if "error" in chunk:
+            error = chunk["error"] if isinstance(chunk["error"], Mapping) else {"message": chunk["error"]}
+            raise ModelResponseError(
+                f"stream failed: {error.get('type') or 'error'}: {excerpt(str(error.get('message')))}"
+            )
+        self._id = self._id or chunk.get("id")
+        self._model = self._model or chunk.get("model")
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        events: list[ModelStreamEvent] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("usage"):
+                self._usage = choice["usage"]
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+                self.saw_finish = True
+            delta = choice.get("delta")
+            if isinstance(delta, Mapping):
+                self._feed_delta(delta, events)
+        return events
+
+    def _feed_delta(self, delta: Mapping[str, Any], events: list[ModelStreamEvent]) -> None:
+        reasoning = delta.get("reasoning_content")
+        if reasoning:
+            self._reasoning.append(reasoning)
+            events.append(ReasoningDelta(text=reasoning))
+        content = delta.get("content")
+        if content:
+            self._content.append(content)
+            events.append(TextDelta(text=content))
+        for position, raw in enumerate(delta.get("tool_calls") or ()):
+            index = raw.get("index")
+            index = position if not isinstance(index, int) else index
+            call = self._calls.setdefault(index, _PartialCall(arguments=[]))
+            function = raw.get("function") or {}
+            new_id, name = raw.get("id") or None, function.get("name") or None
+            arguments = function.get("arguments") or ""
+            if new_id and not call.id:
+                call.id = new_id
+            if name and not call.name:
+                call.name = name
+            if raw.get("type"):
+                call.type = raw["type"]
+            call.arguments.append(arguments)
+            events.append(ToolCallDelta(index=index, id=new_id, name=name, arguments=arguments))
+
+    def wire_body(self) -> dict[str, Any]:
+        """Return the stream as the body a non-streamed call would have returned."""
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self._content) or None}
+        if self._reasoning:
+            message["reasoning_content"] = "".join(self._reasoning)
+        if self._calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": c.type, "function": {"name": c.name, "arguments": "".join(c.arguments)}}
+                for _, c in sorted(self._calls.items())
+            ]
+        if message["content"] is None and not self._calls:
+            message["content"] = ""
+        body: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion",
+            "model": self._model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self._finish_reason}],
+        }
+        if self._usage is not None:
+            body["usage"] = dict(self._usage)
+        return body
