@@ -34,7 +34,7 @@ from agentkit.exceptions import UserError
 from agentkit.hooks import RunHooks
 from agentkit.memory.abstract import Memory
 from agentkit.messages import Event
-from agentkit.models.abstract import Model, ModelSettings
+from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
 from agentkit.tool import Tool, Toolset
 from agentkit.usage import UsageLimits
@@ -61,6 +61,8 @@ class Agent(Generic[OutputT]):
         name: the agent's name in logs and traces.
         hooks: :class:`~agentkit.hooks.RunHooks` attached to every run (tracing, memory, ...).
         memory: where ``run(..., session=...)`` loads and stores conversations.
+        tool_choice: the default ``tool_choice`` of every run (``"auto"``, ``"none"``,
+            ``"required"`` or a tool name); ``run(..., tool_choice=...)`` overrides it.
     """
 
     @overload
@@ -80,6 +82,7 @@ class Agent(Generic[OutputT]):
         name: str = "agent",
         hooks: Sequence[RunHooks] = (),
         memory: Memory | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> None: ...
 
     @overload
@@ -99,6 +102,7 @@ class Agent(Generic[OutputT]):
         name: str = "agent",
         hooks: Sequence[RunHooks] = (),
         memory: Memory | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> None: ...
 
     def __init__(
@@ -117,11 +121,13 @@ class Agent(Generic[OutputT]):
         name: str = "agent",
         hooks: Sequence[RunHooks] = (),
         memory: Memory | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> None:
         if max_turns < 1 or max_concurrency < 1 or tool_retries < 0 or output_retries < 0:
             raise UserError("max_turns and max_concurrency must be >= 1; retries must be >= 0")
         self.name = name
         self.memory = memory
+        self.tool_choice = tool_choice
         self.toolset = Toolset(tools)
         self._config = LoopConfig(
             model=model,
@@ -158,6 +164,8 @@ class Agent(Generic[OutputT]):
 
     async def _resolve(self, options: RunOptions) -> RunOptions:
         """Turn the session, trace and prefill options into history and hooks."""
+        if options.tool_choice is None and self.tool_choice is not None:
+            options = replace(options, tool_choice=self.tool_choice)
         extra: list[RunHooks] = []
         history = options.message_history
         if options.session is not None:
@@ -170,10 +178,21 @@ class Agent(Generic[OutputT]):
         if options.trace is not None:
             extra.append(options.trace if isinstance(options.trace, RunHooks) else _trace_hook(options.trace))
         if options.prefill is not None:
-            extra.append(PrefillHook(options.prefill))
+            self._refuse_prefill_with_json_mode(options)
+            extra.append(PrefillHook(options.prefill, name=options.prefill_name))
         if not extra and history is options.message_history:
             return options
         return replace(options, message_history=history, hooks=(*options.hooks, *extra))
+
+    def _refuse_prefill_with_json_mode(self, options: RunOptions) -> None:
+        """Kimi's partial mode and ``response_format`` json_object cannot be combined."""
+        settings = self._config.settings.merged(options.model_settings)
+        response_format = settings.extra_body.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") == "json_object":
+            raise UserError(
+                "prefill= cannot be combined with response_format json_object (Kimi refuses partial mode "
+                "with it): drop one; a prefill of '{' with output_type= already yields JSON"
+            )
 
     def run_sync(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
         """Blocking :meth:`run` for scripts and notebooks (not from inside an event loop)."""

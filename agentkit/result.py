@@ -59,6 +59,7 @@ class RunKwargs(TypedDict, total=False):
     session: str
     trace: str | os.PathLike[str] | RunHooks
     prefill: str
+    prefill_name: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -78,6 +79,8 @@ class RunOptions:
         trace: record the run as a JSONL trace: a file path, or a trace writer hook.
         prefill: start the model's answer with this text (Kimi partial mode); the
             output includes it.
+        prefill_name: the character the prefilled answer speaks as (role-play: sets the
+            partial assistant message's ``name``).
     """
 
     deps: Any = None
@@ -91,3 +94,4 @@ class RunOptions:
     session: str | None = None
     trace: str | os.PathLike[str] | RunHooks | None = None
     prefill: str | None = None
+    prefill_name: str | None = None

@@ -1,5 +1,7 @@
 """Model providers: the :class:`Model` protocol and its implementations."""
 
+from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance
+from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder, LadderTier
 from agentkit.models.abstract import (
     Model,
     ModelProfile,
@@ -11,12 +13,26 @@ from agentkit.models.abstract import (
     ToolCallDelta,
     ToolDefinition,
 )
-from agentkit.models.kimi import KIMI_PROFILE, KimiModel
+from agentkit.models.kimi import (
+    KIMI_PROFILE,
+    KIMI_SELF_HOSTED_PROFILE,
+    WEB_SEARCH,
+    KimiAutoModel,
+    KimiModel,
+    self_hosted_kimi,
+)
 from agentkit.models.openai_compat import OpenAICompatModel
 
 __all__ = [
     "KIMI_PROFILE",
+    "KIMI_SELF_HOSTED_PROFILE",
+    "MOONSHOT_V1_LADDER",
+    "WEB_SEARCH",
+    "Balance",
+    "ContextLadder",
+    "KimiAutoModel",
     "KimiModel",
+    "LadderTier",
     "Model",
     "ModelProfile",
     "ModelRequest",
@@ -27,4 +43,7 @@ __all__ = [
     "RetryPolicy",
     "ToolCallDelta",
     "ToolDefinition",
+    "estimate_token_count",
+    "get_balance",
+    "self_hosted_kimi",
 ]

@@ -24,7 +24,7 @@ from agentkit.messages import (
     ToolMessage,
     UserMessage,
 )
-from agentkit.models._tool_markup import recover_tool_calls
+from agentkit.models._tool_markup import decode_double_encoded, recover_tool_calls
 from agentkit.models.abstract import (
     ModelProfile,
     ModelRequest,
@@ -446,6 +446,8 @@ def parse_response(
     message = _parse_message(wire_message)
     if profile.recover_tool_call_markup:
         message = recover_tool_calls(message)
+    if profile.decode_double_encoded_arguments:
+        message = decode_double_encoded(message)
     web_searches = sum(1 for c in message.tool_calls if c.type == "builtin_function")
     usage_wire = data.get("usage") or first.get("usage")
     usage = parse_usage(usage_wire, web_searches=web_searches)

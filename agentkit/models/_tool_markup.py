@@ -23,9 +23,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import orjson
+
 from agentkit.messages import AssistantMessage, ToolCall
 
-__all__ = ["CALL_MARKER", "recover_tool_calls"]
+__all__ = ["CALL_MARKER", "decode_double_encoded", "recover_tool_calls"]
 
 CALL_MARKER = "<|tool_call_begin|>"
 _SECTION = re.compile(r"<\|tool_calls_section_begin\|>.*?(?:<\|tool_calls_section_end\|>|\Z)", re.DOTALL)
@@ -61,3 +63,35 @@ def recover_tool_calls(message: AssistantMessage) -> AssistantMessage:
     remaining = _SECTION.sub("", content)
     remaining = _CALL.sub("", remaining).strip()
     return replace(message, content=remaining or None, tool_calls=tuple(calls))
+
+
+def decode_double_encoded(message: AssistantMessage) -> AssistantMessage:
+    """Return ``message`` with arguments that are a JSON string holding a JSON object decoded once.
+
+    Anything else (valid objects, plain strings, broken JSON) is left as it is, for the tool
+    layer to accept or report.
+
+    >>> twice = orjson.dumps('{"a": 1}').decode()  # a JSON string holding JSON
+    >>> call = ToolCall(id="functions.add:0", name="add", arguments=twice)
+    >>> decode_double_encoded(AssistantMessage(tool_calls=(call,))).tool_calls[0].arguments
+    '{"a": 1}'
+    """
+    if not message.tool_calls:
+        return message
+    calls = tuple(_decoded(call) for call in message.tool_calls)
+    if all(new is old for new, old in zip(calls, message.tool_calls, strict=True)):
+        return message
+    return replace(message, tool_calls=calls)
+
+
+def _decoded(call: ToolCall) -> ToolCall:
+    text = call.arguments.strip()
+    if not text.startswith('"'):
+        return call
+    try:
+        inner = orjson.loads(text)
+        if not isinstance(inner, str) or not isinstance(orjson.loads(inner), dict):
+            return call
+    except orjson.JSONDecodeError:
+        return call
+    return replace(call, arguments=inner)

@@ -155,6 +155,10 @@ class ModelProfile:
     send_reasoning_content: bool = False
     #: Recover tool calls left as raw ``<|tool_call_begin|>`` markup in the text (self-hosted Kimi-K2).
     recover_tool_call_markup: bool = False
+    #: Decode tool-call arguments that arrive JSON-encoded twice (a JSON string holding the
+    #: object), a known fault of some self-hosted engines. Off by default: elsewhere the tool
+    #: layer reports such arguments to the model so it can fix them.
+    decode_double_encoded_arguments: bool = False
     max_tools: int | None = None
     context_windows: Mapping[str, int] = field(default_factory=dict)
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)

@@ -13,14 +13,20 @@ models get 16384, above the 16,000 Moonshot asks for.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
 import httpx2
 import openai
+import orjson
 
+from agentkit._log import get_logger
 from agentkit.exceptions import UserError
-from agentkit.models.abstract import ModelProfile, ModelSettings, RetryPolicy
+from agentkit.models._kimi_account import estimate_token_count
+from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder
+from agentkit.models._openai_wire import WireRequest
+from agentkit.models.abstract import ModelProfile, ModelRequest, ModelSettings, RetryPolicy, ToolDefinition
 from agentkit.models.openai_compat import OpenAICompatModel
 from agentkit.usage import PRICES
 
@@ -28,10 +34,22 @@ __all__ = [
     "DEFAULT_KIMI_MODEL",
     "KIMI_BASE_URL",
     "KIMI_PROFILE",
+    "KIMI_SELF_HOSTED_PROFILE",
     "KIMI_THINKING_PROFILE",
+    "WEB_SEARCH",
+    "KimiAutoModel",
     "KimiModel",
+    "TokenCounter",
     "kimi_profile_for",
+    "self_hosted_kimi",
 ]
+
+_log = get_logger("agentkit.models")
+
+#: The name of Kimi's builtin web search (``KimiModel(..., builtin_tools=[WEB_SEARCH])``).
+WEB_SEARCH: Final = "$web_search"
+#: Counts the prompt tokens of a request body (for :class:`KimiAutoModel`).
+TokenCounter = Callable[[Mapping[str, Any]], Awaitable[int]]
 
 #: Used when no model name is given and ``MOONSHOT_MODEL`` is unset. Moonshot retires ids over
 #: time: pass a name or set ``MOONSHOT_MODEL`` rather than relying on this.
@@ -92,9 +110,23 @@ KIMI_PROFILE: Final = ModelProfile(
 KIMI_THINKING_PROFILE: Final = replace(KIMI_PROFILE, default_temperature=1.0, default_max_tokens=16_384)
 
 
-def kimi_profile_for(model_name: str) -> ModelProfile:
-    """Return :data:`KIMI_THINKING_PROFILE` for thinking models, else :data:`KIMI_PROFILE`."""
-    return KIMI_THINKING_PROFILE if "thinking" in model_name else KIMI_PROFILE
+#: Kimi-K2 served by vLLM / SGLang (``--tool-call-parser kimi_k2``): Kimi's request rules, plus
+#: repairs for what those engines get wrong (raw markup, arguments encoded twice), no prices
+#: (your hardware, your cost) and a generic retry policy (their errors are not Moonshot's).
+KIMI_SELF_HOSTED_PROFILE: Final = replace(
+    KIMI_PROFILE, decode_double_encoded_arguments=True, prices={}, retry=RetryPolicy()
+)
+
+
+def kimi_profile_for(model_name: str, base: ModelProfile = KIMI_PROFILE) -> ModelProfile:
+    """Return ``base`` with thinking-model defaults (temperature 1.0, 16384 tokens) for thinking models."""
+    if "thinking" not in model_name.lower():
+        return base
+    if base is KIMI_PROFILE:
+        return KIMI_THINKING_PROFILE
+    return replace(
+        base, default_temperature=1.0, default_max_tokens=max(base.default_max_tokens or 0, 16_384)
+    )
 
 
 class KimiModel(OpenAICompatModel):
@@ -105,8 +137,14 @@ class KimiModel(OpenAICompatModel):
     ``MOONSHOT_MODEL`` or :data:`DEFAULT_KIMI_MODEL`. With the default ``profile``, thinking
     models (name containing ``"thinking"``) get :data:`KIMI_THINKING_PROFILE`.
 
+    ``builtin_tools`` (e.g. ``[WEB_SEARCH]``) are declared to the server as ``builtin_function``
+    on every request; when the model calls one, the loop answers with the call's arguments
+    unchanged and the server does the work. Each ``$web_search`` call adds its per-call price
+    to the run's cost; the search results come back as prompt tokens of the next request.
+
     Raises:
-        UserError: no key was given and ``MOONSHOT_API_KEY`` is unset.
+        UserError: no key was given and ``MOONSHOT_API_KEY`` is unset, or a builtin tool name
+            does not start with ``$``.
 
     """
 
@@ -120,11 +158,13 @@ class KimiModel(OpenAICompatModel):
         http_client: httpx2.AsyncClient | None = None,
         openai_client: openai.AsyncOpenAI | None = None,
         settings: ModelSettings | None = None,
+        builtin_tools: Iterable[str] = (),
     ) -> None:
         name = model_name or os.environ.get("MOONSHOT_MODEL") or DEFAULT_KIMI_MODEL
         key = api_key or os.environ.get("MOONSHOT_API_KEY")
         if not key and openai_client is None:
             raise UserError("no Kimi API key: set the MOONSHOT_API_KEY environment variable or pass api_key=")
+        self._builtin_tools = tuple(_builtin(t) for t in builtin_tools)
         super().__init__(
             name,
             base_url=base_url or os.environ.get("MOONSHOT_BASE_URL") or KIMI_BASE_URL,
@@ -139,3 +179,111 @@ class KimiModel(OpenAICompatModel):
     def context_window(self) -> int | None:
         """The model's context window in tokens, when the profile knows it."""
         return self.profile.context_windows.get(self.model_name)
+
+    @property
+    def builtin_tools(self) -> tuple[ToolDefinition, ...]:
+        """The server-side tools declared on every request."""
+        return self._builtin_tools
+
+    def build_body(self, request: ModelRequest, *, stream: bool) -> WireRequest:
+        """Return the wire body, with the builtin tools declared after the request's own."""
+        if self._builtin_tools:
+            have = {t.name for t in request.tools}
+            extra = tuple(t for t in self._builtin_tools if t.name not in have)
+            request = replace(request, tools=(*request.tools, *extra))
+        return super().build_body(request, stream=stream)
+
+    @classmethod
+    def auto(
+        cls,
+        ladder: ContextLadder = MOONSHOT_V1_LADDER,
+        *,
+        count_tokens: TokenCounter | None = None,
+        **kwargs: Any,
+    ) -> KimiAutoModel:
+        """Return a model that picks a rung of ``ladder`` per request (``moonshot-v1-auto``'s rule).
+
+        Other keyword arguments are those of :class:`KimiModel` (without ``model_name``).
+        """
+        return KimiAutoModel(ladder, count_tokens=count_tokens, **kwargs)
+
+
+def _builtin(name: str) -> ToolDefinition:
+    if not name.startswith("$"):
+        raise UserError(f"builtin tool names start with '$' (e.g. {WEB_SEARCH!r}), got {name!r}")
+    return ToolDefinition(name=name, description="", parameters={}, kind="builtin_function")
+
+
+class KimiAutoModel(KimiModel):
+    """Chooses among a ladder of models per request by ``prompt tokens + max_tokens``.
+
+    The prompt is counted by ``count_tokens`` (a request body in, tokens out); by default by
+    Moonshot's ``/tokenizers/estimate-token-count`` endpoint (messages), plus a rough
+    characters/3 estimate for the tool schemas, which that endpoint does not take. The answer is
+    billed at the chosen model's price, and :attr:`ModelResponse.model_name` names it.
+    :attr:`context_window` is the largest rung's, for context policies that fit the history.
+    """
+
+    def __init__(
+        self,
+        ladder: ContextLadder = MOONSHOT_V1_LADDER,
+        *,
+        count_tokens: TokenCounter | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if "model_name" in kwargs:
+            raise UserError("KimiAutoModel chooses the model from its ladder: pass ladder=, not model_name=")
+        super().__init__(ladder.largest.model_name, **kwargs)
+        self._ladder = ladder
+        self._count_tokens = count_tokens or self._server_count
+
+    @property
+    def ladder(self) -> ContextLadder:
+        """The models this one chooses among."""
+        return self._ladder
+
+    @property
+    def context_window(self) -> int | None:
+        """The largest rung's context window."""
+        return self._ladder.largest.context_window
+
+    async def choose_model(self, body: Mapping[str, Any]) -> str:
+        """Return the smallest rung whose window holds the prompt plus ``max_tokens``."""
+        prompt_tokens = await self._count_tokens(body)
+        max_tokens = int(body.get("max_tokens") or 0)
+        chosen = self._ladder.choose(prompt_tokens=prompt_tokens, max_tokens=max_tokens)
+        _log.debug("model.auto_choice", model=chosen, prompt_tokens=prompt_tokens, max_tokens=max_tokens)
+        return chosen
+
+    async def _server_count(self, body: Mapping[str, Any]) -> int:
+        messages = body["messages"]
+        total = await estimate_token_count(self, messages, model_name=body["model"])
+        return total + _tools_estimate(body.get("tools") or ())
+
+
+def _tools_estimate(tools: Sequence[Any]) -> int:
+    """Tool schemas' tokens, roughly (JSON characters / 3, on the safe side of chars / 4)."""
+    return len(orjson.dumps(list(tools))) // 3 if tools else 0
+
+
+def self_hosted_kimi(
+    base_url: str,
+    model_name: str = "moonshotai/Kimi-K2-Instruct",
+    *,
+    api_key: str | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+    settings: ModelSettings | None = None,
+) -> OpenAICompatModel:
+    """Return a model for Kimi-K2 served by vLLM or SGLang at ``base_url`` (e.g. ``http://gpu:8000/v1``).
+
+    It uses :data:`KIMI_SELF_HOSTED_PROFILE` (thinking defaults for a thinking model's name);
+    ``model_name`` is the name the server was started with (``--served-model-name``).
+    """
+    return OpenAICompatModel(
+        model_name,
+        base_url=base_url,
+        api_key=api_key or "not-needed",
+        profile=kimi_profile_for(model_name, KIMI_SELF_HOSTED_PROFILE),
+        http_client=http_client,
+        settings=settings,
+    )

@@ -227,12 +227,12 @@ class OpenAICompatModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Send ``request`` and return the whole answer (retried per the profile's policy)."""
-        body = self.build_body(request, stream=False).body
+        body = await self._routed(self.build_body(request, stream=False).body)
         response = await self._post(orjson.dumps(body), stream=False)
         data = decode_body(response.content)
         return parse_response(
             data,
-            model_name=self._model_name,
+            model_name=body["model"],
             profile=self._profile,
             request_id=_request_id(response.headers),
             wire_request=body,
@@ -244,7 +244,7 @@ class OpenAICompatModel:
         Failures before the stream starts are retried; once it started nothing is re-sent and a
         broken or malformed stream raises :class:`ModelResponseError`.
         """
-        body = self.build_body(request, stream=True).body
+        body = await self._routed(self.build_body(request, stream=True).body)
         response = await self._post(orjson.dumps(body), stream=True)
         accumulator = StreamAccumulator()
         try:
@@ -268,19 +268,47 @@ class OpenAICompatModel:
             raise ModelResponseError(f"stream from {self._model_name} ended before it finished")
         yield parse_response(
             accumulator.wire_body(),
-            model_name=self._model_name,
+            model_name=body["model"],
             profile=self._profile,
             request_id=_request_id(response.headers),
             wire_request=body,
         )
 
+    async def choose_model(self, body: Mapping[str, Any]) -> str:
+        """Return the model to send ``body`` to; this one, unless a subclass routes by size."""
+        return self._model_name
+
+    async def _routed(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = await self.choose_model(body)
+        return body if name == body["model"] else {**body, "model": name}
+
+    async def request_json(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send one request to another endpoint of this API (same client, retries and errors).
+
+        Returns:
+            The decoded JSON object the server answered with.
+
+        Raises:
+            ModelHTTPError: the server answered with an error status.
+            ModelConnectionError: the server could not be reached.
+            ModelResponseError: the answer is not a JSON object.
+
+        """
+        content = orjson.dumps(body) if body is not None else None
+        response = await self._post(content, stream=False, method=method, path=path)
+        return decode_body(response.content)
+
     # --- sending --------------------------------------------------------------------------------
 
-    async def _post(self, content: bytes, *, stream: bool) -> httpx2.Response:
+    async def _post(
+        self, content: bytes | None, *, stream: bool, method: str = "POST", path: str = "/chat/completions"
+    ) -> httpx2.Response:
         policy = self._profile.retry
         attempt = 0
         while True:
-            outcome = await self._send_once(content, stream=stream)
+            outcome = await self._send_once(content, stream=stream, method=method, path=path)
             if isinstance(outcome, httpx2.Response):
                 return outcome
             if attempt >= policy.max_retries or not should_retry(policy, outcome.error):
@@ -297,11 +325,16 @@ class OpenAICompatModel:
             await anyio.sleep(delay)
             attempt += 1
 
-    async def _send_once(self, content: bytes, *, stream: bool) -> httpx2.Response | _Failure:
+    async def _send_once(
+        self, content: bytes | None, *, stream: bool, method: str, path: str
+    ) -> httpx2.Response | _Failure:
         """Send once; return the response or the failure (never raising SDK errors, which carry the key)."""
+        client = self._live_client()
         try:
-            return await self._live_client().post(
-                "/chat/completions", cast_to=httpx2.Response, content=content, options=_HEADERS, stream=stream
+            if method == "GET":
+                return await client.get(path, cast_to=httpx2.Response, options=_HEADERS)
+            return await client.post(
+                path, cast_to=httpx2.Response, content=content, options=_HEADERS, stream=stream
             )
         except openai.APIStatusError as exc:
             failure = self._status_failure(exc)

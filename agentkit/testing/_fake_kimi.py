@@ -91,6 +91,8 @@ class FakeKimiServer:
             teardown when this is not empty.
         connection_count: TCP connections accepted so far (keep-alive reuse
             keeps it low).
+        balance: what ``GET /v1/users/me/balance`` reports (``available_balance``,
+            ``voucher_balance``, ``cash_balance``); change it freely.
 
     """
 
@@ -108,6 +110,11 @@ class FakeKimiServer:
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []
         self.connection_count = 0
+        self.balance: dict[str, float] = {
+            "available_balance": 49.58894,
+            "voucher_balance": 46.58893,
+            "cash_balance": 3.00001,
+        }
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -311,6 +318,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body, number, malformed=bool(raw) and body is None)
         elif route == ("GET", "/models"):
             self._send_json(200, orjson.dumps(_models_body()), number)
+        elif route == ("GET", "/users/me/balance"):
+            payload = {"code": 0, "data": dict(self.fake.balance), "scode": "0x0", "status": True}
+            self._send_json(200, orjson.dumps(payload), number)
         elif route == ("POST", "/tokenizers/estimate-token-count"):
             total = estimate_prompt_tokens(body or {})
             self._send_json(200, orjson.dumps({"data": {"total_tokens": total}}), number)

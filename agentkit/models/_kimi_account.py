@@ -1,0 +1,74 @@
+"""Small async helpers for Moonshot's account endpoints: token estimates and the balance.
+
+Both go through the model's own client, so they share its base URL, key, retries and error
+mapping (a bad key raises :class:`~agentkit.exceptions.ModelHTTPError` like a chat call would).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentkit.exceptions import ModelResponseError
+from agentkit.messages import Message
+from agentkit.models._openai_wire import message_to_wire
+from agentkit.models.openai_compat import OpenAICompatModel
+
+__all__ = ["Balance", "estimate_token_count", "get_balance"]
+
+ESTIMATE_PATH = "/tokenizers/estimate-token-count"
+BALANCE_PATH = "/users/me/balance"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Balance:
+    """An account's balance, in the site's currency (USD on api.moonshot.ai, CNY on .cn).
+
+    ``available`` is what requests can spend (``cash + voucher``; below zero stops service).
+    """
+
+    available: float
+    voucher: float
+    cash: float
+
+
+async def estimate_token_count(
+    model: OpenAICompatModel,
+    messages: Sequence[Message | Mapping[str, Any]],
+    *,
+    model_name: str | None = None,
+) -> int:
+    """Return the server's count of prompt tokens for ``messages`` (agentkit messages or wire dicts).
+
+    Raises:
+        ModelResponseError: the answer has no ``data.total_tokens``.
+
+    """
+    wire = [m if isinstance(m, Mapping) else message_to_wire(m, model.profile) for m in messages]
+    body = {"model": model_name or model.model_name, "messages": wire}
+    data = await model.request_json("POST", ESTIMATE_PATH, body)
+    return int(_field(data, "total_tokens"))
+
+
+async def get_balance(model: OpenAICompatModel) -> Balance:
+    """Return the account balance of the model's API key.
+
+    Raises:
+        ModelResponseError: the answer lacks a balance field.
+
+    """
+    data = await model.request_json("GET", BALANCE_PATH)
+    return Balance(
+        available=float(_field(data, "available_balance")),
+        voucher=float(_field(data, "voucher_balance")),
+        cash=float(_field(data, "cash_balance")),
+    )
+
+
+def _field(data: Mapping[str, Any], name: str) -> Any:
+    inner = data.get("data")
+    value = inner.get(name) if isinstance(inner, Mapping) else None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ModelResponseError(f"the account endpoint's answer has no numeric data.{name}")
+    return value
