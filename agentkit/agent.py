@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from types import TracebackType
@@ -180,6 +181,7 @@ class Agent(Generic[OutputT]):
         if options.prefill is not None:
             self._refuse_prefill_with_json_mode(options)
             extra.append(PrefillHook(options.prefill, name=options.prefill_name))
+        extra.extend(_ambient_trace_hooks())
         if not extra and history is options.message_history:
             return options
         return replace(options, message_history=history, hooks=(*options.hooks, *extra))
@@ -224,6 +226,15 @@ def _trace_hook(path: str | os.PathLike[str]) -> RunHooks:
     from agentkit.tracing import trace_hook  # noqa: PLC0415 - tracing loads only when asked for
 
     return trace_hook(path)
+
+
+def _ambient_trace_hooks() -> Sequence[RunHooks]:
+    """Tracing hooks from the surroundings: an active ``capture_traces()`` or ``AGENTKIT_TRACE_DIR``."""
+    if "agentkit.tracing" not in sys.modules and not os.environ.get("AGENTKIT_TRACE_DIR"):
+        return ()  # nothing can be active: no import, no cost
+    from agentkit.tracing import ambient_hooks  # noqa: PLC0415 - tracing loads only when asked for
+
+    return ambient_hooks()
 
 
 def _discard(event: Event) -> None:

@@ -5,7 +5,8 @@
 
     AgentkitError
     ├── UserError                   a developer mistake, found as early as possible
-    │   └── ToolDefinitionError     a tool's signature cannot become a schema (all problems listed)
+    │   ├── ToolDefinitionError     a tool's signature cannot become a schema (all problems listed)
+    │   └── TraceFormatError        a trace file is malformed or of an unsupported format version
     ├── ToolSignal                  raised by a tool on purpose
     │   ├── ModelRetry              "tell the model this, let it try again"
     │   │   ├── ToolArgumentsError  the model's arguments were not valid JSON / failed the schema
@@ -16,6 +17,7 @@
         ├── UsageLimitExceeded
         ├── OutputValidationError   the model kept producing output that failed output_type
         ├── ToolRetriesExceeded     a tool failed more often than its retry budget
+        ├── ReplayMismatch          a replayed run differs from its recording (.turn, .field, .diff)
         └── ModelError              the model provider failed
             ├── ModelHTTPError      an HTTP error status (.status_code, .error_type, .message)
             ├── ModelConnectionError  no answer: connection refused, reset, timed out
@@ -46,6 +48,7 @@ __all__ = [
     "ModelResponseError",
     "ModelRetry",
     "OutputValidationError",
+    "ReplayMismatch",
     "RunError",
     "StopRun",
     "ToolArgumentsError",
@@ -53,6 +56,7 @@ __all__ = [
     "ToolRetriesExceeded",
     "ToolSignal",
     "ToolTimeoutError",
+    "TraceFormatError",
     "UsageLimitExceeded",
     "UserError",
 ]
@@ -77,6 +81,10 @@ class ToolDefinitionError(UserError):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"tool {tool_name!r} cannot be defined:\n{lines}")
+
+
+class TraceFormatError(UserError):
+    """A trace file cannot be read: not an agentkit trace, malformed, or an unsupported version."""
 
 
 class ToolSignal(AgentkitError):
@@ -137,6 +145,23 @@ class OutputValidationError(RunError):
 
 class ToolRetriesExceeded(RunError):
     """A tool kept failing after its retry budget was spent."""
+
+
+class ReplayMismatch(RunError):
+    """A replayed run asked for something other than what was recorded.
+
+    Attributes:
+        turn: the model turn (from 1) where the difference showed, or ``None``
+            (recorded calls left unused at the end).
+        field: what differed, e.g. ``"messages[0].content"`` or ``"tools"``.
+        diff: a readable, line-based diff of the recorded and the actual value.
+    """
+
+    def __init__(self, message: str, *, turn: int | None = None, field: str = "", diff: str = "") -> None:
+        self.turn = turn
+        self.field = field
+        self.diff = diff
+        super().__init__(message if not diff else f"{message}\n{diff}")
 
 
 class ModelError(RunError):

@@ -22,6 +22,7 @@ from agentkit.models.kimi import (
     self_hosted_kimi,
 )
 from agentkit.models.openai_compat import OpenAICompatModel
+from agentkit.models.replay import ReplayModel
 
 __all__ = [
     "KIMI_PROFILE",
@@ -40,6 +41,7 @@ __all__ = [
     "ModelSettings",
     "ModelStreamEvent",
     "OpenAICompatModel",
+    "ReplayModel",
     "RetryPolicy",
     "ToolCallDelta",
     "ToolDefinition",

@@ -1,15 +1,52 @@
-"""Tracing: spans, trace files and replay (being built; see issue 3)."""
+"""Tracing: spans, trace files and the recorder behind ``agent.run(..., trace=...)``.
+
+- :class:`Tracer` turns a run's events into a span tree (run > turn > model call | tool
+  call) and hands finished spans to processors (:func:`capture_traces` for tests,
+  :class:`LogSpanProcessor` for logs, :mod:`agentkit.tracing.otel` for OpenTelemetry).
+- :func:`trace_hook` / :class:`TraceWriter` record a run as a JSONL trace file
+  (``docs/trace-format.md``); :func:`read_trace` reads one back, and
+  :class:`agentkit.models.ReplayModel` replays it.
+"""
 
 from __future__ import annotations
 
-import os
+from agentkit.tracing._records import FORMAT_NAME, FORMAT_VERSION
+from agentkit.tracing._redact import Redactor
+from agentkit.tracing.abstract import Span, SpanKind, SpanProcessor
+from agentkit.tracing.reader import Trace, TruncatedTraceWarning, read_trace, read_traces
+from agentkit.tracing.spans import SpanBuilder, spans_from_trace
+from agentkit.tracing.tracer import (
+    CapturedTraces,
+    TraceContext,
+    Tracer,
+    add_trace_context,
+    ambient_hooks,
+    capture_traces,
+    current_trace_context,
+)
+from agentkit.tracing.writer import TRACE_DIR_ENV, TraceWriter, trace_hook
 
-from agentkit.exceptions import UserError
-from agentkit.hooks import RunHooks
-
-__all__ = ["trace_hook"]
-
-
-def trace_hook(path: str | os.PathLike[str]) -> RunHooks:
-    """Return the hook that records a run to ``path`` as a JSONL trace."""
-    raise UserError(f"recording traces to files is not implemented yet (asked for {os.fspath(path)!r})")
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "TRACE_DIR_ENV",
+    "CapturedTraces",
+    "Redactor",
+    "Span",
+    "SpanBuilder",
+    "SpanKind",
+    "SpanProcessor",
+    "Trace",
+    "TraceContext",
+    "TraceWriter",
+    "Tracer",
+    "TruncatedTraceWarning",
+    "add_trace_context",
+    "ambient_hooks",
+    "capture_traces",
+    "current_trace_context",
+    "read_trace",
+    "read_traces",
+    "spans_from_trace",
+    "trace_hook",
+]

@@ -1,0 +1,158 @@
+"""Events in, trace records out: the one place that decides what a trace file holds.
+
+:class:`RecordEncoder` turns one run's events into the JSON records of the trace format
+(``docs/trace-format.md``). Timestamps are taken when each event arrives, which is when it
+happened: the loop emits every event at that moment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import agentkit
+from agentkit.messages import (
+    Event,
+    FinalResultEvent,
+    ModelCallFinished,
+    ModelCallStarted,
+    RunFailed,
+    RunStarted,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
+from agentkit.tracing._codec import (
+    MessageDelta,
+    error_to_json,
+    jsonable,
+    request_to_json,
+    response_to_json,
+    tool_definition_to_json,
+    usage_to_json,
+)
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "RecordEncoder"]
+
+#: The ``format`` field of every trace header.
+FORMAT_NAME: Final = "agentkit-trace"
+#: The trace format version this agentkit writes and reads.
+FORMAT_VERSION: Final = 1
+
+Clock = Callable[[], int]
+
+
+@dataclass(kw_only=True, slots=True)
+class _WireDelta:
+    """Delta-codes the ``messages`` list of successive wire bodies (equal dicts are shared)."""
+
+    previous: list[Any] = field(default_factory=list)
+
+    def encode(self, body: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if body is None:
+            return None
+        out = dict(body)
+        messages = out.get("messages")
+        if not isinstance(messages, list):
+            return out
+        base = len(self.previous)
+        if base > len(messages) or messages[:base] != self.previous:
+            base = 0
+        self.previous = messages
+        out["messages"] = messages[base:]
+        out["messages_base"] = base
+        return out
+
+
+@dataclass(kw_only=True, slots=True)
+class RecordEncoder:
+    """Encodes one run's events as trace records (a new encoder per run)."""
+
+    clock: Clock = time.time_ns
+    origin: str | None = None
+    header: dict[str, Any] | None = None
+    _messages: MessageDelta = field(default_factory=MessageDelta)
+    _wire: _WireDelta = field(default_factory=_WireDelta)
+    _model_started: dict[int, int] = field(default_factory=dict)
+    _tools_started: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def encode(self, event: Event) -> dict[str, Any] | None:
+        """Return the record for ``event`` (``None`` for events a trace does not keep)."""
+        now = self.clock()
+        record: dict[str, Any] | None = None
+        if isinstance(event, ModelCallStarted):
+            self._model_started[event.turn] = now
+        elif isinstance(event, ToolCallStarted):
+            self._tools_started[(event.turn, event.call.id)] = now
+        elif isinstance(event, ModelCallFinished):
+            record = self._model_call(event, now)
+        elif isinstance(event, ToolCallFinished):
+            record = self._tool_call(event, now)
+        elif isinstance(event, TurnFinished):
+            record = {"type": "turn", "turn": event.turn, "end_ns": now, "usage": usage_to_json(event.usage)}
+        elif isinstance(event, FinalResultEvent):
+            record = self._final(event, now)
+        elif isinstance(event, RunFailed):
+            record = {"type": "failed", "end_ns": now, "error": error_to_json(event.error)}
+        elif isinstance(event, RunStarted):
+            record = self.header = self._header(event, now)
+        return record
+
+    def _header(self, event: RunStarted, now: int) -> dict[str, Any]:
+        return {
+            "type": "header",
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "agentkit_version": agentkit.__version__,
+            "origin": self.origin,
+            "run_id": event.run_id,
+            "agent": event.agent_name,
+            "model": event.model_name,
+            "tools": [tool_definition_to_json(t) for t in event.tools],
+            "start_ns": now,
+        }
+
+    def _model_call(self, event: ModelCallFinished, now: int) -> dict[str, Any]:
+        response = event.response
+        record: dict[str, Any] = {
+            "type": "model_call",
+            "turn": event.turn,
+            "start_ns": self._model_started.pop(event.turn, now),
+            "end_ns": now,
+            "duration_s": event.duration_s,
+            "request": request_to_json(event.request, self._messages),
+        }
+        if response is not None:
+            record["response"] = response_to_json(response)
+            # Both bodies are decoded JSON already: no copy, orjson writes them as they are.
+            record["raw"] = response.raw
+            record["wire_request"] = self._wire.encode(response.wire_request)
+        if event.error is not None:
+            record["error"] = error_to_json(event.error)
+        return record
+
+    def _tool_call(self, event: ToolCallFinished, now: int) -> dict[str, Any]:
+        call = event.call
+        result = event.result
+        return {
+            "type": "tool_call",
+            "turn": event.turn,
+            "start_ns": self._tools_started.pop((event.turn, call.id), now),
+            "end_ns": now,
+            "duration_s": event.duration_s,
+            "call": {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type},
+            "result": {"content": result.content, "is_error": result.is_error},
+        }
+
+    def _final(self, event: FinalResultEvent, now: int) -> dict[str, Any]:
+        result = event.result
+        return {
+            "type": "final",
+            "end_ns": now,
+            "output": jsonable(result.output),
+            "usage": usage_to_json(result.usage),
+            "cost_usd": result.cost_usd,
+            "turns": result.turns,
+        }

@@ -1,0 +1,141 @@
+"""The JSONL trace recorder: ``agent.run(prompt, trace="run.jsonl")`` attaches one.
+
+Records are written append-only, one JSON document a line, and flushed after each event,
+so a crash leaves a readable prefix. The header comes first; it is written when the
+first record after it is known, so that ``origin`` can say whether the responses came
+over a wire (``"recorded"``) or from an in-process double (``"authored"``), unless
+``origin`` is given. Secrets never reach the file (see :class:`Redactor`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any, Final, Literal
+
+import orjson
+
+from agentkit._log import get_logger
+from agentkit.hooks import RunHooks
+from agentkit.messages import Event, RunStarted
+from agentkit.tracing._records import RecordEncoder
+from agentkit.tracing._redact import Redactor
+
+__all__ = ["TRACE_DIR_ENV", "Origin", "TraceWriter", "trace_hook"]
+
+#: Set to a folder to record every run of every agent there, one file per run.
+TRACE_DIR_ENV: Final = "AGENTKIT_TRACE_DIR"
+
+Origin = Literal["recorded", "authored"]
+
+_log = get_logger("agentkit.tracing")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_OPTIONS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+class TraceWriter(RunHooks):
+    """Records runs as JSONL trace files (format: ``docs/trace-format.md``).
+
+    Args:
+        target: a file path, a folder (``directory=True``: one file per run, named
+            ``<agent>-<run id>.jsonl``), or an open binary file object (left open).
+        origin: ``"recorded"`` (captured from a live service) or ``"authored"``; by
+            default decided from the first model response (a wire body means recorded).
+        secrets: extra strings that must never reach the file.
+        directory: treat ``target`` as a folder.
+
+    One writer on a path records one run at a time; a second run on the same path
+    replaces the file.
+    """
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | IO[bytes],
+        *,
+        origin: Origin | None = None,
+        secrets: Iterable[str] = (),
+        directory: bool = False,
+    ) -> None:
+        self._target = target
+        self._origin: Origin | None = origin
+        self._directory = directory
+        self._redactor = Redactor(secrets)
+        self._lock = threading.Lock()
+        self._encoder: RecordEncoder | None = None
+        self._file: IO[bytes] | None = None
+        self._pending: dict[str, Any] | None = None
+        self.path: Path | None = None
+
+    def on_event(self, event: Event) -> None:
+        """Encode ``event`` and append its record (never raises into the loop)."""
+        try:
+            self._record(event)
+        except (OSError, TypeError, ValueError) as err:
+            _log.warning("trace.write_failed", path=str(self.path), error=f"{type(err).__name__}: {err}")
+
+    def _record(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, RunStarted):
+                self._start(event)
+            encoder = self._encoder
+            if encoder is None:
+                return
+            record = encoder.encode(event)
+            if record is None or record is encoder.header:
+                return
+            if self._pending is not None:
+                self._write_header(record)
+            self._write(record)
+            if record["type"] in ("final", "failed"):
+                self._finish()
+
+    def _start(self, event: RunStarted) -> None:
+        self._finish()
+        self._encoder = RecordEncoder(origin=self._origin)
+        self._encoder.encode(event)
+        self._pending = self._encoder.header
+        if isinstance(self._target, str | os.PathLike):
+            path = Path(self._target)
+            if self._directory:
+                path.mkdir(parents=True, exist_ok=True)
+                path = path / f"{_SAFE.sub('_', event.agent_name)}-{event.run_id}.jsonl"
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = path
+            self._file = path.open("wb")
+        else:
+            self._file = self._target
+
+    def _write_header(self, first: dict[str, Any]) -> None:
+        header = self._pending
+        assert header is not None
+        if header["origin"] is None:
+            header["origin"] = "recorded" if first.get("raw") is not None else "authored"
+        self._pending = None
+        self._write(header)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        assert self._file is not None
+        line = self._redactor.redact(orjson.dumps(record, default=str, option=_OPTIONS))
+        self._file.write(line)
+        self._file.flush()
+
+    def _finish(self) -> None:
+        if self._file is not None and self._file is not self._target:
+            self._file.close()
+        self._file = None
+        self._encoder = None
+        self._pending = None
+
+
+def trace_hook(
+    target: str | os.PathLike[str] | IO[bytes], *, origin: Origin | None = None, secrets: Iterable[str] = ()
+) -> TraceWriter:
+    """Return the hook that records a run to ``target`` (a path or a binary file object) as JSONL.
+
+    This is what ``agent.run(prompt, trace="run.jsonl")`` uses.
+    """
+    return TraceWriter(target, origin=origin, secrets=secrets)
