@@ -10,18 +10,34 @@
   :class:`~agentkit.testing.NetworkBlockedError`. Opt out per test with
   ``@pytest.mark.allow_network`` or for the whole session with
   ``--agentkit-allow-network`` (e.g. when re-recording against a live endpoint).
+- ``agentkit_replay`` fixture with the ``agentkit_trace(path, strict=True)`` marker: the
+  test builds its agent on ``agentkit_replay.model`` (a
+  :class:`~agentkit.models.ReplayModel` of the trace) and runs it with
+  ``await agentkit_replay.run(agent, prompt)``; after the test, recorded calls left
+  unused fail it (strict mode). With ``--agentkit-record`` the same test runs against
+  the live Kimi endpoint instead (``MOONSHOT_API_KEY``, ``MOONSHOT_BASE_URL``,
+  ``MOONSHOT_MODEL``; network allowed) and rewrites the trace; without a key it is
+  skipped, saying so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import os
+from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pytest
 
 from agentkit.testing._fake_kimi import FakeKimiServer
 from agentkit.testing._network_guard import NetworkGuard
 
-__all__ = ["fake_kimi"]
+if TYPE_CHECKING:  # the plugin loads with pytest: the agent stack is imported only when used
+    from agentkit.agent import Agent
+    from agentkit.models.abstract import Model
+    from agentkit.result import RunKwargs, RunResult
+
+__all__ = ["AgentkitReplay", "agentkit_replay", "fake_kimi"]
 
 _GUARD = NetworkGuard()
 
@@ -34,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="agentkit: do not block non-loopback network access during tests",
     )
+    parser.addoption(
+        "--agentkit-record",
+        action="store_true",
+        default=False,
+        help="agentkit: re-record agentkit_trace traces against the live Kimi endpoint (MOONSHOT_API_KEY)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,11 +63,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_network: let this test reach non-loopback addresses (agentkit blocks them)"
     )
+    config.addinivalue_line(
+        "markers",
+        "agentkit_trace(path, strict=True): the trace the agentkit_replay fixture replays (or re-records)",
+    )
 
 
 def _network_blocked(item: pytest.Item) -> bool:
     if item.config.getoption("--agentkit-allow-network"):
         return False
+    if item.config.getoption("--agentkit-record") and item.get_closest_marker("agentkit_trace") is not None:
+        return False  # re-recording talks to the live endpoint
     return item.get_closest_marker("allow_network") is None
 
 
@@ -88,3 +116,57 @@ def fake_kimi() -> Iterator[FakeKimiServer]:
         server.stop()
     if server.problems:
         pytest.fail("fake_kimi server problems:\n" + "\n".join(f"  - {p}" for p in server.problems))
+
+
+class AgentkitReplay:
+    """What the ``agentkit_replay`` fixture gives a test: a model, and a way to run on it.
+
+    Attributes:
+        path: the trace file.
+        recording: ``True`` under ``--agentkit-record`` (live model, trace rewritten).
+        model: the model to build the agent on (a :class:`ReplayModel`, or live when recording).
+    """
+
+    def __init__(self, path: Path, model: Model, *, recording: bool) -> None:
+        self.path = path
+        self.model = model
+        self.recording = recording
+
+    async def run(
+        self, agent: Agent[Any], prompt: str | None, **options: Unpack[RunKwargs]
+    ) -> RunResult[Any]:
+        """Run ``agent`` (built on :attr:`model`); when recording, the run is written to :attr:`path`."""
+        if self.recording:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            options["trace"] = self.path
+        return await agent.run(prompt, **options)
+
+
+@pytest.fixture
+async def agentkit_replay(request: pytest.FixtureRequest) -> AsyncIterator[AgentkitReplay]:
+    """Replay the trace named by ``@pytest.mark.agentkit_trace(path)`` (re-record it with --agentkit-record).
+
+    A relative path is taken from the test file's folder.
+    """
+    marker = request.node.get_closest_marker("agentkit_trace")
+    if marker is None or not marker.args:
+        raise pytest.UsageError("agentkit_replay needs @pytest.mark.agentkit_trace('path/to/trace.jsonl')")
+    path = Path(marker.args[0])
+    if not path.is_absolute():
+        path = Path(request.node.path).parent / path
+    strict = bool(marker.kwargs.get("strict", True))
+    from agentkit.models import KimiModel, ReplayModel  # noqa: PLC0415 - see the TYPE_CHECKING note
+
+    if request.config.getoption("--agentkit-record"):
+        if not os.environ.get("MOONSHOT_API_KEY"):
+            pytest.skip(
+                "--agentkit-record needs MOONSHOT_API_KEY (the live endpoint's key) to re-record traces"
+            )
+        async with KimiModel() as live:
+            yield AgentkitReplay(path, live, recording=True)
+        return
+    if not path.exists():
+        pytest.fail(f"no trace at {path}: record it with `pytest --agentkit-record` (needs MOONSHOT_API_KEY)")
+    replay = ReplayModel.from_trace(path, strict=strict)
+    yield AgentkitReplay(path, replay, recording=False)
+    replay.finish()
