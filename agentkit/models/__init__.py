@@ -13,6 +13,7 @@ from agentkit.models.abstract import (
     ToolCallDelta,
     ToolDefinition,
 )
+from agentkit.models.anthropic_compat import AnthropicCompatModel
 from agentkit.models.kimi import (
     KIMI_PROFILE,
     KIMI_SELF_HOSTED_PROFILE,
@@ -29,6 +30,7 @@ __all__ = [
     "KIMI_SELF_HOSTED_PROFILE",
     "MOONSHOT_V1_LADDER",
     "WEB_SEARCH",
+    "AnthropicCompatModel",
     "Balance",
     "ContextLadder",
     "KimiAutoModel",

@@ -8,11 +8,13 @@ provides the ``fake_kimi`` fixture and blocks non-loopback network access.
 This package does not import pytest.
 """
 
+from agentkit.testing._fake_anthropic import FakeAnthropicServer
 from agentkit.testing._fake_kimi import FakeKimiServer, RecordedRequest, Responder, Script, echo
 from agentkit.testing._kimi_wire import Reply
 from agentkit.testing._network_guard import NetworkBlockedError, NetworkGuard
 
 __all__ = [
+    "FakeAnthropicServer",
     "FakeKimiServer",
     "NetworkBlockedError",
     "NetworkGuard",

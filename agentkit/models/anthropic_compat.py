@@ -1,0 +1,323 @@
+"""Anthropic Messages API over ``httpx2``: Moonshot's ``/anthropic`` endpoint, or any Messages server.
+
+Why ``httpx2`` directly rather than the ``anthropic`` SDK: it is already installed (the openai
+SDK depends on it), so the provider adds no dependency; the transport is the one seam tests and
+users swap (an injected ``httpx2.AsyncClient``); and retries, error mapping and key redaction
+are the same code as :class:`~agentkit.models.openai_compat.OpenAICompatModel`'s (one
+:class:`~agentkit.models.abstract.RetryPolicy`), where the SDK would bring its own retry loop,
+exception tree and response models to translate. The wire mapping is pure, in
+:mod:`agentkit.models._anthropic_wire`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final, Self
+
+import anyio
+import anyio.lowlevel
+import httpx2
+import orjson
+
+from agentkit._log import get_logger
+from agentkit.exceptions import (
+    ModelConnectionError,
+    ModelError,
+    ModelHTTPError,
+    ModelResponseError,
+    UserError,
+)
+from agentkit.models._anthropic_wire import MessagesStreamAccumulator, build_messages_body, parse_message_body
+from agentkit.models._openai_wire import decode_body
+from agentkit.models.abstract import (
+    ModelProfile,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ModelStreamEvent,
+    RetryPolicy,
+)
+from agentkit.models.openai_compat import retry_delay_s, server_wait_s, should_retry
+from agentkit.usage import PRICES
+
+__all__ = [
+    "ANTHROPIC_PROFILE",
+    "ANTHROPIC_VERSION",
+    "MOONSHOT_ANTHROPIC_PROFILE",
+    "MOONSHOT_ANTHROPIC_URL",
+    "AnthropicCompatModel",
+]
+
+_log = get_logger("agentkit.models")
+
+#: The ``anthropic-version`` header sent with every request.
+ANTHROPIC_VERSION: Final = "2023-06-01"
+#: Moonshot's Anthropic-compatible endpoint (Messages at ``/v1/messages``).
+MOONSHOT_ANTHROPIC_URL: Final = "https://api.moonshot.ai/anthropic"
+_REQUEST_ID_HEADERS: Final = ("request-id", "x-request-id", "msh-request-id", "x-trace-id")
+_REDACTED: Final = "[redacted]"
+
+#: A generic Messages server: 429, 5xx and 529 (overloaded) are retried.
+ANTHROPIC_PROFILE: Final = ModelProfile(
+    default_max_tokens=4096,
+    temperature_range=(0.0, 1.0),
+    supports_strict_schemas=False,
+    retry=RetryPolicy(retry_statuses=frozenset({408, 409, 429, 500, 502, 503, 504, 529})),
+)
+
+#: Kimi-K2 behind Moonshot's Anthropic endpoint: Kimi prices and never-retry errors. The server
+#: scales temperature (real = requested * 0.6), so the default 1.0 gives K2's recommended 0.6.
+MOONSHOT_ANTHROPIC_PROFILE: Final = ModelProfile(
+    default_temperature=1.0,
+    default_max_tokens=4096,
+    temperature_range=(0.0, 1.0),
+    supports_strict_schemas=False,
+    send_reasoning_content=True,
+    max_tools=128,
+    prices=PRICES,
+    retry=RetryPolicy(
+        max_retries=4,
+        base_delay_s=1.0,
+        max_delay_s=60.0,
+        retry_statuses=frozenset({429, 500, 502, 503, 504, 529}),
+        never_retry_error_types=frozenset(
+            {
+                "exceeded_current_quota_error",
+                "content_filter",
+                "invalid_request_error",
+                "authentication_error",
+                "invalid_authentication_error",
+                "permission_error",
+                "not_found_error",
+            }
+        ),
+    ),
+)
+
+
+class AnthropicCompatModel:
+    """A model behind an Anthropic Messages endpoint.
+
+    Args:
+        model_name: the model id sent on the wire (e.g. ``kimi-k2-0905-preview`` on Moonshot).
+        base_url: the API root without ``/v1``; default ``ANTHROPIC_BASE_URL`` or Moonshot's.
+        api_key: sent as ``x-api-key``; default ``ANTHROPIC_API_KEY``, then ``MOONSHOT_API_KEY``.
+        profile: the server's rules (:data:`MOONSHOT_ANTHROPIC_PROFILE` by default).
+        http_client: the ``httpx2.AsyncClient`` to send through (left open: its owner closes it).
+        settings: default settings, overridden per request by ``request.settings``.
+
+    Raises:
+        UserError: no API key was given or found in the environment.
+
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        profile: ModelProfile = MOONSHOT_ANTHROPIC_PROFILE,
+        http_client: httpx2.AsyncClient | None = None,
+        settings: ModelSettings | None = None,
+    ) -> None:
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("MOONSHOT_API_KEY")
+        if not key:
+            raise UserError("no API key: pass api_key= or set ANTHROPIC_API_KEY / MOONSHOT_API_KEY")
+        self._key = key
+        root = base_url or os.environ.get("ANTHROPIC_BASE_URL") or MOONSHOT_ANTHROPIC_URL
+        self._url = root.rstrip("/") + "/v1/messages"
+        self._model_name = model_name
+        self._profile = profile
+        self._settings = settings
+        self._injected = http_client
+        self._client: httpx2.AsyncClient | None = None
+        self._client_loop: object | None = None
+
+    @property
+    def model_name(self) -> str:
+        """The model's name, as sent on the wire."""
+        return self._model_name
+
+    @property
+    def profile(self) -> ModelProfile:
+        """The rules this model's server follows."""
+        return self._profile
+
+    @property
+    def url(self) -> str:
+        """Where Messages requests go."""
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_name={self._model_name!r}, url={self._url!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this model created (an injected one is left to its owner)."""
+        client, self._client = self._client, None
+        if client is not None and self._client_loop is _current_loop():
+            await client.aclose()
+        self._client_loop = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def build_body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+        """Return the wire body for ``request`` (this model's default settings merged in)."""
+        if self._settings is not None:
+            request = ModelRequest(
+                messages=request.messages,
+                tools=request.tools,
+                tool_choice=request.tool_choice,
+                settings=self._settings.merged(request.settings),
+                response_format=request.response_format,
+            )
+        return build_messages_body(request, model_name=self._model_name, profile=self._profile, stream=stream)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Send ``request`` and return the whole answer (retried per the profile's policy)."""
+        body = self.build_body(request, stream=False)
+        response = await self._post(orjson.dumps(body), stream=False)
+        return parse_message_body(
+            decode_body(response.content),
+            model_name=self._model_name,
+            profile=self._profile,
+            request_id=_request_id(response.headers),
+            wire_request=body,
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
+
+        Failures before the stream starts are retried; once it started nothing is re-sent.
+        """
+        body = self.build_body(request, stream=True)
+        response = await self._post(orjson.dumps(body), stream=True)
+        accumulator = MessagesStreamAccumulator()
+        try:
+            async for line in _lines(response):
+                for event in accumulator.feed_line(line):
+                    yield event
+        finally:
+            await response.aclose()
+        if not accumulator.saw_stop:
+            raise ModelResponseError(f"stream from {self._model_name} ended before message_stop")
+        yield parse_message_body(
+            accumulator.message_body(),
+            model_name=self._model_name,
+            profile=self._profile,
+            request_id=_request_id(response.headers),
+            wire_request=body,
+        )
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def _post(self, content: bytes, *, stream: bool) -> httpx2.Response:
+        policy = self._profile.retry
+        attempt = 0
+        while True:
+            outcome = await self._send_once(content, stream=stream)
+            if isinstance(outcome, httpx2.Response):
+                return outcome
+            error, wait_s = outcome
+            if attempt >= policy.max_retries or not should_retry(policy, error):
+                raise error
+            delay = retry_delay_s(policy, attempt, wait_s)
+            _log.warning(
+                "model.retry",
+                model=self._model_name,
+                attempt=attempt + 1,
+                delay_s=round(delay, 3),
+                error=str(error),
+            )
+            await anyio.sleep(delay)
+            attempt += 1
+
+    async def _send_once(
+        self, content: bytes, *, stream: bool
+    ) -> httpx2.Response | tuple[ModelError, float | None]:
+        headers = {
+            "x-api-key": self._key,
+            "anthropic-version": ANTHROPIC_VERSION,
+            "content-type": "application/json",
+        }
+        client = self._live_client()
+        try:
+            request = client.build_request("POST", self._url, content=content, headers=headers)
+            response = await client.send(request, stream=stream)
+        except httpx2.TimeoutException:
+            return ModelConnectionError(f"{self._model_name} at {self._url}: timed out"), None
+        except httpx2.TransportError:
+            return ModelConnectionError(f"{self._model_name} at {self._url}: could not connect"), None
+        if response.status_code < 400:
+            return response
+        await response.aread()
+        await response.aclose()
+        return self._status_error(response)
+
+    def _status_error(self, response: httpx2.Response) -> tuple[ModelError, float | None]:
+        error_type: str | None = None
+        message = ""
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            data = None
+        error = data.get("error") if isinstance(data, dict) else None
+        if isinstance(error, Mapping):
+            error_type = error.get("type") if isinstance(error.get("type"), str) else None
+            message = str(error.get("message") or "")
+        else:
+            message = response.text[:200]
+        message = message or f"HTTP {response.status_code}"
+        if len(self._key) >= 8:
+            message = message.replace(self._key, _REDACTED)
+        failure = ModelHTTPError(
+            status_code=response.status_code,
+            error_type=error_type,
+            message=message,
+            request_id=_request_id(response.headers),
+            model_name=self._model_name,
+        )
+        return failure, server_wait_s(response.headers, message)
+
+    def _live_client(self) -> httpx2.AsyncClient:
+        if self._injected is not None:
+            return self._injected
+        loop = _current_loop()
+        if self._client is None or self._client_loop is not loop:
+            # A pool belongs to the event loop that opened it; a new loop gets a new client.
+            self._client = httpx2.AsyncClient(timeout=httpx2.Timeout(600.0, connect=10.0))
+            self._client_loop = loop
+        return self._client
+
+
+def _current_loop() -> object:
+    return anyio.lowlevel.current_token().native_token
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+async def _lines(response: httpx2.Response) -> AsyncIterator[str]:
+    """Yield the response's lines, turning transport failures into :class:`ModelResponseError`."""
+    iterator = response.aiter_lines()
+    while True:
+        try:
+            line = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except httpx2.HTTPError as exc:
+            error = ModelResponseError(f"stream broke after it started ({type(exc).__name__})")
+        else:
+            yield line
+            continue
+        raise error
