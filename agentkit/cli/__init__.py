@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 import agentkit
+from agentkit.cli import trace as _trace
 
 __all__ = ["app", "main"]
 
@@ -30,6 +31,10 @@ def _root() -> None:
 def version() -> None:
     """Print agentkit's version."""
     typer.echo(agentkit.__version__)
+
+
+app.add_typer(_trace.app, name="trace")
+app.command()(_trace.replay)
 
 
 def main() -> None:

@@ -1,0 +1,136 @@
+"""A trace as one self-contained HTML page: a timeline of spans and their details.
+
+No network, no external assets: the spans are embedded as JSON and drawn by a few lines
+of inline JavaScript. Each span is a row with a bar placed on the run's time axis, so
+parallel tool calls show as overlapping bars; clicking a row shows its messages,
+arguments, result and usage.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Final
+
+import orjson
+
+from agentkit.tracing.abstract import Span
+from agentkit.tracing.reader import Trace
+from agentkit.tracing.spans import spans_from_trace
+
+__all__ = ["render_html"]
+
+_STYLE: Final = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330;background:#f7f8fa}
+header{padding:12px 20px;background:#1d2330;color:#fff}
+header h1{font-size:17px;margin:0 0 4px} header .meta{opacity:.8;font-size:13px}
+main{display:grid;grid-template-columns:minmax(560px,3fr) 2fr;gap:0;height:calc(100vh - 64px)}
+#rows{overflow:auto;padding:8px 0;border-right:1px solid #d9dde5;background:#fff}
+.row{display:grid;grid-template-columns:260px 1fr 90px;align-items:center;height:26px;
+ cursor:pointer;padding:0 12px;border-bottom:1px solid #f0f1f4}
+.row:hover{background:#eef3ff} .row.sel{background:#dde8ff}
+.name{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:13px}
+.lane{position:relative;height:16px;background:#f3f4f7;border-radius:3px}
+.bar{position:absolute;top:0;height:16px;border-radius:3px;min-width:2px}
+.run .bar{background:#5b6478}.turn .bar{background:#9aa5bd}.model_call .bar{background:#3b7ddd}
+.tool_call .bar{background:#2e9e6a}.err .bar{background:#d64545}
+.dur{text-align:right;font-variant-numeric:tabular-nums;font-size:12px;color:#5b6478}
+#detail{overflow:auto;padding:12px 16px} #detail h2{font-size:15px;margin:4px 0 8px}
+pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #d9dde5;
+ padding:8px;border-radius:4px;font-size:12px}
+.legend span{display:inline-block;margin-right:12px;font-size:12px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+"""
+
+_SCRIPT: Final = """
+const data = JSON.parse(document.getElementById('spans').textContent);
+const spans = data.spans, t0 = data.start, total = Math.max(data.end - t0, 1);
+const children = {};
+for (const s of spans) (children[s.parent_id] = children[s.parent_id] || []).push(s);
+for (const k in children) children[k].sort((a, b) => a.start_ns - b.start_ns);
+const rows = document.getElementById('rows'), detail = document.getElementById('detail');
+function fmt(s) { return s >= 1 ? s.toFixed(2) + ' s' : (s * 1000).toFixed(1) + ' ms'; }
+function show(s, row) {
+  document.querySelectorAll('.row.sel').forEach(r => r.classList.remove('sel'));
+  row.classList.add('sel');
+  detail.innerHTML = '';
+  const h = document.createElement('h2'); h.textContent = s.name; detail.appendChild(h);
+  const info = {duration: fmt((s.end_ns - s.start_ns) / 1e9), error: s.error, ...s.attributes};
+  const pre = document.createElement('pre'); pre.textContent = JSON.stringify(info, null, 2);
+  detail.appendChild(pre);
+}
+function add(s, depth) {
+  const row = document.createElement('div');
+  row.className = 'row ' + s.kind + (s.error ? ' err' : '');
+  row.dataset.kind = s.kind;
+  const name = document.createElement('div'); name.className = 'name';
+  name.style.paddingLeft = (depth * 14) + 'px'; name.textContent = s.name; name.title = s.name;
+  const lane = document.createElement('div'); lane.className = 'lane';
+  const bar = document.createElement('div'); bar.className = 'bar';
+  bar.style.left = (100 * (s.start_ns - t0) / total) + '%';
+  bar.style.width = (100 * (s.end_ns - s.start_ns) / total) + '%';
+  lane.appendChild(bar);
+  const dur = document.createElement('div'); dur.className = 'dur';
+  dur.textContent = fmt((s.end_ns - s.start_ns) / 1e9);
+  row.append(name, lane, dur); row.onclick = () => show(s, row); rows.appendChild(row);
+  for (const c of children[s.span_id] || []) add(c, depth + 1);
+}
+for (const root of children['null'] || []) add(root, 0);
+const first = rows.querySelector('.row'); if (first) first.click();
+"""
+
+
+def _payload(spans: list[Span]) -> dict[str, Any]:
+    starts = [s.start_ns for s in spans] or [0]
+    ends = [s.end_ns for s in spans] or [0]
+    return {
+        "start": min(starts),
+        "end": max(ends),
+        "spans": [
+            {
+                "span_id": s.span_id,
+                "parent_id": s.parent_id or "null",
+                "kind": s.kind,
+                "name": s.name,
+                "start_ns": s.start_ns,
+                "end_ns": s.end_ns,
+                "attributes": s.attributes,
+                "error": s.error,
+            }
+            for s in spans
+        ],
+    }
+
+
+def render_html(trace: Trace) -> str:
+    """Return a self-contained HTML page showing ``trace`` as a timeline."""
+    spans = spans_from_trace(trace)
+    data = orjson.dumps(_payload(spans), default=str).decode().replace("</", "<\\/")
+    header = trace.header
+    final = trace.final or {}
+    usage = final.get("usage") or {}
+    meta = (
+        f"model {header.get('model')} · origin {header.get('origin')} · {len(trace.model_calls)} model calls"
+        f" · {len(trace.of_type('tool_call'))} tool calls · tokens {usage.get('input_tokens', 0)} in /"
+        f" {usage.get('output_tokens', 0)} out · ${float(final.get('cost_usd', 0.0)):.4f}"
+    )
+    legend = "".join(
+        f'<span><i style="background:{c}"></i>{k}</span>'
+        for k, c in (
+            ("run", "#5b6478"),
+            ("turn", "#9aa5bd"),
+            ("model call", "#3b7ddd"),
+            ("tool call", "#2e9e6a"),
+        )
+    )
+    agent = html.escape(str(header.get("agent")))
+    run_id = html.escape(str(header.get("run_id")))
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>agentkit trace · {agent}</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<header><h1>{agent} · run {run_id}</h1>"
+        f'<div class="meta">{html.escape(meta)}</div><div class="legend">{legend}</div></header>'
+        '<main><div id="rows"></div><div id="detail"></div></main>'
+        f'<script type="application/json" id="spans">{data}</script>'
+        f"<script>{_SCRIPT}</script></body></html>"
+    )

@@ -1,0 +1,98 @@
+"""The HTML trace viewer, rendered by a real headless browser (Debian chromium)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import anyio
+import pytest
+
+from agentkit import Agent, tool
+from agentkit.models.function import ScriptedModel
+from agentkit.tracing import read_trace
+from agentkit.tracing.html import render_html
+from tests.builders import calls
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+#: Set by .ci/run: there the browser test must run, never skip.
+REQUIRED = os.environ.get("AGENTKIT_CI") == "1"
+_BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
+
+
+@tool
+async def lookup(city: str) -> str:
+    """Slow lookup.
+
+    Args:
+        city: City name.
+    """
+    await anyio.sleep(0.05)
+    return f"{city}: ok"
+
+
+def _page(tmp_path: Path) -> Path:
+    path = tmp_path / "run.jsonl"
+    model = ScriptedModel([calls(("lookup", {"city": "Oslo"}), ("lookup", {"city": "Rome"})), "Both fine."])
+    Agent(model, tools=[lookup], name="viewer").run_sync("Check </script> Oslo and Rome", trace=path)
+    page = tmp_path / "run.html"
+    page.write_text(render_html(read_trace(path)), encoding="utf-8")
+    return page
+
+
+def _browser() -> str:
+    if CHROMIUM is None:
+        if REQUIRED:
+            pytest.fail("chromium is missing in CI: .ci/run installs it with apt-get install -y chromium")
+        pytest.skip("needs a headless browser: install Debian's chromium (apt-get install chromium)")
+    return CHROMIUM
+
+
+def test_viewer_draws_parallel_calls_as_overlapping_bars(tmp_path: Path) -> None:
+    """In the rendered DOM every span has a row, and the two parallel tool-call bars overlap."""
+    browser = _browser()
+    page = _page(tmp_path)
+    dom = subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
+        [browser, *_BROWSER_FLAGS, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    rows = re.findall(r'<div class="row ([a-z_]+)[^"]*" data-kind', dom)
+    assert rows == ["run", "turn", "model_call", "tool_call", "tool_call", "turn", "model_call"]
+    bars = [
+        (float(left), float(width))
+        for kind, left, width in re.findall(
+            r'class="row (tool_call)[^"]*".*?class="bar" style="left: ([\d.]+)%; width: ([\d.]+)%;', dom
+        )
+    ]
+    assert len(bars) == 2
+    (a_left, a_width), (b_left, b_width) = bars
+    assert a_left < b_left + b_width
+    assert b_left < a_left + a_width
+    assert "execute_tool lookup" in dom  # the first row's details are shown
+
+
+def test_viewer_screenshot(tmp_path: Path) -> None:
+    """The page renders to a non-empty screenshot (kept in tmp for a person to look at)."""
+    browser = _browser()
+    page = _page(tmp_path)
+    shot = tmp_path / "viewer.png"
+    subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
+        [browser, *_BROWSER_FLAGS, f"--screenshot={shot}", "--window-size=1280,720", page.as_uri()],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 10_000
