@@ -2,7 +2,9 @@
 
 - :class:`Tracer` turns a run's events into a span tree (run > turn > model call | tool
   call) and hands finished spans to processors (:func:`capture_traces` for tests,
-  :class:`LogSpanProcessor` for logs, :mod:`agentkit.tracing.otel` for OpenTelemetry).
+  :class:`LogSpanProcessor` for logs, :mod:`agentkit.tracing.otel` for OpenTelemetry, the
+  ``agentkit[otel]`` extra). :func:`log_processors` / :func:`add_trace_context` tag log
+  events with the run id, turn and tool-call id.
 - :func:`trace_hook` / :class:`TraceWriter` record a run as a JSONL trace file
   (``docs/trace-format.md``); :func:`read_trace` reads one back, and
   :class:`agentkit.models.ReplayModel` replays it.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from agentkit.tracing._records import FORMAT_NAME, FORMAT_VERSION
 from agentkit.tracing._redact import Redactor
 from agentkit.tracing.abstract import Span, SpanKind, SpanProcessor
+from agentkit.tracing.logs import LogSpanProcessor, log_processors
 from agentkit.tracing.reader import Trace, TruncatedTraceWarning, read_trace, read_traces
 from agentkit.tracing.spans import SpanBuilder, spans_from_trace
 from agentkit.tracing.tracer import (
@@ -31,6 +34,7 @@ __all__ = [
     "FORMAT_VERSION",
     "TRACE_DIR_ENV",
     "CapturedTraces",
+    "LogSpanProcessor",
     "Redactor",
     "Span",
     "SpanBuilder",
@@ -45,6 +49,7 @@ __all__ = [
     "ambient_hooks",
     "capture_traces",
     "current_trace_context",
+    "log_processors",
     "read_trace",
     "read_traces",
     "spans_from_trace",
