@@ -173,8 +173,10 @@ class Agent(Generic[OutputT]):
             if self.memory is None:
                 raise UserError("session= needs a memory: Agent(..., memory=SQLiteMemory('agentkit.db'))")
             from agentkit.memory._session_hook import SessionHook  # noqa: PLC0415 - only when used
+            from agentkit.memory.repair import repair_history  # noqa: PLC0415 - only when used
 
-            history = [*await self.memory.load(options.session), *history]
+            stored = repair_history(await self.memory.load(options.session), session=options.session)
+            history = [*stored, *history]
             extra.append(SessionHook(self.memory, options.session))
         if options.trace is not None:
             extra.append(options.trace if isinstance(options.trace, RunHooks) else _trace_hook(options.trace))

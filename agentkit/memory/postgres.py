@@ -1,0 +1,161 @@
+"""PostgresMemory: sessions in PostgreSQL (psycopg 3, async), shared by many processes and machines.
+
+Needs the ``postgres`` extra (``pip install "agentkit[postgres]"``). Each
+append is one transaction holding a per-session advisory lock, so concurrent
+writers from any number of processes never interleave turns or lose one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import psycopg
+from psycopg import sql
+
+from agentkit.exceptions import UserError
+from agentkit.memory._codec import decode, encode
+from agentkit.messages import Message
+
+__all__ = ["PostgresMemory"]
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class PostgresMemory:
+    """Sessions in a PostgreSQL table.
+
+    Args:
+        dsn: a libpq connection string, e.g. ``"postgresql://user:pw@host/db"``
+            (never logged).
+        table: the table to use (created on first use): lower-case letters,
+            digits and ``_``.
+
+    One connection is kept per event loop and used by one operation at a
+    time; run one ``PostgresMemory`` per process.
+    """
+
+    def __init__(self, dsn: str, *, table: str = "agentkit_messages") -> None:
+        if not _IDENTIFIER.fullmatch(table):
+            raise UserError(f"table name {table!r} must match {_IDENTIFIER.pattern}")
+        self._dsn = dsn
+        self.table = table
+        self._t = sql.Identifier(table)
+        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    @contextlib.asynccontextmanager
+    async def _locked(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
+        """Hold this loop's connection (opened on first use) for one operation."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._lock is None:
+            self._loop, self._lock, self._conn = loop, asyncio.Lock(), None
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await self._open()
+            yield self._conn
+
+    async def _open(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.table,))
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (session TEXT NOT NULL, seq INTEGER NOT NULL, "
+                    "turn INTEGER NOT NULL, data TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, "
+                    "PRIMARY KEY (session, seq))"
+                ).format(self._t)
+            )
+        return conn
+
+    async def load(self, session: str) -> list[Message]:
+        """Return the session's messages in order (empty for an unknown session)."""
+        async with self._locked() as conn:
+            cursor = await conn.execute(
+                sql.SQL("SELECT data FROM {} WHERE session = %s ORDER BY seq").format(self._t), (session,)
+            )
+            rows = await cursor.fetchall()
+        return [decode(str(data)) for (data,) in rows]
+
+    async def append(self, session: str, messages: Sequence[Message]) -> None:
+        """Add one turn's messages to the session in a single transaction."""
+        if not messages:
+            return
+        encoded = [encode(m) for m in messages]
+        async with self._locked() as conn, conn.transaction():
+            await self._lock_session(conn, session)
+            cursor = await conn.execute(
+                sql.SQL("SELECT seq, turn FROM {} WHERE session = %s ORDER BY seq DESC LIMIT 1").format(
+                    self._t
+                ),
+                (session,),
+            )
+            last = await cursor.fetchone()
+            seq, turn = (int(str(last[0])) + 1, int(str(last[1])) + 1) if last else (0, 0)
+            now = time.time()
+            async with conn.cursor() as insert:
+                await insert.executemany(
+                    sql.SQL(
+                        "INSERT INTO {} (session, seq, turn, data, created_at) VALUES (%s, %s, %s, %s, %s)"
+                    ).format(self._t),
+                    [(session, seq + i, turn, data, now) for i, data in enumerate(encoded)],
+                )
+
+    async def list_sessions(self) -> list[str]:
+        """Return the names of the stored sessions, sorted."""
+        async with self._locked() as conn:
+            cursor = await conn.execute(
+                sql.SQL('SELECT session FROM {} GROUP BY session ORDER BY session COLLATE "C"').format(
+                    self._t
+                )
+            )
+            rows = await cursor.fetchall()
+        return [str(name) for (name,) in rows]
+
+    async def delete(self, session: str) -> None:
+        """Remove a session (no error if it does not exist)."""
+        async with self._locked() as conn:
+            await conn.execute(sql.SQL("DELETE FROM {} WHERE session = %s").format(self._t), (session,))
+
+    async def fork(self, source: str, target: str) -> None:
+        """Copy session ``source`` to a new session ``target``.
+
+        Raises:
+            UserError: ``source`` does not exist or ``target`` already does.
+        """
+        exists = sql.SQL("SELECT 1 FROM {} WHERE session = %s LIMIT 1").format(self._t)
+        async with self._locked() as conn, conn.transaction():
+            await self._lock_session(conn, target)
+            if await (await conn.execute(exists, (source,))).fetchone() is None:
+                raise UserError(f"cannot fork: no session named {source!r}")
+            if await (await conn.execute(exists, (target,))).fetchone() is not None:
+                raise UserError(f"cannot fork: session {target!r} already exists")
+            await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (session, seq, turn, data, created_at) "
+                    "SELECT %s, seq, turn, data, created_at FROM {} WHERE session = %s"
+                ).format(self._t, self._t),
+                (target, source),
+            )
+
+    async def _lock_session(self, conn: psycopg.AsyncConnection[tuple[object, ...]], session: str) -> None:
+        """Serialise writers of one session until the transaction ends."""
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{self.table}\x1f{session}",)
+        )
+
+    async def drop_tables(self) -> None:
+        """Drop this memory's table and everything in it (for tests and teardown)."""
+        async with self._locked() as conn:
+            await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection (the object reconnects if used again)."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
