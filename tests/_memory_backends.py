@@ -16,8 +16,10 @@ POSTGRES_DSN_ENV = "AGENTKIT_TEST_POSTGRES_DSN"
 
 
 def postgres_dsn() -> str:
-    """The configured DSN, or skip the calling test with the reason."""
+    """The configured DSN; otherwise skip the calling test with the reason (fail it in CI)."""
     dsn = os.environ.get(POSTGRES_DSN_ENV)
+    if not dsn and os.environ.get("AGENTKIT_CI"):
+        pytest.fail(f"{POSTGRES_DSN_ENV} is unset in CI: .ci/run must start the PostgreSQL server")
     if not dsn:
         pytest.skip(f"no PostgreSQL server configured: set {POSTGRES_DSN_ENV} (.ci/run does)")
     return dsn
