@@ -1,5 +1,7 @@
 """Model providers: the :class:`Model` protocol and its implementations."""
 
+from typing import TYPE_CHECKING, Any
+
 from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance
 from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder, LadderTier
 from agentkit.models.abstract import (
@@ -23,7 +25,6 @@ from agentkit.models.kimi import (
     self_hosted_kimi,
 )
 from agentkit.models.openai_compat import OpenAICompatModel
-from agentkit.models.replay import ReplayModel
 
 __all__ = [
     "KIMI_PROFILE",
@@ -51,3 +52,16 @@ __all__ = [
     "get_balance",
     "self_hosted_kimi",
 ]
+
+
+if TYPE_CHECKING:
+    from agentkit.models.replay import ReplayModel
+
+
+def __getattr__(name: str) -> Any:
+    # ReplayModel loads on first use: it pulls in tracing and tools, which import this package.
+    if name == "ReplayModel":
+        from agentkit.models.replay import ReplayModel  # noqa: PLC0415 - see above
+
+        return ReplayModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -77,8 +77,24 @@ def settings_to_json(settings: ModelSettings) -> dict[str, Any]:
     return out
 
 
+#: id -> (definition, JSON form): tool definitions are long-lived and encoded on every run.
+_TOOL_CACHE: dict[int, tuple[ToolDefinition, dict[str, Any]]] = {}
+_TOOL_CACHE_SIZE = 1024
+
+
 def tool_definition_to_json(tool: ToolDefinition) -> dict[str, Any]:
     """Return a tool definition as a dict (``kind`` only when not a plain function)."""
+    cached = _TOOL_CACHE.get(id(tool))
+    if cached is not None and cached[0] is tool:
+        return cached[1]
+    out = _tool_json(tool)
+    if len(_TOOL_CACHE) >= _TOOL_CACHE_SIZE:
+        _TOOL_CACHE.clear()
+    _TOOL_CACHE[id(tool)] = (tool, out)
+    return out
+
+
+def _tool_json(tool: ToolDefinition) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": tool.name,
         "description": tool.description,

@@ -13,6 +13,7 @@ b'{"content":"key [redacted]","api_key":"[redacted]"}'
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -37,6 +38,19 @@ _KEYS = (
 _KEY_VALUE = re.compile(rb'"(' + _KEYS + rb')"(\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _NESTED_KEY_VALUE = re.compile(rb'\\"(' + _KEYS + rb')\\"(\s*:\s*)\\"[^"\\]*\\"', re.IGNORECASE)
 _BEARER = re.compile(rb"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+#: Cheap substring checks on the lower-cased line; the regexes run only when one matches.
+_TRIGGERS: Final = (
+    b"authorization",
+    b"api_key",
+    b"api-key",
+    b"apikey",
+    b"password",
+    b"passwd",
+    b"secret",
+    b'token"',
+    b'token\\"',
+    b"bearer",
+)
 
 
 class Redactor:
@@ -52,16 +66,27 @@ class Redactor:
     ) -> None:
         found = [s for s in secrets if s]
         found += [v for v in (os.environ.get(name) for name in env_vars) if v]
-        literals = {orjson.dumps(s)[1:-1] for s in found if len(s) >= _MIN_SECRET_LEN}
-        # Longest first, so a secret containing another is replaced whole.
-        ordered = sorted(literals, key=len, reverse=True)
-        self._secrets = re.compile(b"|".join(re.escape(s) for s in ordered)) if ordered else None
+        self._secrets = _literals(tuple(found))
 
     def redact(self, data: bytes) -> bytes:
         """Return ``data`` (one JSON document) with every secret replaced by ``[redacted]``."""
-        out = _KEY_VALUE.sub(rb'"\1"\2"' + REDACTED.encode() + rb'"', data)
-        out = _NESTED_KEY_VALUE.sub(rb'\\"\1\\"\2\\"' + REDACTED.encode() + rb'\\"', out)
-        out = _BEARER.sub(rb"\1" + REDACTED.encode(), out)
-        if self._secrets is not None:
-            out = self._secrets.sub(REDACTED.encode(), out)
+        out = data
+        lowered = data.lower()
+        if any(trigger in lowered for trigger in _TRIGGERS):
+            out = _KEY_VALUE.sub(rb'"\1"\2"' + _REDACTED_BYTES + rb'"', out)
+            out = _NESTED_KEY_VALUE.sub(rb'\\"\1\\"\2\\"' + _REDACTED_BYTES + rb'\\"', out)
+            out = _BEARER.sub(rb"\1" + _REDACTED_BYTES, out)
+        for secret in self._secrets:
+            if secret in out:
+                out = out.replace(secret, _REDACTED_BYTES)
         return out
+
+
+_REDACTED_BYTES: Final = REDACTED.encode()
+
+
+@functools.lru_cache(maxsize=64)
+def _literals(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The secrets as they appear inside JSON strings, longest first (a secret containing another wins)."""
+    literals = {orjson.dumps(s)[1:-1] for s in secrets if len(s) >= _MIN_SECRET_LEN}
+    return tuple(sorted(literals, key=len, reverse=True))

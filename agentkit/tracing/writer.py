@@ -80,11 +80,12 @@ class TraceWriter(RunHooks):
         with self._lock:
             if isinstance(event, RunStarted):
                 self._start(event)
+                return
             encoder = self._encoder
             if encoder is None:
                 return
             record = encoder.encode(event)
-            if record is None or record is encoder.header:
+            if record is None:
                 return
             if self._pending is not None:
                 self._write_header(record)
@@ -102,7 +103,7 @@ class TraceWriter(RunHooks):
             if self._directory:
                 path.mkdir(parents=True, exist_ok=True)
                 path = path / f"{_SAFE.sub('_', event.agent_name)}-{event.run_id}.jsonl"
-            else:
+            elif not path.parent.is_dir():
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.path = path
             self._file = path.open("wb")

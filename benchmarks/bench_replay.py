@@ -1,0 +1,174 @@
+"""Tracing and replay benchmarks: what the JSONL trace writer costs, and how fast a replay runs.
+
+``python benchmarks/bench_replay.py [--reps 5] [--runs 40] [--turns 1000]``
+
+1. **Tracing overhead.** The benchmark harness's CPU workload (``benchmarks/workload.py``:
+   4 turns, 12 parallel tool calls per run) against the fake Kimi server in its own process.
+   The plain agentkit client and the same client recording every run to a JSONL trace run as
+   separate processes, interleaved ``--reps`` times; the harness measures each client's own
+   CPU per turn. Reports the medians and the ratio (target: traced <= 1.10 x plain).
+2. **Replay speed.** Builds a ``--turns``-turn trace in-process (origin ``authored``: a
+   ScriptedModel plays the model), then times replaying it in strict mode with ReplayModel
+   (target: 1,000 turns in under 1 s).
+
+Client mode (used by part 1): ``python -m benchmarks.bench_replay client --base-url URL ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks.*`` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._harness import ClientOptions, RunOnce  # noqa: E402 - needs the sys.path line above
+from benchmarks._harness import main as harness_main  # noqa: E402
+from benchmarks.workload import CPU_TOOLS, INSTRUCTIONS, MODEL_NAME, PROMPT  # noqa: E402
+
+OVERHEAD_TARGET = 1.10
+REPLAY_TARGET_S = 1.0
+
+
+@asynccontextmanager
+async def traced_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
+    """The plain agentkit client, each run recorded to a JSONL trace file."""
+    from agentkit import Agent  # noqa: PLC0415 - the harness imports clients lazily
+    from agentkit.models import KimiModel  # noqa: PLC0415
+
+    model = KimiModel(MODEL_NAME, base_url=options.base_url, api_key="bench-key")
+    agent = Agent(model=model, instructions=INSTRUCTIONS, tools=CPU_TOOLS)
+    folder = Path(tempfile.mkdtemp(prefix="agentkit-bench-trace-"))
+    count = 0
+
+    async def complete() -> tuple[int, str]:
+        nonlocal count
+        count += 1
+        result = await agent.run(PROMPT, trace=folder / f"run-{count % 8}.jsonl")
+        return result.turns, result.output
+
+    try:
+        yield complete
+    finally:
+        await model.aclose()
+
+
+def overhead(reps: int, runs: int) -> dict[str, Any]:
+    """Measure plain vs traced CPU per turn (interleaved client processes, medians)."""
+    from benchmarks.run import fake_server, run_json  # noqa: PLC0415 - only part 1 needs it
+
+    python = Path(sys.executable)
+    args = ["--runs", str(runs), "--warmup", "5"]
+    plain: list[float] = []
+    traced: list[float] = []
+    with fake_server() as base_url:
+        for _ in range(reps):
+            for module, into in (("benchmarks.client_agentkit", plain), ("benchmarks.bench_replay", traced)):
+                extra = ["client"] if module == "benchmarks.bench_replay" else []
+                record = run_json(python, module, [*extra, "--base-url", base_url, *args])
+                if record["wrong_outputs"]:
+                    raise RuntimeError(f"{module}: {record['wrong_outputs']} wrong outputs")
+                into.append(float(record["cpu_ms_per_turn"]))
+    plain_ms, traced_ms = statistics.median(plain), statistics.median(traced)
+    return {
+        "plain_cpu_ms_per_turn": plain_ms,
+        "traced_cpu_ms_per_turn": traced_ms,
+        "ratio": traced_ms / plain_ms,
+        "plain_all": plain,
+        "traced_all": traced,
+    }
+
+
+def replay_speed(turns: int) -> dict[str, Any]:
+    """Record a ``turns``-turn run (one tool call a turn), then time its strict replay."""
+    from agentkit import Agent, tool  # noqa: PLC0415
+    from agentkit.messages import AssistantMessage, ToolCall  # noqa: PLC0415
+    from agentkit.models import ReplayModel  # noqa: PLC0415
+    from agentkit.models.function import ScriptedModel  # noqa: PLC0415
+    from agentkit.tracing import TraceWriter  # noqa: PLC0415
+
+    @tool
+    def step(n: int) -> int:
+        """Next step.
+
+        Args:
+            n: The step number.
+        """
+        return n + 1
+
+    script: list[Any] = [
+        AssistantMessage(
+            tool_calls=(ToolCall(id=f"functions.step:{i}", name="step", arguments=f'{{"n":{i}}}'),)
+        )
+        for i in range(turns - 1)
+    ]
+    script.append("done")
+    path = Path(tempfile.mkdtemp(prefix="agentkit-bench-replay-")) / "long.jsonl"
+
+    def agent(model: Any) -> Any:
+        return Agent(model, instructions="Count.", tools=[step], max_turns=turns + 1)
+
+    started = time.perf_counter()
+    agent(ScriptedModel(script)).run_sync("go", trace=TraceWriter(path, origin="authored"))
+    record_s = time.perf_counter() - started
+    started = time.perf_counter()
+    replay = ReplayModel.from_trace(path)
+    load_s = time.perf_counter() - started
+    result = agent(replay).run_sync("go")
+    replay.finish()
+    total_s = time.perf_counter() - started
+    assert result.turns == turns
+    return {
+        "turns": turns,
+        "file_mb": round(path.stat().st_size / 1e6, 2),
+        "record_s": round(record_s, 3),
+        "load_s": round(load_s, 3),
+        "replay_s": round(total_s, 3),
+    }
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions of each client")
+    parser.add_argument("--runs", type=int, default=40, help="measured runs per client process")
+    parser.add_argument("--turns", type=int, default=1000, help="turns in the replayed trace")
+    parser.add_argument("--skip-overhead", action="store_true", help="only measure replay speed")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run both measurements and print a short report."""
+    args = _parse(argv)
+    speed = replay_speed(args.turns)
+    ok = speed["replay_s"] < REPLAY_TARGET_S
+    print(
+        f"replay: {speed['turns']} turns in {speed['replay_s']:.3f} s (load {speed['load_s']:.3f} s, "
+        f"file {speed['file_mb']} MB, recording took {speed['record_s']:.3f} s)"
+        f" -> {'OK' if ok else 'OVER'} target < {REPLAY_TARGET_S:.0f} s"
+    )
+    if not args.skip_overhead:
+        cost = overhead(args.reps, args.runs)
+        within = cost["ratio"] <= OVERHEAD_TARGET
+        print(
+            f"tracing overhead: plain {cost['plain_cpu_ms_per_turn']:.3f} ms CPU/turn, traced "
+            f"{cost['traced_cpu_ms_per_turn']:.3f} ms CPU/turn, ratio {cost['ratio']:.3f}"
+            f" -> {'OK' if within else 'OVER'} target <= {OVERHEAD_TARGET:.2f}"
+        )
+        print(f"  per rep: plain {cost['plain_all']}  traced {cost['traced_all']}")
+        ok = ok and within
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["client"]:
+        harness_main("agentkit_traced", traced_runner, sys.argv[2:])
+    else:
+        sys.exit(main())
