@@ -19,7 +19,7 @@ import functools
 import math
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Generic, Self, Unpack, overload
@@ -28,15 +28,18 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from agentkit._loop import LoopConfig, run_loop
+from agentkit._approval import check_decisions
+from agentkit._loop import LoopConfig, Resume, run_loop
 from agentkit._output import OutputSpec
 from agentkit._prefill import PrefillHook
+from agentkit.approval import Approver, Decision
 from agentkit.exceptions import UserError
 from agentkit.hooks import RunHooks
 from agentkit.memory.abstract import Memory
 from agentkit.messages import Event
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
+from agentkit.run_state import RunState
 from agentkit.tool import Tool, Toolset
 from agentkit.usage import UsageLimits
 
@@ -64,6 +67,8 @@ class Agent(Generic[OutputT]):
         memory: where ``run(..., session=...)`` loads and stores conversations.
         tool_choice: the default ``tool_choice`` of every run (``"auto"``, ``"none"``,
             ``"required"`` or a tool name); ``run(..., tool_choice=...)`` overrides it.
+        approve: decides on calls of tools declared ``requires_approval`` (see
+            :mod:`agentkit.approval`); without one such a call pauses the run.
     """
 
     @overload
@@ -84,6 +89,7 @@ class Agent(Generic[OutputT]):
         hooks: Sequence[RunHooks] = (),
         memory: Memory | None = None,
         tool_choice: ToolChoice | None = None,
+        approve: Approver | None = None,
     ) -> None: ...
 
     @overload
@@ -104,6 +110,7 @@ class Agent(Generic[OutputT]):
         hooks: Sequence[RunHooks] = (),
         memory: Memory | None = None,
         tool_choice: ToolChoice | None = None,
+        approve: Approver | None = None,
     ) -> None: ...
 
     def __init__(
@@ -123,6 +130,7 @@ class Agent(Generic[OutputT]):
         hooks: Sequence[RunHooks] = (),
         memory: Memory | None = None,
         tool_choice: ToolChoice | None = None,
+        approve: Approver | None = None,
     ) -> None:
         if max_turns < 1 or max_concurrency < 1 or tool_retries < 0 or output_retries < 0:
             raise UserError("max_turns and max_concurrency must be >= 1; retries must be >= 0")
@@ -143,6 +151,7 @@ class Agent(Generic[OutputT]):
             max_concurrency=max_concurrency,
             name=name,
             hooks=tuple(hooks),
+            approve=approve,
         )
 
     @property
@@ -197,6 +206,47 @@ class Agent(Generic[OutputT]):
                 "prefill= cannot be combined with response_format json_object (Kimi refuses partial mode "
                 "with it): drop one; a prefill of '{' with output_type= already yields JSON"
             )
+
+    async def resume(
+        self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
+    ) -> RunResult[OutputT]:
+        """Continue a paused run (see :mod:`agentkit.approval`), here or in another process.
+
+        ``decisions`` maps a pending call's id to :class:`~agentkit.approval.Approve`,
+        :class:`~agentkit.approval.Reject` or :class:`~agentkit.approval.EditArguments`;
+        calls left without one go to ``approve=`` if given, or the run pauses again.
+        Options are those of :meth:`run` (``deps``, ``session``, ``trace``, hooks...),
+        except ``message_history`` and ``prefill``: the conversation is the state's.
+
+        Raises:
+            RunStateError: a decision names no pending call, or edited arguments are invalid.
+            RunError: a limit or a failure ended the run.
+        """
+        if "message_history" in options or "prefill" in options:
+            raise UserError(
+                "resume() continues the state's conversation: message_history/prefill are not allowed"
+            )
+        checked = check_decisions(state, decisions or {}, self.toolset)
+        resolved = await self._resolve(RunOptions(**options))
+        result: RunResult[OutputT] = await run_loop(
+            self._config, None, resolved, _discard, resume=Resume(state=state, decisions=checked)
+        )
+        return result
+
+    def resume_sync(
+        self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
+    ) -> RunResult[OutputT]:
+        """Blocking :meth:`resume` for scripts (not from inside an event loop)."""
+
+        async def _resume() -> RunResult[OutputT]:
+            try:
+                return await self.resume(state, decisions, **options)
+            finally:
+                aclose = getattr(self.model, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+        return anyio.run(_resume)
 
     def run_sync(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
         """Blocking :meth:`run` for scripts and notebooks (not from inside an event loop)."""

@@ -6,7 +6,8 @@
     AgentkitError
     ├── UserError                   a developer mistake, found as early as possible
     │   ├── ToolDefinitionError     a tool's signature cannot become a schema (all problems listed)
-    │   └── TraceFormatError        a trace file is malformed or of an unsupported format version
+    │   ├── TraceFormatError        a trace file is malformed or of an unsupported format version
+    │   └── RunStateError           a paused run's state is malformed, of another version, or misused
     ├── ToolSignal                  raised by a tool on purpose
     │   ├── ModelRetry              "tell the model this, let it try again"
     │   │   ├── ToolArgumentsError  the model's arguments were not valid JSON / failed the schema
@@ -50,6 +51,7 @@ __all__ = [
     "OutputValidationError",
     "ReplayMismatch",
     "RunError",
+    "RunStateError",
     "StopRun",
     "ToolArgumentsError",
     "ToolDefinitionError",
@@ -85,6 +87,10 @@ class ToolDefinitionError(UserError):
 
 class TraceFormatError(UserError):
     """A trace file cannot be read: not an agentkit trace, malformed, or an unsupported version."""
+
+
+class RunStateError(UserError):
+    """A paused run's state cannot be read or resumed (malformed, unsupported version, misused)."""
 
 
 class ToolSignal(AgentkitError):

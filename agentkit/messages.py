@@ -20,14 +20,18 @@ from typing import Any, Literal, TypeAlias
 from agentkit.usage import Usage
 
 __all__ = [
+    "ApprovalDecided",
+    "ApprovalRequested",
     "AssistantMessage",
     "Event",
     "FinalResultEvent",
     "Message",
     "ModelCallFinished",
     "ModelCallStarted",
+    "PlanUpdated",
     "ReasoningDelta",
     "RunFailed",
+    "RunPaused",
     "RunStarted",
     "SystemMessage",
     "TextDelta",
@@ -197,13 +201,21 @@ class ReasoningDelta:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunStarted:
-    """A run began (``messages`` is the conversation it starts from, prompt included)."""
+    """A run began (``messages`` is the conversation it starts from, prompt included).
+
+    ``parent_run_id`` / ``parent_tool_call_id`` name the run and tool call that
+    started this one (an agent used as a tool); ``resumed`` marks a paused run
+    continuing (same ``run_id``).
+    """
 
     run_id: str
     agent_name: str
     model_name: str
     messages: tuple[Message, ...]
     tools: tuple[Any, ...] = ()  # the ToolDefinitions the model is offered
+    parent_run_id: str | None = None
+    parent_tool_call_id: str | None = None
+    resumed: bool = False
     kind: Literal["run_started"] = "run_started"
 
 
@@ -274,6 +286,50 @@ class RunFailed:
     kind: Literal["run_failed"] = "run_failed"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalRequested:
+    """A call of a tool that ``requires_approval`` waits for a decision (``arguments`` validated)."""
+
+    turn: int
+    call: ToolCall
+    arguments: Mapping[str, Any]
+    kind: Literal["approval_requested"] = "approval_requested"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalDecided:
+    """A decision on a waiting call: ``"approve"``, ``"reject"`` (with ``message``) or ``"edit"``.
+
+    ``arguments`` are the arguments the call runs with (the edited ones for ``"edit"``).
+    """
+
+    turn: int
+    call: ToolCall
+    decision: Literal["approve", "reject", "edit"]
+    arguments: Mapping[str, Any] | None = None
+    message: str | None = None
+    kind: Literal["approval_decided"] = "approval_decided"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunPaused:
+    """The run stopped to wait for decisions; ``state`` is its :class:`~agentkit.run_state.RunState`."""
+
+    run_id: str
+    pending: tuple[Any, ...]  # the PendingCalls
+    state: Any
+    kind: Literal["run_paused"] = "run_paused"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanUpdated:
+    """The model updated its plan (``plan`` is an :class:`agentkit.planning.Plan`)."""
+
+    turn: int
+    plan: Any
+    kind: Literal["plan_updated"] = "plan_updated"
+
+
 Event: TypeAlias = (
     RunStarted
     | ModelCallStarted
@@ -285,4 +341,8 @@ Event: TypeAlias = (
     | TurnFinished
     | FinalResultEvent
     | RunFailed
+    | ApprovalRequested
+    | ApprovalDecided
+    | RunPaused
+    | PlanUpdated
 )

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
+from agentkit.approval import Approver, PendingCall
 from agentkit.hooks import RunHooks
 from agentkit.messages import Message
 from agentkit.models.abstract import ModelSettings, ToolChoice
 from agentkit.usage import Usage, UsageLimits
+
+if TYPE_CHECKING:
+    from agentkit.run_state import RunState
 
 __all__ = ["OutputT", "RunKwargs", "RunOptions", "RunResult"]
 
@@ -29,6 +33,11 @@ class RunResult(Generic[OutputT]):
         cost_usd: what this run cost at the provider's prices.
         run_id: this run's id (logs and traces carry it).
         turns: how many model turns the run took.
+        pending: the tool calls waiting for approval when the run paused (else empty).
+        state: the paused run's serialisable state, for ``agent.resume`` (else ``None``).
+
+    A paused run (``paused`` is true) has no answer yet: its ``output`` is ``None``
+    until it is resumed and finishes.
     """
 
     output: OutputT
@@ -38,6 +47,13 @@ class RunResult(Generic[OutputT]):
     cost_usd: float
     run_id: str
     turns: int
+    pending: tuple[PendingCall, ...] = ()
+    state: RunState | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run stopped to wait for approval decisions (see :mod:`agentkit.approval`)."""
+        return self.state is not None
 
     @property
     def new_messages(self) -> tuple[Message, ...]:
@@ -60,6 +76,7 @@ class RunKwargs(TypedDict, total=False):
     trace: str | os.PathLike[str] | RunHooks
     prefill: str
     prefill_name: str
+    approve: Approver
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -81,6 +98,8 @@ class RunOptions:
             output includes it.
         prefill_name: the character the prefilled answer speaks as (role-play: sets the
             partial assistant message's ``name``).
+        approve: decides on calls of tools that ``requires_approval`` (overrides the
+            agent's); without one such a call pauses the run.
     """
 
     deps: Any = None
@@ -95,3 +114,4 @@ class RunOptions:
     trace: str | os.PathLike[str] | RunHooks | None = None
     prefill: str | None = None
     prefill_name: str | None = None
+    approve: Approver | None = None

@@ -77,6 +77,8 @@ class Tool:
         timeout: seconds a call may take; ``None`` means no limit.
         retries: this tool's retry budget; ``None`` means the agent's default.
         sequential: run this tool alone (a barrier), never concurrently with other calls.
+        requires_approval: a call waits for an approval decision before it runs (see
+            :mod:`agentkit.approval`); without an approver the run pauses.
         takes_ctx: whether the function has a ``RunContext`` parameter (injected, hidden from the schema).
 
     """
@@ -89,12 +91,28 @@ class Tool:
     retries: int | None = None
     sequential: bool = False
     takes_ctx: bool = False
+    requires_approval: bool = False
     _plan: _Plan = field(repr=False, compare=False)
 
     @property
     def definition(self) -> ToolDefinition:
         """The tool as sent to the model: name, description and parameters."""
         return self._plan.definition
+
+    def validate_arguments(self, arguments: str) -> dict[str, Any]:
+        """Parse and check the model's raw argument string against the schema, without running.
+
+        Returns the arguments as a JSON object (before pydantic coercion), as the
+        function would receive them.
+
+        Raises:
+            ToolArgumentsError: the arguments are not a JSON object matching the schema.
+
+        """
+        plan = self._plan
+        args = _validate(plan, _parse_arguments(arguments))
+        _coerce(plan.schema, args)
+        return args
 
     async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
         """Run the tool on the model's raw argument string and return the result as text.
@@ -136,6 +154,7 @@ def tool(
     timeout: float | None = None,
     retries: int | None = None,
     sequential: bool = False,
+    requires_approval: bool = False,
     docstring_format: DocstringFormat = "auto",
 ) -> Tool: ...
 
@@ -150,6 +169,7 @@ def tool(
     timeout: float | None = None,
     retries: int | None = None,
     sequential: bool = False,
+    requires_approval: bool = False,
     docstring_format: DocstringFormat = "auto",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
@@ -163,6 +183,7 @@ def tool(
     timeout: float | None = None,
     retries: int | None = None,
     sequential: bool = False,
+    requires_approval: bool = False,
     docstring_format: DocstringFormat = "auto",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a sync or async function into a :class:`Tool`; use as ``@tool`` or ``@tool(...)``.
@@ -174,6 +195,8 @@ def tool(
         timeout: seconds a call may take before :class:`ToolTimeoutError`; ``None`` for no limit.
         retries: this tool's retry budget; ``None`` uses the agent's default.
         sequential: run this tool alone instead of concurrently with other calls of the turn.
+        requires_approval: every call waits for an approval decision (``Agent(approve=...)``,
+            ``run(approve=...)``, or a paused run resumed with decisions).
         docstring_format: the docstring style for parameter descriptions; ``"auto"`` detects it.
 
     Raises:
@@ -195,6 +218,7 @@ def tool(
             timeout=timeout,
             retries=retries,
             sequential=sequential,
+            requires_approval=requires_approval,
             docstring_format=docstring_format,
         )
 
@@ -209,6 +233,7 @@ def _make_tool(
     timeout: float | None = None,
     retries: int | None = None,
     sequential: bool = False,
+    requires_approval: bool = False,
     docstring_format: DocstringFormat = "auto",
     localns: Mapping[str, Any] | None = None,
 ) -> Tool:
@@ -242,6 +267,7 @@ def _make_tool(
         retries=retries,
         sequential=sequential,
         takes_ctx=schema.ctx_param is not None,
+        requires_approval=requires_approval,
         _plan=plan,
     )
 

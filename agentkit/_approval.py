@@ -1,0 +1,156 @@
+"""The approval step: before a turn's calls run, gate those of tools that ``requires_approval``.
+
+:func:`review` sorts a turn's calls into those to run (approved, possibly with
+edited arguments), those answered without running (rejected) and those left
+waiting (no decision yet: the run pauses). It emits
+:class:`~agentkit.messages.ApprovalRequested` and
+:class:`~agentkit.messages.ApprovalDecided` events, so traces and UIs see every
+decision. Calls whose arguments fail validation are not gated: they run and
+fail as usual, and the model is asked to fix them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from agentkit.approval import Approve, Approver, Decision, EditArguments, PendingCall, Reject
+from agentkit.exceptions import RunStateError, ToolArgumentsError, UserError
+from agentkit.messages import ApprovalDecided, ApprovalRequested, Event, ToolCall, ToolMessage
+from agentkit.run_state import CallResult, RunState
+
+if TYPE_CHECKING:
+    from agentkit.tool import Toolset
+
+__all__ = ["Gate", "Review", "check_decisions", "needs_gate", "review"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Gate:
+    """Who decides: decisions given up front (by call id), then the approver, else the call waits."""
+
+    approver: Approver | None = None
+    decisions: Mapping[str, Decision] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True, slots=True)
+class Review:
+    """The calls of a turn after approval, each keyed by its position in the assistant message."""
+
+    run: list[tuple[int, ToolCall]] = field(default_factory=list)
+    answered: dict[int, CallResult] = field(default_factory=dict)
+    pending: list[PendingCall] = field(default_factory=list)
+    edited: set[int] = field(default_factory=set)
+
+    def annotate(self, results: dict[int, CallResult]) -> dict[int, CallResult]:
+        """Tell the model which results came from arguments the user edited."""
+        for index in self.edited:
+            found = results.get(index)
+            if found is not None:
+                note = "Note: the user changed this call's arguments before it ran.\n"
+                message = replace(found.message, content=note + found.message.content)
+                results[index] = replace(found, message=message)
+        return results
+
+
+def needs_gate(toolset: Toolset) -> bool:
+    """Whether any tool of ``toolset`` needs approval (when none does, the step is skipped)."""
+    return any(t.requires_approval for t in toolset)
+
+
+async def review(
+    calls: Sequence[tuple[int, ToolCall]],
+    toolset: Toolset,
+    gate: Gate,
+    *,
+    turn: int,
+    emit: Callable[[Event], None],
+) -> Review:
+    """Decide on every call that needs approval; the others pass through to ``run``."""
+    out = Review()
+    for index, call in calls:
+        found = toolset.get(call.name)
+        arguments = _validated(found.validate_arguments, call) if found and found.requires_approval else None
+        if arguments is None:
+            out.run.append((index, call))
+            continue
+        decision = gate.decisions.get(call.id)
+        if decision is None:
+            emit(ApprovalRequested(turn=turn, call=call, arguments=arguments))
+            if gate.approver is None:
+                out.pending.append(PendingCall(call=call, arguments=arguments))
+                continue
+            decision = await _ask(gate.approver, call, arguments)
+        _apply(out, index, call, arguments, decision, turn=turn, emit=emit)
+    return out
+
+
+def _validated(validate: Callable[[str], dict[str, Any]], call: ToolCall) -> dict[str, Any] | None:
+    try:
+        return validate(call.arguments)
+    except ToolArgumentsError:
+        return None  # not gated: it runs, fails validation, and the model is asked to fix it
+
+
+async def _ask(approver: Approver, call: ToolCall, arguments: dict[str, Any]) -> Decision:
+    decision = approver(call, dict(arguments))
+    if inspect.isawaitable(decision):
+        decision = await decision
+    if not isinstance(decision, Approve | Reject | EditArguments):
+        raise UserError(f"an approver must return Approve, Reject or EditArguments, not {decision!r}")
+    return decision
+
+
+def _apply(
+    out: Review,
+    index: int,
+    call: ToolCall,
+    arguments: dict[str, Any],
+    decision: Decision,
+    *,
+    turn: int,
+    emit: Callable[[Event], None],
+) -> None:
+    if isinstance(decision, Reject):
+        message = ToolMessage(tool_call_id=call.id, name=call.name, content=decision.message, is_error=True)
+        out.answered[index] = CallResult(message=message)
+        emit(ApprovalDecided(turn=turn, call=call, decision="reject", message=decision.message))
+    elif isinstance(decision, EditArguments):
+        edited = dict(decision.arguments)
+        out.run.append((index, replace(call, arguments=orjson.dumps(edited).decode())))
+        out.edited.add(index)
+        emit(ApprovalDecided(turn=turn, call=call, decision="edit", arguments=edited))
+    else:
+        out.run.append((index, call))
+        emit(ApprovalDecided(turn=turn, call=call, decision="approve", arguments=arguments))
+
+
+def check_decisions(
+    state: RunState, decisions: Mapping[str, Decision], toolset: Toolset
+) -> dict[str, Decision]:
+    """Check decisions given to ``resume`` before the run continues.
+
+    Raises:
+        RunStateError: a decision names no pending call, is not a decision, or edits the
+            arguments into ones the tool's schema refuses.
+    """
+    pending = {p.call.id: p.call for p in state.pending}
+    for call_id, decision in decisions.items():
+        call = pending.get(call_id)
+        if call is None:
+            raise RunStateError(f"no pending call has id {call_id!r}; pending: {sorted(pending)}")
+        if not isinstance(decision, Approve | Reject | EditArguments):
+            raise RunStateError(f"the decision for {call_id!r} must be Approve, Reject or EditArguments")
+        found = toolset.get(call.name)
+        if found is None:
+            raise RunStateError(f"this agent has no tool {call.name!r} (pending call {call_id!r})")
+        if isinstance(decision, EditArguments):
+            try:
+                found.validate_arguments(orjson.dumps(dict(decision.arguments)).decode())
+            except ToolArgumentsError as err:
+                raise RunStateError(f"edited arguments for {call_id!r} are invalid: {err.message}") from None
+    return dict(decisions)

@@ -1,0 +1,188 @@
+"""The loop's state: the agent's fixed configuration and one run's mutable state.
+
+:func:`start` builds a fresh run's state; :func:`restore` rebuilds a paused run's
+from its :class:`~agentkit.run_state.RunState`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from agentkit._approval import Gate, needs_gate
+from agentkit._output import OutputSpec
+from agentkit.approval import Approver, Decision
+from agentkit.hooks import RunHooks, RunInfo
+from agentkit.messages import Event, Message, SystemMessage, UserMessage
+from agentkit.models.abstract import Model, ModelSettings, ToolChoice
+from agentkit.result import RunOptions
+from agentkit.run_state import CallResult, RunState
+from agentkit.tool import Toolset
+from agentkit.usage import Usage, UsageLimits
+
+__all__ = ["Final", "LoopConfig", "LoopState", "Outcome", "Paused", "Resume", "info", "restore", "start"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LoopConfig:
+    """Everything the loop needs from the agent, fixed for the agent's lifetime."""
+
+    model: Model
+    toolset: Toolset
+    output: OutputSpec[Any]
+    instructions: str | None
+    settings: ModelSettings
+    max_turns: int
+    usage_limits: UsageLimits
+    tool_retries: int
+    output_retries: int
+    max_concurrency: int
+    name: str = "agent"
+    hooks: tuple[RunHooks, ...] = ()
+    stream: bool = False
+    approve: Approver | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resume:
+    """A paused run to continue, and decisions for its waiting calls (by call id)."""
+
+    state: RunState
+    decisions: Mapping[str, Decision] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True, slots=True)
+class LoopState:
+    """One run's mutable state (the loop's steps read and update it)."""
+
+    run_id: str
+    messages: list[Message]
+    history_len: int
+    deps: Any
+    settings: ModelSettings
+    limits: UsageLimits
+    max_turns: int
+    tool_choice: ToolChoice | None
+    limiter: anyio.CapacityLimiter
+    hooks: tuple[RunHooks, ...]
+    emit: Callable[[Event], None]
+    committed: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    turn: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    output_failures: int = 0
+    gate: Gate | None = None  # None: no tool needs approval, the step is skipped
+    carried: dict[int, CallResult] = field(default_factory=dict)  # results of a resumed turn
+    paused_turn: bool = False
+    trace: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Final:
+    """The run ended with ``output``."""
+
+    output: Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Paused:
+    """The run paused; ``state`` is what it needs to resume."""
+
+    state: RunState
+
+
+Outcome = Final | Paused | None
+
+
+def start(
+    config: LoopConfig, prompt: str | None, options: RunOptions, emit: Callable[[Event], None]
+) -> LoopState:
+    messages: list[Message] = list(options.message_history)
+    history_len = len(messages)
+    if config.instructions and not any(isinstance(m, SystemMessage) for m in messages):
+        messages.insert(0, SystemMessage(content=config.instructions))
+        history_len += 1
+    if prompt is not None:
+        messages.append(UserMessage(content=prompt))
+    return LoopState(
+        run_id=uuid.uuid4().hex,
+        messages=messages,
+        history_len=history_len,
+        deps=options.deps,
+        settings=config.settings.merged(options.model_settings),
+        limits=options.usage_limits or config.usage_limits,
+        max_turns=options.max_turns if options.max_turns is not None else config.max_turns,
+        tool_choice=options.tool_choice,
+        limiter=anyio.CapacityLimiter(config.max_concurrency),
+        hooks=(hooks := (*config.hooks, *options.hooks)),
+        emit=_compose_emit(hooks, emit),
+        committed=history_len,
+        gate=_gate(config, options, {}),
+        trace=_trace_path(options),
+    )
+
+
+def restore(
+    config: LoopConfig, resume: Resume, options: RunOptions, emit: Callable[[Event], None]
+) -> LoopState:
+    """Rebuild the state of a paused run (limits and turns are the paused run's)."""
+    saved = resume.state
+    return LoopState(
+        run_id=saved.run_id,
+        messages=list(saved.messages),
+        history_len=saved.new_messages_start,
+        deps=options.deps,
+        settings=config.settings.merged(options.model_settings),
+        limits=saved.usage_limits,
+        max_turns=saved.max_turns,
+        tool_choice=None,
+        limiter=anyio.CapacityLimiter(config.max_concurrency),
+        hooks=(hooks := (*config.hooks, *options.hooks)),
+        emit=_compose_emit(hooks, emit),
+        committed=saved.committed,
+        usage=saved.usage,
+        cost=saved.cost_usd,
+        turn=saved.turn,
+        failures=dict(saved.tool_failures),
+        output_failures=saved.output_failures,
+        gate=_gate(config, options, resume.decisions) or Gate(decisions=resume.decisions),
+        carried=dict(saved.results),
+        paused_turn=True,
+        trace=_trace_path(options) or saved.trace,
+    )
+
+
+def _gate(config: LoopConfig, options: RunOptions, decisions: Mapping[str, Decision]) -> Gate | None:
+    if not needs_gate(config.toolset):
+        return None
+    return Gate(approver=options.approve or config.approve, decisions=decisions)
+
+
+def _trace_path(options: RunOptions) -> str | None:
+    trace = options.trace
+    return None if trace is None or isinstance(trace, RunHooks) else str(trace)
+
+
+def _compose_emit(hooks: tuple[RunHooks, ...], emit: Callable[[Event], None]) -> Callable[[Event], None]:
+    """One callable that hands an event to every hook, then to ``emit``."""
+    observers: list[Callable[[Event], None]] = [
+        h.on_event for h in hooks if type(h).on_event is not RunHooks.on_event
+    ]
+    if not observers:
+        return emit
+    observers.append(emit)
+
+    def fan_out(event: Event) -> None:
+        for observe in observers:
+            observe(event)
+
+    return fan_out
+
+
+def info(config: LoopConfig, state: LoopState) -> RunInfo:
+    return RunInfo(run_id=state.run_id, agent_name=config.name, turn=state.turn, deps=state.deps)

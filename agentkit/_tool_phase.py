@@ -1,0 +1,182 @@
+"""The tool phase of a turn: gate the calls, run them, apply the results in the model's order.
+
+Calls of tools that need approval go through :mod:`agentkit._approval` first; when
+some still wait for a decision the turn pauses (:class:`~agentkit._loop_state.Paused`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agentkit._approval import Review, review
+from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused
+from agentkit._output import OUTPUT_TOOL_NAME, OutputInvalid
+from agentkit._run_context import RunContext
+from agentkit._tool_runner import CallOutcome, run_tool_calls
+from agentkit.approval import PendingCall
+from agentkit.exceptions import OutputValidationError, ToolRetriesExceeded, UsageLimitExceeded
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage
+from agentkit.run_state import CallResult, RunState
+from agentkit.usage import Usage
+
+__all__ = ["close_dangling_calls", "count_output_failure", "handle_tool_calls"]
+
+
+async def handle_tool_calls(config: LoopConfig, state: LoopState, calls: tuple[ToolCall, ...]) -> Outcome:
+    """Gate, run and apply one turn's calls; pause when some still wait for a decision."""
+    is_output = config.output.tool is not None
+    waiting = [
+        (i, c)
+        for i, c in enumerate(calls)
+        if not (is_output and c.name == OUTPUT_TOOL_NAME) and i not in state.carried
+    ]
+    _check_tool_call_limit(state, len(waiting))
+    gated = (
+        Review(run=waiting)
+        if state.gate is None
+        else await review(waiting, config.toolset, state.gate, turn=state.turn, emit=state.emit)
+    )
+    outcomes = await _run_calls(config, state, [c for _, c in gated.run])
+    results = gated.annotate(
+        {
+            **state.carried,
+            **gated.answered,
+            **{i: _kept(o) for (i, _), o in zip(gated.run, outcomes, strict=True)},
+        }
+    )
+    stops = {i: o.stop for (i, _), o in zip(gated.run, outcomes, strict=True) if o.stop is not None}
+    state.usage = state.usage + Usage(tool_calls=len(waiting) - len(gated.pending))
+    if gated.pending and not stops:
+        return _pause(config, state, results, gated.pending)
+    state.carried = {}
+    final = _apply_results(config, state, calls, results, stops)
+    state.tool_choice = None  # a forced choice applies until the model has called a tool
+    _raise_if_retries_spent(config, state)
+    return final
+
+
+async def _run_calls(config: LoopConfig, state: LoopState, calls: list[ToolCall]) -> list[CallOutcome]:
+    if not calls:
+        return []
+    ctx: RunContext[Any] = RunContext(
+        deps=state.deps,
+        run_id=state.run_id,
+        turn=state.turn,
+        usage=state.usage,
+        messages=tuple(state.messages),
+    )
+    return await run_tool_calls(
+        calls, config.toolset, ctx, emit=state.emit, limiter=state.limiter, failures=state.failures
+    )
+
+
+def _kept(outcome: CallOutcome) -> CallResult:
+    return CallResult(message=outcome.message, failed=outcome.failed)
+
+
+def _apply_results(
+    config: LoopConfig,
+    state: LoopState,
+    calls: tuple[ToolCall, ...],
+    results: Mapping[int, CallResult],
+    stops: Mapping[int, Any],
+) -> Final | None:
+    """Append every call's result in the model's order; the first stop or valid output ends the run."""
+    final: Final | None = None
+    for index, tool_call in enumerate(calls):
+        found = results.get(index)
+        if found is None and config.output.tool is not None and tool_call.name == OUTPUT_TOOL_NAME:
+            message, candidate = _validate_output_call(config, state, tool_call, final is None)
+            final = final or candidate
+        elif found is None:  # a call still waiting when a tool stopped the run
+            message = ToolMessage(
+                tool_call_id=tool_call.id, name=tool_call.name, content=_NOT_RUN_STOPPED, is_error=True
+            )
+        else:
+            message = found.message
+            if found.failed:
+                state.failures[tool_call.name] = state.failures.get(tool_call.name, 0) + 1
+            if index in stops and final is None:
+                final = Final(output=stops[index].output)
+        state.messages.append(message)
+    return final
+
+
+_NOT_RUN_STOPPED = "Not run: another tool call stopped the run while this one waited for approval."
+
+
+def _pause(
+    config: LoopConfig, state: LoopState, results: dict[int, CallResult], pending: list[PendingCall]
+) -> Paused:
+    """Freeze the run: the turn's finished results and its waiting calls go into the state."""
+    saved = RunState(
+        run_id=state.run_id,
+        agent_name=config.name,
+        messages=tuple(state.messages),
+        new_messages_start=state.history_len,
+        committed=state.committed,
+        turn=state.turn,
+        usage=state.usage,
+        cost_usd=state.cost,
+        usage_limits=state.limits,
+        max_turns=state.max_turns,
+        pending=tuple(pending),
+        results=results,
+        tool_failures=dict(state.failures),
+        output_failures=state.output_failures,
+        trace=state.trace,
+    )
+    return Paused(state=saved)
+
+
+def _validate_output_call(
+    config: LoopConfig, state: LoopState, tool_call: ToolCall, first: bool
+) -> tuple[ToolMessage, Final | None]:
+    if not first:
+        return ToolMessage(
+            tool_call_id=tool_call.id, name=tool_call.name, content="Ignored: already answered."
+        ), None
+    try:
+        output = config.output.from_tool_arguments(tool_call.arguments)
+    except OutputInvalid as invalid:
+        count_output_failure(config, state, invalid.message)
+        text = f"Invalid final result: {invalid.message}\nFix it and call {OUTPUT_TOOL_NAME!r} again."
+        return ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content=text, is_error=True), None
+    message = ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content="Final result accepted.")
+    return message, Final(output=output)
+
+
+def count_output_failure(config: LoopConfig, state: LoopState, reason: str) -> None:
+    state.output_failures += 1
+    if state.output_failures > config.output_retries:
+        raise OutputValidationError(
+            f"the model's output failed validation {state.output_failures} times; last error: {reason}"
+        )
+
+
+def _raise_if_retries_spent(config: LoopConfig, state: LoopState) -> None:
+    for name, count in state.failures.items():
+        found = config.toolset.get(name)
+        budget = found.retries if found is not None and found.retries is not None else config.tool_retries
+        if count > budget:
+            shown = repr(name) if name else "(empty name)"
+            raise ToolRetriesExceeded(f"tool {shown} failed {count} times, more than its {budget} retries")
+
+
+def _check_tool_call_limit(state: LoopState, count: int) -> None:
+    limit = state.limits.tool_calls
+    if limit is not None and state.usage.tool_calls + count > limit:
+        raise UsageLimitExceeded(f"tool_calls limit of {limit} would be exceeded by {count} more calls")
+
+
+def close_dangling_calls(messages: list[Message], reason: str) -> None:
+    """Give every tool call without a result an explanatory error result (history stays valid)."""
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    for message in reversed(messages):
+        if isinstance(message, AssistantMessage):
+            missing = [c for c in message.tool_calls if c.id not in answered]
+            messages.extend(
+                ToolMessage(tool_call_id=c.id, name=c.name, content=reason, is_error=True) for c in missing
+            )
+            return

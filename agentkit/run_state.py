@@ -1,0 +1,223 @@
+"""A paused run, as a value that survives a process: :class:`RunState` and its JSON form.
+
+A run pauses when a tool call needs approval and no approver decides
+(see :mod:`agentkit.approval`). Its state holds everything needed to
+continue later, in another process: the conversation (ending with the
+assistant message whose calls wait), the results of that turn's calls that
+already ran, the pending calls with their validated arguments, usage and
+cost so far, the limits, the turn, retry counters and the trace it was
+recorded to. Dependencies (``deps``) and hooks are not state: pass them to
+``agent.resume`` again.
+
+The JSON document is versioned: ``{"format": "agentkit-run-state", "version": 1, ...}``.
+A document of another format or a newer version is refused with
+:class:`~agentkit.exceptions.RunStateError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from agentkit.approval import PendingCall
+from agentkit.exceptions import RunStateError
+from agentkit.messages import (
+    AssistantMessage,
+    Message,
+    ToolCall,
+    ToolMessage,
+    message_from_dict,
+    message_to_dict,
+)
+from agentkit.usage import Usage, UsageLimits
+
+__all__ = ["STATE_FORMAT", "STATE_VERSION", "CallResult", "RunState"]
+
+#: The ``format`` field of a serialised run state.
+STATE_FORMAT: Final = "agentkit-run-state"
+#: The run-state version this agentkit writes and reads.
+STATE_VERSION: Final = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallResult:
+    """The result of one call of the paused turn that already ran (``failed`` counts toward retries)."""
+
+    message: ToolMessage
+    failed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunState:
+    """Everything a paused run needs to continue; build it from JSON with :meth:`from_json`.
+
+    Attributes:
+        run_id: the run's id (the resumed run keeps it, so logs and traces join up).
+        agent_name: the name of the agent that paused.
+        messages: the conversation; the last message is the assistant message whose calls wait.
+        new_messages_start: where the run's own messages begin in ``messages``.
+        committed: how many messages were already handed to ``after_turn`` hooks (sessions).
+        turn: the model turn the run paused in.
+        usage: usage so far.
+        cost_usd: cost so far.
+        usage_limits: the run's limits (they keep applying to the whole run).
+        max_turns: the run's turn limit.
+        pending: the calls waiting for a decision, with their validated arguments.
+        results: results of the paused turn's calls that already ran, by the call's
+            position in the assistant message's ``tool_calls``.
+        tool_failures: failed calls so far per tool name (retry budgets).
+        output_failures: invalid final outputs so far.
+        trace: the trace file the run was being recorded to, if one was named.
+    """
+
+    run_id: str
+    agent_name: str
+    messages: tuple[Message, ...]
+    new_messages_start: int
+    committed: int
+    turn: int
+    usage: Usage
+    cost_usd: float
+    usage_limits: UsageLimits
+    max_turns: int
+    pending: tuple[PendingCall, ...]
+    results: Mapping[int, CallResult] = field(default_factory=dict)
+    tool_failures: Mapping[str, int] = field(default_factory=dict)
+    output_failures: int = 0
+    trace: str | None = None
+
+    @property
+    def paused_message(self) -> AssistantMessage:
+        """The assistant message whose tool calls the run paused on."""
+        last = self.messages[-1] if self.messages else None
+        if not isinstance(last, AssistantMessage):
+            raise RunStateError("a run state must end with the assistant message whose calls wait")
+        return last
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form (the inverse of :meth:`from_dict`)."""
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "run_id": self.run_id,
+            "agent_name": self.agent_name,
+            "messages": [message_to_dict(m) for m in self.messages],
+            "new_messages_start": self.new_messages_start,
+            "committed": self.committed,
+            "turn": self.turn,
+            "usage": _fields_to_json(self.usage),
+            "cost_usd": self.cost_usd,
+            "usage_limits": _fields_to_json(self.usage_limits),
+            "max_turns": self.max_turns,
+            "pending": [_pending_to_json(p) for p in self.pending],
+            "results": [
+                {"index": i, "message": message_to_dict(r.message), "failed": r.failed}
+                for i, r in sorted(self.results.items())
+            ],
+            "tool_failures": dict(self.tool_failures),
+            "output_failures": self.output_failures,
+            "trace": self.trace,
+        }
+
+    def to_json(self) -> str:
+        """Return the state as a JSON document."""
+        return orjson.dumps(self.to_dict()).decode()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
+        """Rebuild a state from :meth:`to_dict` output.
+
+        Raises:
+            RunStateError: not a run state, a newer version, or malformed.
+        """
+        _check_header(data)
+        try:
+            return _state_from_json(data)
+        except (KeyError, TypeError, ValueError) as err:
+            raise RunStateError(f"malformed run state: {type(err).__name__}: {err}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunState:
+        """Rebuild a state from :meth:`to_json` output.
+
+        Raises:
+            RunStateError: not JSON, not a run state, a newer version, or malformed.
+        """
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as err:
+            raise RunStateError(f"a run state must be JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise RunStateError("a run state must be a JSON object")
+        return cls.from_dict(data)
+
+
+def _check_header(data: Mapping[str, Any]) -> None:
+    if data.get("format") != STATE_FORMAT:
+        raise RunStateError(f"not an agentkit run state (format {data.get('format')!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or not 1 <= version <= STATE_VERSION:
+        raise RunStateError(
+            f"run state version {version!r} is not supported (this agentkit reads up to {STATE_VERSION})"
+        )
+
+
+def _state_from_json(data: Mapping[str, Any]) -> RunState:
+    state = RunState(
+        run_id=str(data["run_id"]),
+        agent_name=str(data["agent_name"]),
+        messages=tuple(message_from_dict(m) for m in data["messages"]),
+        new_messages_start=int(data["new_messages_start"]),
+        committed=int(data["committed"]),
+        turn=int(data["turn"]),
+        usage=Usage(**_known(Usage, data.get("usage"))),
+        cost_usd=float(data["cost_usd"]),
+        usage_limits=UsageLimits(**_known(UsageLimits, data.get("usage_limits"))),
+        max_turns=int(data["max_turns"]),
+        pending=tuple(_pending_from_json(p) for p in data["pending"]),
+        results={
+            int(r["index"]): CallResult(message=_tool_message(r["message"]), failed=bool(r.get("failed")))
+            for r in data.get("results") or ()
+        },
+        tool_failures={str(k): int(v) for k, v in (data.get("tool_failures") or {}).items()},
+        output_failures=int(data.get("output_failures") or 0),
+        trace=data.get("trace"),
+    )
+    _ = state.paused_message  # refuse a state that does not end with the waiting calls
+    return state
+
+
+def _fields_to_json(value: Usage | UsageLimits) -> dict[str, Any]:
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+
+def _known(cls: type[Usage] | type[UsageLimits], data: Mapping[str, Any] | None) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in (data or {}).items() if k in names}
+
+
+def _pending_to_json(pending: PendingCall) -> dict[str, Any]:
+    call = pending.call
+    return {
+        "call": {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type},
+        "arguments": pending.arguments,
+    }
+
+
+def _pending_from_json(data: Mapping[str, Any]) -> PendingCall:
+    raw = data["call"]
+    call = ToolCall(
+        id=raw["id"], name=raw["name"], arguments=raw["arguments"], type=raw.get("type", "function")
+    )
+    return PendingCall(call=call, arguments=dict(data.get("arguments") or {}))
+
+
+def _tool_message(data: Mapping[str, Any]) -> ToolMessage:
+    message = message_from_dict(data)
+    if not isinstance(message, ToolMessage):
+        raise TypeError("a result must be a tool message")
+    return message
