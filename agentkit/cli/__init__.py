@@ -10,6 +10,8 @@ from __future__ import annotations
 import typer
 
 import agentkit
+from agentkit.cli import demo as _demo
+from agentkit.cli import run as _run
 from agentkit.cli import trace as _trace
 
 __all__ = ["app", "main"]
@@ -33,6 +35,8 @@ def version() -> None:
     typer.echo(agentkit.__version__)
 
 
+app.command(name="run")(_run.run)
+app.command(name="demo")(_demo.demo)
 app.add_typer(_trace.app, name="trace")
 app.command()(_trace.replay)
 

@@ -1,0 +1,180 @@
+"""Live progress of a run on the terminal: the turn, the tool calls running, tokens and cost.
+
+:class:`Progress` is a :class:`~agentkit.hooks.RunHooks` that only watches
+events. On a terminal it draws a live panel (rich): the current turn, what the
+model is doing, each running tool call on its own row with its elapsed time
+(parallel calls side by side, ticking together), and tokens and cost so far.
+Anywhere else (a pipe, a CI log) it prints one plain line per step instead.
+
+>>> import io
+>>> from agentkit.messages import ToolCall, ToolCallStarted
+>>> out = io.StringIO()
+>>> progress = Progress.plain(out)
+>>> progress.on_event(ToolCallStarted(turn=1, call=ToolCall(id="c1", name="search", arguments='{"q": "x"}')))
+>>> print(out.getvalue(), end="")
+turn 1: search({"q": "x"}) started
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Self
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from agentkit.hooks import RunHooks
+from agentkit.messages import (
+    Event,
+    ModelCallFinished,
+    ModelCallStarted,
+    RunFailed,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
+from agentkit.usage import Usage
+
+__all__ = ["Progress", "RunTally"]
+
+_ARGS_WIDTH = 48
+
+
+def _short(text: str, limit: int = _ARGS_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(kw_only=True, slots=True)
+class _Running:
+    name: str
+    arguments: str
+    started: float
+
+
+@dataclass(kw_only=True, slots=True)
+class RunTally:
+    """What the view knows so far: the turn, the model's state, running tools, tokens, cost.
+
+    Attributes:
+        turn: the current turn (0 before the first model call).
+        model_busy_since: when the current model call started, or ``None``.
+        running: tool calls started and not finished, by call id.
+        usage: tokens and calls so far.
+        cost_usd: cost so far.
+        tools_done: tool calls finished so far.
+    """
+
+    turn: int = 0
+    model_busy_since: float | None = None
+    running: dict[str, _Running] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    tools_done: int = 0
+
+    def totals(self) -> str:
+        """Tokens and cost so far, as one short phrase."""
+        u = self.usage
+        return f"{u.input_tokens} in / {u.output_tokens} out tokens, ${self.cost_usd:.4f}"
+
+
+class _Panel:
+    """The live panel; rebuilt on every refresh so elapsed times tick."""
+
+    def __init__(self, tally: RunTally) -> None:
+        self._tally = tally
+
+    def __rich__(self) -> RenderableType:
+        tally, now = self._tally, time.perf_counter()
+        head = Text(f"turn {tally.turn}", style="bold")
+        if tally.model_busy_since is not None:
+            head.append(f"  model thinking… {now - tally.model_busy_since:4.1f}s", style="cyan")
+        elif tally.running:
+            head.append(f"  {len(tally.running)} tool call(s) running", style="yellow")
+        table = Table.grid(padding=(0, 2))
+        for run in tally.running.values():
+            table.add_row(
+                Text(f"⠿ {run.name}", style="yellow"),
+                Text(_short(run.arguments), style="dim"),
+                Text(f"{now - run.started:5.1f}s"),
+            )
+        foot = Text(f"{tally.tools_done} tool calls done · {tally.totals()}", style="dim")
+        return Group(head, table, foot)
+
+
+class Progress(RunHooks):
+    """Shows a run's progress; attach it with ``run(..., hooks=[progress])`` or feed it stream events.
+
+    Use :meth:`for_terminal` to pick the live view on a TTY and plain lines
+    elsewhere, and use the instance as a context manager around the run.
+    """
+
+    def __init__(self, *, live: bool, out: IO[str]) -> None:
+        self.tally = RunTally()
+        self._out = out
+        self._live: Live | None = None
+        if live:
+            console = Console(file=out, stderr=out is sys.stderr)
+            self._live = Live(_Panel(self.tally), console=console, refresh_per_second=8, transient=True)
+
+    def live_view(self) -> RenderableType:
+        """The live panel as a rich renderable (what the terminal shows, re-rendered as time passes)."""
+        return _Panel(self.tally)
+
+    @classmethod
+    def plain(cls, out: IO[str]) -> Progress:
+        """Plain lines to ``out``, one per step."""
+        return cls(live=False, out=out)
+
+    @classmethod
+    def for_terminal(cls, out: IO[str] | None = None, *, live: bool | None = None) -> Progress:
+        """The live view when ``out`` (stderr by default) is a terminal, else plain lines."""
+        stream = sys.stderr if out is None else out
+        return cls(live=stream.isatty() if live is None else live, out=stream)
+
+    def __enter__(self) -> Self:
+        if self._live is not None:
+            self._live.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def _line(self, text: str) -> None:
+        if self._live is None:
+            self._out.write(text + "\n")
+            self._out.flush()
+
+    def on_event(self, event: Event) -> None:
+        """Update the view with one event (never raises)."""
+        tally, now = self.tally, time.perf_counter()
+        if isinstance(event, ModelCallStarted):
+            tally.turn, tally.model_busy_since = event.turn, now
+            self._line(f"turn {event.turn}: calling the model")
+        elif isinstance(event, ModelCallFinished):
+            tally.model_busy_since = None
+            response = event.response
+            if response is not None:
+                tally.cost_usd += float(getattr(response, "cost_usd", 0.0) or 0.0)
+        elif isinstance(event, ToolCallStarted):
+            call = event.call
+            tally.running[call.id] = _Running(name=call.name, arguments=call.arguments, started=now)
+            self._line(f"turn {event.turn}: {call.name}({_short(call.arguments)}) started")
+        elif isinstance(event, ToolCallFinished):
+            tally.running.pop(event.call.id, None)
+            tally.tools_done += 1
+            status = "failed" if event.result.is_error else "done"
+            self._line(f"turn {event.turn}: {event.call.name} {status} in {event.duration_s:.2f}s")
+        elif isinstance(event, TurnFinished):
+            tally.usage = event.usage
+            self._line(f"turn {event.turn} finished: {tally.totals()}")
+        elif isinstance(event, RunFailed):
+            self._line(f"run failed: {type(event.error).__name__}")

@@ -1,0 +1,210 @@
+"""``agentkit run``: run an agent on a prompt, or chat with it when no prompt is given.
+
+The answer goes to stdout (``--json`` for a machine-readable result), progress
+and the summary line to stderr, so ``agentkit run a.py:agent "..." > out.txt``
+captures just the answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+import orjson
+import pydantic_core
+import typer
+
+from agentkit.agent import Agent
+from agentkit.cli._errors import CliError, one_line, reported
+from agentkit.cli._load import build_model, load_agent
+from agentkit.cli._progress import Progress
+from agentkit.exceptions import RunError
+from agentkit.hooks import RunHooks
+from agentkit.messages import Message, TextDelta
+from agentkit.result import RunKwargs, RunResult
+
+__all__ = ["Invocation", "result_json", "run"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Invocation:
+    """The options of one ``agentkit run``, after parsing.
+
+    Attributes:
+        session: stored session to continue (the agent needs a memory).
+        trace: JSONL trace file to write.
+        stream: print the answer as it is generated.
+        json: print the result as one JSON object.
+        yes: approve tools that need approval without asking.
+        progress: show progress on stderr.
+    """
+
+    session: str | None = None
+    trace: Path | None = None
+    stream: bool = False
+    json: bool = False
+    yes: bool = False
+    progress: bool = True
+
+
+def result_json(result: RunResult[Any], inv: Invocation, *, trace: Path | None) -> dict[str, Any]:
+    """The ``--json`` document: output, ids, usage, cost and where the trace went."""
+    return {
+        "output": pydantic_core.to_jsonable_python(result.output, fallback=str),
+        "run_id": result.run_id,
+        "turns": result.turns,
+        "usage": dataclasses.asdict(result.usage),
+        "cost_usd": result.cost_usd,
+        "session": inv.session,
+        "trace": None if trace is None else str(trace),
+    }
+
+
+def _run_kwargs(
+    inv: Invocation, history: Sequence[Message], hooks: list[RunHooks], trace: Path | None
+) -> Any:
+    kwargs: RunKwargs = {"hooks": hooks, "message_history": history}
+    if inv.session is not None:
+        kwargs["session"] = inv.session
+    if trace is not None:
+        kwargs["trace"] = trace
+    return kwargs
+
+
+async def _exchange(
+    agent: Agent[Any], prompt: str, inv: Invocation, history: Sequence[Message], trace: Path | None
+) -> RunResult[Any]:
+    """One prompt -> one result, with progress on stderr and, when streaming, text on stdout."""
+    progress = Progress.for_terminal(live=False if inv.stream else None)
+    hooks: list[RunHooks] = [progress] if inv.progress else []
+    kwargs = _run_kwargs(inv, history, hooks if not inv.stream else [], trace)
+    with progress:
+        if not inv.stream:
+            return await agent.run(prompt, **kwargs)
+        async with agent.stream(prompt, **kwargs) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif inv.progress:
+                    progress.on_event(event)
+        sys.stdout.write("\n")
+        return events.result
+
+
+def _show(result: RunResult[Any], inv: Invocation, trace: Path | None) -> None:
+    if inv.json:
+        sys.stdout.write(orjson.dumps(result_json(result, inv, trace=trace)).decode() + "\n")
+        return
+    if not inv.stream:
+        output = result.output
+        text = (
+            output
+            if isinstance(output, str)
+            else orjson.dumps(
+                pydantic_core.to_jsonable_python(output, fallback=str), option=orjson.OPT_INDENT_2
+            ).decode()
+        )
+        sys.stdout.write(text + "\n")
+    u = result.usage
+    where = f", trace {trace}" if trace is not None else ""
+    typer.echo(
+        f"{result.turns} turns, {u.tool_calls} tool calls, {u.input_tokens} in / {u.output_tokens} out "
+        f"tokens, ${result.cost_usd:.4f} (run {result.run_id}{where})",
+        err=True,
+    )
+
+
+async def _closing(agent: Agent[Any], body: Callable[[], Awaitable[None]]) -> None:
+    """Run ``body``, then release the model's connections inside the same event loop."""
+    try:
+        await body()
+    finally:
+        aclose = getattr(agent.model, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _chat_trace(trace: Path | None, exchange: int) -> Path | None:
+    """The trace file of the n-th exchange of a chat: FILE, then FILE-2, FILE-3, ..."""
+    if trace is None or exchange == 1:
+        return trace
+    return trace.with_name(f"{trace.stem}-{exchange}{trace.suffix}")
+
+
+async def _read_line() -> str | None:
+    sys.stderr.write("you> ")
+    sys.stderr.flush()
+    line = await anyio.to_thread.run_sync(sys.stdin.readline)
+    return line.rstrip("\n") if line else None
+
+
+async def _chat(agent: Agent[Any], inv: Invocation) -> None:
+    """Read prompts from stdin until an empty line, ``/exit`` or end of input."""
+    typer.echo(f"chatting with {agent.name} (empty line, /exit or Ctrl-D to quit)", err=True)
+    history: Sequence[Message] = ()
+    exchange = 0
+    while (line := await _read_line()) is not None and line.strip() not in ("", "/exit", "/quit"):
+        exchange += 1
+        trace = _chat_trace(inv.trace, exchange)
+        try:
+            result = await _exchange(agent, line, inv, history, trace)
+        except RunError as err:  # one failed exchange does not end the chat
+            typer.echo(one_line(err), err=True)
+            continue
+        _show(result, inv, trace)
+        # A session reloads the conversation from memory; otherwise carry it here.
+        history = () if inv.session is not None else result.messages
+
+
+def run(
+    agent: Annotated[str, typer.Argument(help="The agent: path/to/file.py:name or package.module:name.")],
+    prompt: Annotated[
+        str | None, typer.Argument(help="What to ask. Leave out for an interactive chat.")
+    ] = None,
+    *,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Kimi model name (overrides the agent's model).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="OpenAI-compatible endpoint (vLLM, SGLang, a test server)."),
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", "-s", help="Continue and extend this stored session.")
+    ] = None,
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="Write the run's JSONL trace to FILE.")
+    ] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Print the answer as it is generated.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve side-effect tools without asking.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
+) -> None:
+    """Run an agent on a prompt (or chat with it): progress on stderr, the answer on stdout."""
+    with reported(debug=debug):
+        if json_ and stream:
+            raise CliError("--json and --stream cannot be combined", hint="pick one")
+        inv = Invocation(session=session, trace=trace, stream=stream, json=json_, yes=yes, progress=not quiet)
+        the_agent = load_agent(agent, build_model(model, base_url))
+        if session is not None and the_agent.memory is None:
+            raise CliError(
+                f"--session needs an agent with a memory; {agent} has none",
+                hint="build it with Agent(..., memory=SQLiteMemory('agentkit.db'))",
+            )
+
+        async def body() -> None:
+            if prompt is None:
+                await _chat(the_agent, inv)
+                return
+            _show(await _exchange(the_agent, prompt, inv, (), trace), inv, trace)
+
+        anyio.run(_closing, the_agent, body)

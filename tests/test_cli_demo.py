@@ -1,0 +1,61 @@
+"""``agentkit demo``: runs the example's entry point in its own process, offline unless --live."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from agentkit.cli._errors import EXIT_USAGE
+from tests._cli import run_cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+FAKE_DEMO = """
+import sys
+print("trip demo ran with", sys.argv[1:])
+"""
+
+
+def _examples(tmp_path: Path, *, trip: bool) -> Path:
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    shutil.copy(REPO / "examples" / "city_brief.py", examples / "city_brief.py")
+    if trip:
+        (examples / "trip_planner").mkdir()
+        (examples / "trip_planner" / "__main__.py").write_text(FAKE_DEMO)
+    return examples
+
+
+def test_demo_runs_the_example_package(tmp_path: Path) -> None:
+    """`agentkit demo trip` runs examples/trip_planner as a module and passes --live through."""
+    examples = _examples(tmp_path, trip=True)
+    done = run_cli(
+        "demo", "trip", "--live", env={"AGENTKIT_EXAMPLES": str(examples), "MOONSHOT_API_KEY": "k"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "trip demo ran with ['--live']\n"
+
+
+def test_demo_falls_back_to_the_city_brief(tmp_path: Path) -> None:
+    """A demo missing from the checkout runs the offline city-brief example and says so."""
+    examples = _examples(tmp_path, trip=False)
+    done = run_cli("demo", "report", env={"AGENTKIT_EXAMPLES": str(examples)})
+    assert done.returncode == 0, done.stderr
+    assert "note: the report demo is not in this checkout yet" in done.stderr
+    assert "OFFLINE DEMO" in done.stdout
+    assert "tool calls" in done.stdout
+
+
+def test_live_demo_needs_a_key(tmp_path: Path) -> None:
+    """--live without MOONSHOT_API_KEY is one line saying how to set it and that offline needs none."""
+    done = run_cli("demo", "trip", "--live", env={"AGENTKIT_EXAMPLES": str(_examples(tmp_path, trip=True))})
+    assert done.returncode == EXIT_USAGE
+    assert "export MOONSHOT_API_KEY=" in done.stderr
+    assert "without --live the demo runs offline" in done.stderr
+
+
+def test_unknown_demo_is_a_usage_error() -> None:
+    """A demo name outside report|trip is refused by the argument parser."""
+    done = run_cli("demo", "cooking")
+    assert done.returncode == 2
+    assert "cooking" in done.stderr

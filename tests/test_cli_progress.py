@@ -1,0 +1,70 @@
+"""The live progress view: turn, parallel tool calls with elapsed time, tokens and cost."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from agentkit.cli._progress import Progress
+from agentkit.messages import ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage, TurnFinished
+from agentkit.usage import Usage
+
+
+def _call(call_id: str, city: str) -> ToolCall:
+    return ToolCall(id=call_id, name="weather", arguments=f'{{"city": "{city}"}}')
+
+
+def _render(progress: Progress) -> str:
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(progress.live_view())
+    return out.getvalue()
+
+
+def test_live_view_shows_parallel_calls_side_by_side() -> None:
+    """Two running calls get a row each with arguments and elapsed seconds, under the current turn."""
+    progress = Progress(live=False, out=io.StringIO())
+    progress.on_event(ToolCallStarted(turn=2, call=_call("a", "Oslo")))
+    progress.on_event(ToolCallStarted(turn=2, call=_call("b", "Rome")))
+    progress.tally.turn = 2
+    lines = _render(progress).splitlines()
+    assert lines[0].startswith("turn 2  2 tool call(s) running")
+    assert '⠿ weather  {"city": "Oslo"}' in lines[1]
+    assert lines[1].rstrip().endswith("s")
+    assert '⠿ weather  {"city": "Rome"}' in lines[2]
+    assert lines[3].startswith("0 tool calls done")
+
+
+def test_live_view_totals_after_a_turn() -> None:
+    """A finished call leaves the running rows; tokens and cost so far appear in the footer."""
+    progress = Progress(live=False, out=io.StringIO())
+    call = _call("a", "Oslo")
+    progress.on_event(ToolCallStarted(turn=1, call=call))
+    result = ToolMessage(tool_call_id="a", name="weather", content="21 C")
+    progress.on_event(ToolCallFinished(turn=1, call=call, result=result, duration_s=0.25))
+    progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=120, output_tokens=30, requests=1)))
+    text = _render(progress)
+    assert "weather" not in text
+    assert "1 tool calls done · 120 in / 30 out tokens, $0.0000" in text
+
+
+def test_plain_lines_report_failures() -> None:
+    """Off a terminal each step is one line; a failed tool call says 'failed'."""
+    out = io.StringIO()
+    progress = Progress.plain(out)
+    call = _call("a", "Oslo")
+    progress.on_event(ToolCallStarted(turn=1, call=call))
+    failed = ToolMessage(tool_call_id="a", name="weather", content="boom", is_error=True)
+    progress.on_event(ToolCallFinished(turn=1, call=call, result=failed, duration_s=0.5))
+    assert out.getvalue().splitlines() == [
+        'turn 1: weather({"city": "Oslo"}) started',
+        "turn 1: weather failed in 0.50s",
+    ]
+
+
+def test_for_terminal_picks_plain_lines_off_a_tty() -> None:
+    """A stream that is not a terminal gets plain lines, not the live panel."""
+    out = io.StringIO()
+    with Progress.for_terminal(out) as progress:
+        progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=5, output_tokens=1)))
+    assert out.getvalue() == "turn 1 finished: 5 in / 1 out tokens, $0.0000\n"
