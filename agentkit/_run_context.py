@@ -34,6 +34,9 @@ class RunContext(Generic[DepsT]):
         messages: the conversation up to the start of this turn.
         tool_call_id: the id of the call being run (``None`` outside a tool call).
         retry: how many earlier calls of this tool failed in this run.
+        idempotency_key: a key stable across retries and crash recovery of this one tool
+            call (durable runs: workflow id, turn and tool-call id), for tools with side
+            effects to de-duplicate on; ``None`` outside durable runs.
     """
 
     deps: DepsT
@@ -44,3 +47,4 @@ class RunContext(Generic[DepsT]):
     tool_call_id: str | None = None
     tool_name: str | None = None
     retry: int = 0
+    idempotency_key: str | None = None

@@ -1,0 +1,247 @@
+"""DurableRunner: agent runs as DBOS workflows, run directly or fanned out on a queue.
+
+One runner per process (DBOS keeps one instance per process). The system
+database is SQLite (one file: one machine) or PostgreSQL (shared by every
+worker process on every machine). Launching recovers the runs this
+executor left unfinished.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+from dbos import DBOS, DBOSConfig, SetWorkflowID, WorkflowHandleAsync
+
+from agentkit._log import get_logger
+from agentkit.agent import Agent
+from agentkit.durable._workflow import DurableRequest, RunRecord, register_agent, run_agent
+from agentkit.exceptions import UserError
+
+__all__ = ["DEFAULT_QUEUE", "DurableRunner", "Progress", "QueueConfig", "RateLimit"]
+
+_log = get_logger("agentkit.durable")
+
+#: How often a waiting caller looks for a queued run's result.
+_POLL_S = 0.1
+
+#: The queue fan-out uses unless told otherwise.
+DEFAULT_QUEUE = "agentkit-runs"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RateLimit:
+    """A global limit on run starts per minute, derived from the provider's RPM/TPM tier.
+
+    DBOS enforces it across every worker sharing the system database, by
+    limiting how many queued runs start per period. A run makes several
+    requests and spends many tokens, so give the averages of your workload:
+    the limit is the tighter of ``rpm / requests_per_run`` and
+    ``tpm / tokens_per_run`` (Moonshot counts prompt + ``max_tokens`` toward TPM).
+
+    >>> RateLimit(rpm=500, tpm=128_000, requests_per_run=3, tokens_per_run=4_000).runs_per_minute
+    32
+
+    Attributes:
+        rpm: the tier's requests per minute (``None``: no request limit).
+        tpm: the tier's tokens per minute (``None``: no token limit).
+        requests_per_run: model requests one run makes, on average.
+        tokens_per_run: tokens one run counts against TPM, on average.
+    """
+
+    rpm: int | None = None
+    tpm: int | None = None
+    requests_per_run: float = 1.0
+    tokens_per_run: float = 1.0
+
+    @property
+    def runs_per_minute(self) -> int | None:
+        """Run starts allowed per minute (at least 1), or ``None`` for no limit."""
+        limits = [
+            budget / per
+            for budget, per in ((self.rpm, self.requests_per_run), (self.tpm, self.tokens_per_run))
+            if budget is not None
+        ]
+        return max(1, math.floor(min(limits))) if limits else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueueConfig:
+    """The fan-out queue every worker listens on; all workers must agree on it.
+
+    Attributes:
+        name: the queue's name.
+        worker_concurrency: runs one worker process executes at once.
+        rate_limit: the global start rate (``None``: unlimited).
+        polling_interval_s: how often a worker looks for queued runs.
+    """
+
+    name: str = DEFAULT_QUEUE
+    worker_concurrency: int = 16
+    rate_limit: RateLimit | None = None
+    polling_interval_s: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Progress:
+    """How far a set of runs has got (from DBOS's workflow statuses)."""
+
+    total: int
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        """Runs that finished (answered, failed or cancelled)."""
+        return sum(
+            self.counts.get(s, 0) for s in ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+        )
+
+    def __str__(self) -> str:
+        detail = ", ".join(f"{k.lower()} {v}" for k, v in sorted(self.counts.items()))
+        return f"{self.done}/{self.total} done ({detail})"
+
+
+class DurableRunner:
+    """Runs agents durably: each run a DBOS workflow, each model and tool call a step.
+
+    >>> runner = DurableRunner("sqlite:///runs.sqlite", agents={"trip": trip_agent})  # doctest: +SKIP
+    >>> async with runner:  # doctest: +SKIP
+    ...     record = await runner.run(DurableRequest(agent="trip", prompt="Osaka?"), run_id="order-42")
+
+    Args:
+        database_url: the DBOS system database: ``sqlite:///path`` or ``postgresql://...``.
+        app_name: the DBOS application name (workers of one application share it).
+        executor_id: this process's identity; a restarted worker must reuse its id to
+            recover the runs it left unfinished (``None``: DBOS's default, ``"local"``).
+        agents: agents to register by name (see :func:`register_agent`).
+        queue: the fan-out queue's settings.
+        log_level: DBOS's own log level.
+    """
+
+    def __init__(
+        self,
+        database_url: str = "sqlite:///agentkit-runs.sqlite",
+        *,
+        app_name: str = "agentkit",
+        executor_id: str | None = None,
+        agents: Mapping[str, Agent[Any]] | None = None,
+        queue: QueueConfig | None = None,
+        log_level: str = "WARNING",
+    ) -> None:
+        self.database_url = database_url
+        self.queue = queue or QueueConfig()
+        self._config: DBOSConfig = {
+            "name": app_name,
+            "system_database_url": database_url,
+            "log_level": log_level,
+        }
+        if executor_id is not None:
+            self._config["executor_id"] = executor_id
+        for name, agent in (agents or {}).items():
+            register_agent(name, agent)
+        self._launched = False
+
+    async def launch(self) -> None:
+        """Start DBOS: open the system database, recover unfinished runs, register the queue."""
+        if self._launched:
+            return
+        DBOS(config=self._config)
+        DBOS.launch()
+        per_minute = self.queue.rate_limit.runs_per_minute if self.queue.rate_limit else None
+        await DBOS.register_queue_async(
+            self.queue.name,
+            worker_concurrency=self.queue.worker_concurrency,
+            limiter=None if per_minute is None else {"limit": per_minute, "period": 60.0},
+            polling_interval_sec=self.queue.polling_interval_s,
+        )
+        self._launched = True
+        _log.info(
+            "durable_launched", executor_id=self._config.get("executor_id", "local"), queue=self.queue.name
+        )
+
+    def shutdown(self) -> None:
+        """Stop DBOS in this process (unfinished runs stay recoverable)."""
+        if self._launched:
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+            self._launched = False
+
+    async def __aenter__(self) -> Self:
+        await self.launch()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.shutdown()
+
+    async def run(self, request: DurableRequest, *, run_id: str | None = None) -> RunRecord:
+        """Run now, in this process, and wait for the record.
+
+        A ``run_id`` already used returns that run's record (finishing it first if
+        it is still pending) instead of running again.
+        """
+        self._require_launched()
+        with SetWorkflowID(run_id or uuid.uuid4().hex):
+            handle = await DBOS.start_workflow_async(run_agent, request)
+        try:
+            record: RunRecord = await handle.get_result()
+        except Exception as err:  # the workflow itself failed (e.g. an unknown agent): report it
+            return RunRecord(run_id=handle.get_workflow_id(), error=f"{type(err).__name__}: {err}")
+        return record
+
+    async def enqueue(self, request: DurableRequest, *, run_id: str | None = None) -> str:
+        """Queue one run for any worker and return its run id (enqueueing an id twice is harmless)."""
+        self._require_launched()
+        with SetWorkflowID(run_id or uuid.uuid4().hex):
+            handle = await DBOS.enqueue_workflow_async(self.queue.name, run_agent, request)
+        return handle.get_workflow_id()
+
+    async def result(self, run_id: str) -> RunRecord:
+        """Wait for run ``run_id`` and return its record; a workflow that raised is reported, not raised."""
+        self._require_launched()
+        handle: WorkflowHandleAsync[RunRecord] = await DBOS.retrieve_workflow_async(run_id)
+        try:
+            record: RunRecord = await handle.get_result(polling_interval_sec=_POLL_S)
+        except Exception as err:  # the workflow itself failed (e.g. an unknown agent): report it
+            return RunRecord(run_id=run_id, error=f"{type(err).__name__}: {err}")
+        return record
+
+    async def map(
+        self, requests: Iterable[DurableRequest], *, run_ids: Sequence[str] | None = None
+    ) -> list[RunRecord]:
+        """Fan out: queue every request, then wait for all records (in the requests' order)."""
+        items = list(requests)
+        ids = list(run_ids) if run_ids is not None else [uuid.uuid4().hex for _ in items]
+        if len(ids) != len(items):
+            raise UserError(f"{len(items)} requests but {len(ids)} run ids")
+        for request, run_id in zip(items, ids, strict=True):
+            await self.enqueue(request, run_id=run_id)
+        records: list[RunRecord | None] = [None] * len(ids)
+
+        async def collect(index: int) -> None:
+            records[index] = await self.result(ids[index])
+
+        async with anyio.create_task_group() as tg:
+            for index in range(len(ids)):
+                tg.start_soon(collect, index)
+        return [r for r in records if r is not None]
+
+    async def progress(self, run_ids: Sequence[str]) -> Progress:
+        """Count the runs' statuses (``ENQUEUED``, ``PENDING``, ``SUCCESS``...)."""
+        self._require_launched()
+        statuses = await DBOS.list_workflows_async(
+            workflow_ids=list(run_ids), load_input=False, load_output=False
+        )
+        return Progress(total=len(run_ids), counts=dict(Counter(s.status for s in statuses)))
+
+    def _require_launched(self) -> None:
+        if not self._launched:
+            raise UserError(
+                "the DurableRunner is not launched: use `async with runner:` or `await runner.launch()`"
+            )
