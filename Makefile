@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench venv clean
+.PHONY: demo test lint typecheck bench venv clean docs
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## make docs: build the documentation site into site/ in strict mode (broken links and references fail)
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 ## make bench: the benchmark harness (installs peer frameworks into .bench-venv on first use)
 bench: $(STAMP)
