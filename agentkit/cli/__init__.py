@@ -12,6 +12,7 @@ import typer
 import agentkit
 from agentkit.cli import demo as _demo
 from agentkit.cli import run as _run
+from agentkit.cli import sessions as _sessions
 from agentkit.cli import trace as _trace
 
 __all__ = ["app", "main"]
@@ -38,6 +39,7 @@ def version() -> None:
 app.command(name="run")(_run.run)
 app.command(name="demo")(_demo.demo)
 app.add_typer(_trace.app, name="trace")
+app.add_typer(_sessions.app, name="sessions")
 app.command()(_trace.replay)
 
 
