@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 import agentkit
+from agentkit.cli import batch as _batch
 from agentkit.cli import demo as _demo
 from agentkit.cli import run as _run
 from agentkit.cli import sessions as _sessions
@@ -38,6 +39,7 @@ def version() -> None:
 
 app.command(name="run")(_run.run)
 app.command(name="demo")(_demo.demo)
+app.command(name="batch")(_batch.batch)
 app.add_typer(_trace.app, name="trace")
 app.add_typer(_sessions.app, name="sessions")
 app.command()(_trace.replay)

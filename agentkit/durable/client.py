@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from dbos import DBOSClient, EnqueueOptions
+from dbos import DBOSClient, EnqueueOptions, WorkflowStatus
 
 from agentkit.durable._workflow import RUN_WORKFLOW_NAME, DurableRequest, RunRecord
 from agentkit.durable.runner import DEFAULT_QUEUE, Progress
@@ -66,9 +66,13 @@ class DurableClient:
             return RunRecord(run_id=run_id, error=f"{type(err).__name__}: {err}")
         return record
 
-    async def progress(self, run_ids: Sequence[str]) -> Progress:
-        """Count the runs' statuses (``ENQUEUED``, ``PENDING``, ``SUCCESS``...)."""
-        statuses = await self._client.list_workflows_async(
+    async def statuses(self, run_ids: Sequence[str]) -> list[WorkflowStatus]:
+        """DBOS's status rows of the runs (status, executor id, timestamps), without inputs or outputs."""
+        return await self._client.list_workflows_async(
             workflow_ids=list(run_ids), load_input=False, load_output=False
         )
+
+    async def progress(self, run_ids: Sequence[str]) -> Progress:
+        """Count the runs' statuses (``ENQUEUED``, ``PENDING``, ``SUCCESS``...)."""
+        statuses = await self.statuses(run_ids)
         return Progress(total=len(run_ids), counts=dict(Counter(s.status for s in statuses)))
