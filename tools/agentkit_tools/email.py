@@ -1,0 +1,213 @@
+"""Email tool: compose a message and deliver it to a local outbox (default) or through SMTP.
+
+Nothing leaves the machine by accident: without :class:`EmailSettings` a
+:class:`Mailer` writes each message as an ``.eml`` file into an outbox folder of the
+workspace (any mail client opens them). With settings (host, port, credentials,
+``starttls``/``ssl``) it sends over SMTP. Sending is a side effect: the ``send_email``
+tool runs only after approval (see :func:`email_tools`).
+
+>>> import tempfile
+>>> mailer = Mailer(Workspace(tempfile.mkdtemp()))
+>>> mailer.send(to=["ana@example.org"], subject="Hello", body="Hi Ana")["delivered_via"]
+'outbox'
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import smtplib
+import ssl
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from agentkit import Tool, tool
+from agentkit_tools.workspace import Workspace, WorkspaceError
+
+__all__ = ["EmailSettings", "Mailer", "email_tools"]
+
+Security = Literal["starttls", "ssl", "none"]
+_ADDRESS = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EmailSettings:
+    """Where and how to send mail over SMTP. The password never appears in ``repr``.
+
+    Attributes:
+        host: SMTP server host name.
+        port: SMTP port (587 for STARTTLS, 465 for SSL, 25 plain).
+        sender: the From address.
+        username: login name (``None``: no login).
+        password: login password.
+        security: ``"starttls"`` (default), ``"ssl"`` or ``"none"`` (loopback/testing only).
+        timeout_s: seconds for connecting and each SMTP command.
+    """
+
+    host: str
+    port: int = 587
+    sender: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: Security = "starttls"
+    timeout_s: float = 20.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> EmailSettings | None:
+        """Settings from ``AGENTKIT_SMTP_HOST``/``_PORT``/``_FROM``/``_USER``/``_PASSWORD``/``_SECURITY``.
+
+        Returns ``None`` when ``AGENTKIT_SMTP_HOST`` is unset (mail then goes to the outbox).
+        """
+        env = os.environ if environ is None else environ
+        host = env.get("AGENTKIT_SMTP_HOST")
+        if not host:
+            return None
+        security = env.get("AGENTKIT_SMTP_SECURITY", "starttls")
+        if security not in ("starttls", "ssl", "none"):
+            raise ValueError(f"AGENTKIT_SMTP_SECURITY must be starttls, ssl or none, not {security!r}")
+        return cls(
+            host=host,
+            port=int(env.get("AGENTKIT_SMTP_PORT", "465" if security == "ssl" else "587")),
+            sender=env.get("AGENTKIT_SMTP_FROM", "agentkit@localhost"),
+            username=env.get("AGENTKIT_SMTP_USER") or None,
+            password=env.get("AGENTKIT_SMTP_PASSWORD") or None,
+            security=security,  # type: ignore[arg-type]  # checked against the Literal just above
+        )
+
+
+def _attach(message: EmailMessage, path: Path) -> None:
+    """Attach a file: text as UTF-8 text (readable by any client), anything else as bytes."""
+    kind, _ = mimetypes.guess_type(path.name)
+    if kind is None and path.suffix in (".md", ".ics", ".csv"):
+        kind = {".md": "text/markdown", ".ics": "text/calendar", ".csv": "text/csv"}[path.suffix]
+    maintype, subtype = (kind or "application/octet-stream").split("/", 1)
+    data = path.read_bytes()
+    if maintype == "text":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            maintype, subtype = "application", "octet-stream"
+        else:
+            message.add_attachment(text, subtype=subtype, filename=path.name)
+            return
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+
+
+class Mailer:
+    """Composes messages (attachments from the workspace) and delivers them.
+
+    Args:
+        workspace: where attachments are read from and the outbox lives.
+        settings: SMTP settings; ``None`` writes ``.eml`` files to the outbox instead.
+        outbox: the outbox folder, relative to the workspace.
+        sender: the From address used for the outbox (SMTP uses ``settings.sender``).
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: EmailSettings | None = None,
+        *,
+        outbox: str = "outbox",
+        sender: str = "agentkit@localhost",
+    ) -> None:
+        self.workspace = workspace
+        self.settings = settings
+        self.outbox = outbox
+        self.sender = settings.sender if settings is not None else sender
+        self._lock = threading.Lock()
+
+    def compose(
+        self, *, to: Sequence[str], subject: str, body: str, attachments: Sequence[str] = ()
+    ) -> EmailMessage:
+        """Build the message; attachment paths are relative to the workspace."""
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = ", ".join(to)
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = make_msgid(domain="agentkit.local")
+        message.set_content(body)
+        for name in attachments:
+            path = self.workspace.resolve(name)
+            if not path.is_file():
+                raise WorkspaceError(f"attachment {name!r} is not a file in the workspace")
+            _attach(message, path)
+        return message
+
+    def send(
+        self, *, to: Sequence[str], subject: str, body: str, attachments: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Compose and deliver a message; return how (``outbox`` or ``smtp``) and where."""
+        message = self.compose(to=to, subject=subject, body=body, attachments=attachments)
+        summary: dict[str, Any] = {"to": list(to), "subject": subject, "attachments": list(attachments)}
+        if self.settings is None:
+            return {"delivered_via": "outbox", "path": self._write_outbox(message, subject), **summary}
+        self._send_smtp(self.settings, message)
+        return {"delivered_via": "smtp", "server": f"{self.settings.host}:{self.settings.port}", **summary}
+
+    def _write_outbox(self, message: EmailMessage, subject: str) -> str:
+        with self._lock:
+            folder = self.workspace.resolve(self.outbox)
+            folder.mkdir(parents=True, exist_ok=True)
+            number = 1 + sum(1 for _ in folder.glob("*.eml"))
+            slug = _SLUG.sub("-", subject.lower()).strip("-")[:50] or "message"
+            path = folder / f"{number:03d}-{slug}.eml"
+            path.write_bytes(message.as_bytes())
+        return self.workspace.relative(path)
+
+    @staticmethod
+    def _send_smtp(settings: EmailSettings, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if settings.security == "ssl":
+            smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_s, context=context)
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
+        with smtp:
+            if settings.security == "starttls":
+                smtp.starttls(context=context)
+            if settings.username:
+                smtp.login(settings.username, settings.password or "")
+            smtp.send_message(message)
+
+
+def email_tools(mailer: Mailer) -> list[Tool]:
+    """Build the ``send_email`` tool over ``mailer``.
+
+    ``send_email`` has a side effect, so it is declared ``requires_approval``: each
+    call waits for the run's approver (``Agent(approve=...)``/``run(approve=...)``,
+    e.g. :func:`agentkit.approval.prompt_approver` or ``approve_all``), and without
+    one the run pauses. With no SMTP settings it only writes to the outbox.
+    """
+
+    @tool(sequential=True, requires_approval=True)
+    def send_email(
+        to: Annotated[list[Annotated[str, Field(pattern=_ADDRESS)]], Field(min_length=1, max_length=20)],
+        subject: Annotated[str, Field(min_length=1, max_length=200)],
+        body: str,
+        attachments: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Send an email (plain text, optional attachments from the workspace).
+
+        Args:
+            to: Recipient addresses.
+            subject: Subject line.
+            body: Plain-text body.
+            attachments: Workspace-relative paths of files to attach.
+        """
+        try:
+            return mailer.send(to=to, subject=subject, body=body, attachments=attachments or ())
+        except (OSError, smtplib.SMTPException) as err:
+            raise WorkspaceError(f"the email could not be sent: {type(err).__name__}: {err}") from None
+
+    return [send_email]

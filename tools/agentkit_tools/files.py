@@ -1,0 +1,93 @@
+"""File tools: read, write and list files inside a :class:`~agentkit_tools.workspace.Workspace`.
+
+>>> import anyio, tempfile
+>>> read_file, write_file, list_files = file_tools(Workspace(tempfile.mkdtemp()))
+>>> anyio.run(write_file.call, '{"path": "notes/a.md", "content": "# Hi"}')
+'wrote notes/a.md (4 characters)'
+>>> anyio.run(read_file.call, '{"path": "notes/a.md"}')
+'# Hi'
+>>> anyio.run(list_files.call, '{"folder": "notes"}')
+'["notes/a.md"]'
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from agentkit import Tool, tool
+from agentkit_tools.workspace import Workspace, WorkspaceError
+
+__all__ = ["Workspace", "file_tools"]
+
+#: Largest file ``read_file`` returns whole; longer files are cut (the model is told).
+DEFAULT_MAX_READ_CHARS = 100_000
+
+
+def file_tools(workspace: Workspace, *, max_read_chars: int = DEFAULT_MAX_READ_CHARS) -> list[Tool]:
+    """Build ``read_file``, ``write_file`` and ``list_files`` confined to ``workspace``.
+
+    Args:
+        workspace: the folder the tools may touch; anything outside it is refused.
+        max_read_chars: longest text ``read_file`` returns before cutting it.
+    """
+
+    @tool
+    def read_file(path: str) -> str:
+        """Read a UTF-8 text file from the workspace.
+
+        Args:
+            path: File path relative to the workspace root.
+        """
+        target = workspace.resolve(path)
+        if not target.is_file():
+            raise WorkspaceError(f"{path!r} is not a file in the workspace")
+        text = target.read_text(encoding="utf-8", errors="replace")
+        if len(text) > max_read_chars:
+            return text[:max_read_chars] + f"\n[... cut: {len(text) - max_read_chars} more characters]"
+        return text
+
+    @tool
+    def write_file(path: str, content: str, append: bool = False) -> str:
+        """Write (or append to) a UTF-8 text file in the workspace; folders are created.
+
+        Args:
+            path: File path relative to the workspace root.
+            content: The text to write.
+            append: Add to the end of the file instead of replacing it.
+        """
+        target = workspace.resolve(path)
+        if target.is_dir():
+            raise WorkspaceError(f"{path!r} is a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a" if append else "w", encoding="utf-8", newline="") as out:
+            out.write(content)
+        return (
+            f"{'appended to' if append else 'wrote'} {workspace.relative(target)} ({len(content)} characters)"
+        )
+
+    @tool
+    def list_files(
+        folder: str = ".", pattern: str = "*", limit: Annotated[int, Field(ge=1, le=1000)] = 200
+    ) -> list[str]:
+        """List files under a workspace folder (recursively), sorted by path.
+
+        Args:
+            folder: Folder relative to the workspace root.
+            pattern: Glob pattern the file names must match, e.g. "*.csv".
+            limit: Most paths to return.
+        """
+        base = workspace.resolve(folder)
+        if not base.is_dir():
+            raise WorkspaceError(f"{folder!r} is not a folder in the workspace")
+        found: list[str] = []
+        for candidate in sorted(base.rglob(pattern)):
+            # A symlink inside the workspace may point outside it: such entries are not listed.
+            if candidate.is_file() and candidate.resolve().is_relative_to(workspace.root):
+                found.append(workspace.relative(candidate))
+                if len(found) >= limit:
+                    break
+        return found
+
+    return [read_file, write_file, list_files]
