@@ -40,7 +40,7 @@ REPLAY_TARGET_S = 1.0
 
 @asynccontextmanager
 async def traced_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
-    """The plain agentkit client, each run recorded to a JSONL trace file."""
+    """The plain agentkit client, each run recorded to its own JSONL trace file."""
     from agentkit import Agent  # noqa: PLC0415 - the harness imports clients lazily
     from agentkit.models import KimiModel  # noqa: PLC0415
 
@@ -52,7 +52,8 @@ async def traced_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
     async def complete() -> tuple[int, str]:
         nonlocal count
         count += 1
-        result = await agent.run(PROMPT, trace=folder / f"run-{count % 8}.jsonl")
+        # A new file per run, as AGENTKIT_TRACE_DIR does (truncating an old one costs more).
+        result = await agent.run(PROMPT, trace=folder / f"run-{count}.jsonl")
         return result.turns, result.output
 
     try:

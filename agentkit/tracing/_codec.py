@@ -57,7 +57,14 @@ def _jsonable_object(value: Any) -> Any:
 
 def usage_to_json(usage: Usage) -> dict[str, int]:
     """Return ``usage`` as a dict of its counters."""
-    return {f.name: getattr(usage, f.name) for f in dataclasses.fields(usage)}
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "requests": usage.requests,
+        "tool_calls": usage.tool_calls,
+        "web_searches": usage.web_searches,
+    }
 
 
 def usage_from_json(data: Mapping[str, Any] | None) -> Usage:

@@ -25,6 +25,7 @@ from agentkit.messages import (
     TurnFinished,
 )
 from agentkit.tracing._codec import (
+    SAME_TOOLS,
     MessageDelta,
     error_to_json,
     jsonable,
@@ -49,11 +50,17 @@ class _WireDelta:
     """Delta-codes the ``messages`` list of successive wire bodies (equal dicts are shared)."""
 
     previous: list[Any] = field(default_factory=list)
+    previous_tools: Any = None
 
     def encode(self, body: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if body is None:
             return None
         out = dict(body)
+        tools = out.get("tools")
+        if tools is not None and tools == self.previous_tools:
+            out["tools"] = SAME_TOOLS  # as in the neutral request: unchanged since the last call
+        else:
+            self.previous_tools = tools
         messages = out.get("messages")
         if not isinstance(messages, list):
             return out
@@ -75,30 +82,29 @@ class RecordEncoder:
     header: dict[str, Any] | None = None
     _messages: MessageDelta = field(default_factory=MessageDelta)
     _wire: _WireDelta = field(default_factory=_WireDelta)
-    _model_started: dict[int, int] = field(default_factory=dict)
-    _tools_started: dict[tuple[int, str], int] = field(default_factory=dict)
+    _model_starts: dict[int, int] = field(default_factory=dict)
+    _tool_starts: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def encode(self, event: Event) -> dict[str, Any] | None:
         """Return the record for ``event`` (``None`` for events a trace does not keep)."""
-        now = self.clock()
-        record: dict[str, Any] | None = None
-        if isinstance(event, ModelCallStarted):
-            self._model_started[event.turn] = now
-        elif isinstance(event, ToolCallStarted):
-            self._tools_started[(event.turn, event.call.id)] = now
-        elif isinstance(event, ModelCallFinished):
-            record = self._model_call(event, now)
-        elif isinstance(event, ToolCallFinished):
-            record = self._tool_call(event, now)
-        elif isinstance(event, TurnFinished):
-            record = {"type": "turn", "turn": event.turn, "end_ns": now, "usage": usage_to_json(event.usage)}
-        elif isinstance(event, FinalResultEvent):
-            record = self._final(event, now)
-        elif isinstance(event, RunFailed):
-            record = {"type": "failed", "end_ns": now, "error": error_to_json(event.error)}
-        elif isinstance(event, RunStarted):
-            record = self.header = self._header(event, now)
-        return record
+        handler = _HANDLERS.get(type(event))
+        return None if handler is None else handler(self, event, self.clock())
+
+    def _model_started(self, event: ModelCallStarted, now: int) -> None:
+        self._model_starts[event.turn] = now
+
+    def _tool_started(self, event: ToolCallStarted, now: int) -> None:
+        self._tool_starts[(event.turn, event.call.id)] = now
+
+    def _turn(self, event: TurnFinished, now: int) -> dict[str, Any]:
+        return {"type": "turn", "turn": event.turn, "end_ns": now, "usage": usage_to_json(event.usage)}
+
+    def _failed(self, event: RunFailed, now: int) -> dict[str, Any]:
+        return {"type": "failed", "end_ns": now, "error": error_to_json(event.error)}
+
+    def _run_started(self, event: RunStarted, now: int) -> dict[str, Any]:
+        self.header = self._header(event, now)
+        return self.header
 
     def _header(self, event: RunStarted, now: int) -> dict[str, Any]:
         return {
@@ -119,7 +125,7 @@ class RecordEncoder:
         record: dict[str, Any] = {
             "type": "model_call",
             "turn": event.turn,
-            "start_ns": self._model_started.pop(event.turn, now),
+            "start_ns": self._model_starts.pop(event.turn, now),
             "end_ns": now,
             "duration_s": event.duration_s,
             "request": request_to_json(event.request, self._messages),
@@ -139,7 +145,7 @@ class RecordEncoder:
         return {
             "type": "tool_call",
             "turn": event.turn,
-            "start_ns": self._tools_started.pop((event.turn, call.id), now),
+            "start_ns": self._tool_starts.pop((event.turn, call.id), now),
             "end_ns": now,
             "duration_s": event.duration_s,
             "call": {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type},
@@ -156,3 +162,15 @@ class RecordEncoder:
             "cost_usd": result.cost_usd,
             "turns": result.turns,
         }
+
+
+_HANDLERS: dict[type[Any], Callable[[RecordEncoder, Any, int], dict[str, Any] | None]] = {
+    RunStarted: RecordEncoder._run_started,
+    ModelCallStarted: RecordEncoder._model_started,
+    ModelCallFinished: RecordEncoder._model_call,
+    ToolCallStarted: RecordEncoder._tool_started,
+    ToolCallFinished: RecordEncoder._tool_call,
+    TurnFinished: RecordEncoder._turn,
+    FinalResultEvent: RecordEncoder._final,
+    RunFailed: RecordEncoder._failed,
+}

@@ -103,10 +103,8 @@ class TraceWriter(RunHooks):
             if self._directory:
                 path.mkdir(parents=True, exist_ok=True)
                 path = path / f"{_SAFE.sub('_', event.agent_name)}-{event.run_id}.jsonl"
-            elif not path.parent.is_dir():
-                path.parent.mkdir(parents=True, exist_ok=True)
             self.path = path
-            self._file = path.open("wb")
+            self._file = _open(path)
         else:
             self._file = self._target
 
@@ -121,7 +119,7 @@ class TraceWriter(RunHooks):
     def _write(self, record: dict[str, Any]) -> None:
         assert self._file is not None
         line = self._redactor.redact(orjson.dumps(record, default=str, option=_OPTIONS))
-        self._file.write(line)
+        self._file.write(line)  # unbuffered files: one write call, on disk (in the OS) at once
         self._file.flush()
 
     def _finish(self) -> None:
@@ -130,6 +128,15 @@ class TraceWriter(RunHooks):
         self._file = None
         self._encoder = None
         self._pending = None
+
+
+def _open(path: Path) -> IO[bytes]:
+    """Open ``path`` unbuffered for writing (each record is one ``write``), creating its folder."""
+    try:
+        return path.open("wb", buffering=0)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb", buffering=0)
 
 
 def trace_hook(
