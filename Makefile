@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml tools/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e "./tools[demos,test]"
 	touch $(STAMP)
 
-## make demo: run the example agent offline (loopback fake Kimi server, no API key needed)
+## make demo: the concert-trip planner, offline (replays its bundled authored trace; real tools, no key)
 demo: $(STAMP)
-	$(BIN)/python examples/city_brief.py
+	$(BIN)/python -m examples.trip_planner
 
 ## make test: lint, strict type check, then the whole test suite (doctests included)
 test: lint
