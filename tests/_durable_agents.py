@@ -7,11 +7,17 @@ and record every tool execution, one line each, in ``AGENTKIT_TEST_TOOL_LOG``.
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import anyio
+import psycopg
 
 from agentkit import Agent, RunContext, tool
 from agentkit.models import KimiModel
+from tests._memory_backends import postgres_dsn
 
 URL_ENV = "AGENTKIT_TEST_KIMI_URL"
 LOG_ENV = "AGENTKIT_TEST_TOOL_LOG"
@@ -51,3 +57,22 @@ def stepper() -> Agent[str]:
     """An agent with the ``step`` tool, against the fake server."""
     model = KimiModel("kimi-k2-0905-preview", base_url=os.environ[URL_ENV], api_key="test-key")
     return Agent(model, instructions="Do the steps.", tools=[step], name="stepper")
+
+
+#: The system databases durable tests run on (PostgreSQL skips without ``AGENTKIT_TEST_POSTGRES_DSN``).
+SYSTEM_DATABASES = ("sqlite", "postgres")
+
+
+@contextmanager
+def system_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh DBOS system database URL of ``kind``; a PostgreSQL one is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.sqlite'}"
+        return
+    dsn = postgres_dsn()
+    name = f"agentkit_dbos_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{dsn.rsplit('/', 1)[0]}/{name}"  # DBOS creates the database on launch
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # name is ours: hex only

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from agentkit.testing import FakeKimiServer, Reply
 from tests._cli import run_cli
-from tests._durable_agents import LOG_ENV, URL_ENV
+from tests._durable_agents import LOG_ENV, SYSTEM_DATABASES, URL_ENV, system_database
 
 AGENT = "tests._durable_agents:stepper"
+
+
+@pytest.fixture(params=SYSTEM_DATABASES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh system database URL: SQLite, then PostgreSQL."""
+    with system_database(request.param, tmp_path) as url:
+        yield url
 
 
 def one_step_then_answer(body: dict[str, Any]) -> Reply:
@@ -29,7 +38,7 @@ def write_tasks(path: Path, count: int) -> None:
     )
 
 
-def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path) -> None:
+def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path, database: str) -> None:
     """30 tasks over 3 workers: every run answers, each model and tool call happens once, all workers work."""
     tasks, out, log = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "tools.log"
     write_tasks(tasks, 30)
@@ -37,7 +46,7 @@ def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path) -> None:
         env = {URL_ENV: server.base_url, LOG_ENV: str(log)}
         done = run_cli(
             "batch", str(tasks), "--agent", AGENT, "--workers", "3", "--concurrency", "4",
-            "--out", str(out), "--batch-id", "b1", env=env, cwd=Path.cwd(),
+            "--out", str(out), "--batch-id", "b1", "--database", database, env=env, cwd=Path.cwd(),
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert len(server.requests) == 60  # two model calls per run, none repeated

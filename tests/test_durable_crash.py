@@ -15,11 +15,18 @@ import pytest
 from agentkit.durable import DurableRequest
 from agentkit.durable.client import DurableClient
 from agentkit.testing import FakeKimiServer, Reply
-from tests._durable_agents import GATE_ENV, LOG_ENV, URL_ENV
+from tests._durable_agents import GATE_ENV, LOG_ENV, SYSTEM_DATABASES, URL_ENV, system_database
 
 pytestmark = pytest.mark.anyio
 
 AGENT = "tests._durable_agents:stepper"
+
+
+@pytest.fixture(params=SYSTEM_DATABASES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh system database URL: SQLite, then PostgreSQL."""
+    with system_database(request.param, tmp_path) as url:
+        yield url
 
 
 def start_worker(database: str, executor_id: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -69,11 +76,10 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 async def test_killed_worker_resumes_without_repeating_completed_steps(
-    tmp_path: Path, workers: list[subprocess.Popen[str]]
+    tmp_path: Path, database: str, workers: list[subprocess.Popen[str]]
 ) -> None:
     """After kill -9 mid-tool-call and a restart, completed model and tool calls are not repeated."""
     log, gate = tmp_path / "tools.log", tmp_path / "gate"
-    database = f"sqlite:///{tmp_path / 'runs.sqlite'}"
     script = [
         Reply.tool_calls(("step", {"name": "fast"})),
         Reply.tool_calls(("step", {"name": "slow"})),

@@ -196,9 +196,10 @@ async def run_batch(
     started = time.perf_counter()
     config.out_dir.mkdir(parents=True, exist_ok=True)
     pool = WorkerPool(config, report)
-    client = DurableClient(config.database_url, queue=config.queue)
+    client: DurableClient | None = None
     try:
-        await pool.start()
+        await pool.start()  # first: a worker creates the system database if it is new
+        client = DurableClient(config.database_url, queue=config.queue)
         ids = [await _enqueue(client, config, task) for task in tasks]
         report(f"enqueued {len(ids)} runs on queue {config.queue!r} (batch {config.batch_id})")
         await _wait(client, pool, ids, config.poll_s, report)
@@ -206,7 +207,8 @@ async def run_batch(
         executors = await _executors(client, ids)
     finally:
         pool.stop()
-        client.close()
+        if client is not None:
+            client.close()
     path = config.out_dir / "results.jsonl"
     _write_results(path, tasks, records, executors)
     ok = sum(r.ok for r in records)
