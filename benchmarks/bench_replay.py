@@ -11,6 +11,8 @@
    ScriptedModel plays the model), then times replaying it in strict mode with ReplayModel
    (target: 1,000 turns in under 1 s).
 
+Results are printed and written to ``benchmarks/results/bench_replay.json``.
+
 Client mode (used by part 1): ``python -m benchmarks.bench_replay client --base-url URL ...``.
 """
 
@@ -26,6 +28,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import orjson
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks.*`` importable
     sys.path.insert(0, str(ROOT))
@@ -34,6 +39,7 @@ from benchmarks._harness import ClientOptions, RunOnce  # noqa: E402 - needs the
 from benchmarks._harness import main as harness_main  # noqa: E402
 from benchmarks.workload import CPU_TOOLS, INSTRUCTIONS, MODEL_NAME, PROMPT  # noqa: E402
 
+RESULTS = ROOT / "benchmarks" / "results" / "bench_replay.json"
 OVERHEAD_TARGET = 1.10
 REPLAY_TARGET_S = 1.0
 
@@ -62,6 +68,44 @@ async def traced_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
         await model.aclose()
 
 
+async def _capture_events(base_url: str, runs: int) -> tuple[list[list[Any]], int]:
+    """Run the workload ``runs`` times, keeping every run's events (for :func:`writer_cost`)."""
+    from agentkit import Agent  # noqa: PLC0415
+    from agentkit.hooks import RunHooks  # noqa: PLC0415
+    from agentkit.models import KimiModel  # noqa: PLC0415
+
+    captured: list[list[Any]] = []
+
+    class Keep(RunHooks):
+        def on_event(self, event: Any) -> None:
+            captured[-1].append(event)
+
+    turns = 0
+    async with KimiModel(MODEL_NAME, base_url=base_url, api_key="bench-key") as model:
+        agent = Agent(model=model, instructions=INSTRUCTIONS, tools=CPU_TOOLS, hooks=[Keep()])
+        for _ in range(runs):
+            captured.append([])
+            turns += (await agent.run(PROMPT)).turns
+    return captured, turns
+
+
+def writer_cost(base_url: str, runs: int, reps: int) -> float:
+    """CPU ms per turn the JSONL writer itself takes: recorded events replayed into fresh writers."""
+    from agentkit.tracing import TraceWriter  # noqa: PLC0415
+
+    events, turns = anyio.run(_capture_events, base_url, runs)
+    folder = Path(tempfile.mkdtemp(prefix="agentkit-bench-writer-"))
+    samples = []
+    for rep in range(reps):
+        started = time.process_time()
+        for index, run in enumerate(events):
+            writer = TraceWriter(folder / f"{rep}-{index}.jsonl")
+            for event in run:
+                writer.on_event(event)
+        samples.append((time.process_time() - started) * 1000 / turns)
+    return statistics.median(samples)
+
+
 def overhead(reps: int, runs: int) -> dict[str, Any]:
     """Measure plain vs traced CPU per turn (interleaved client processes, medians)."""
     from benchmarks.run import fake_server, run_json  # noqa: PLC0415 - only part 1 needs it
@@ -78,8 +122,11 @@ def overhead(reps: int, runs: int) -> dict[str, Any]:
                 if record["wrong_outputs"]:
                     raise RuntimeError(f"{module}: {record['wrong_outputs']} wrong outputs")
                 into.append(float(record["cpu_ms_per_turn"]))
+        writer_ms = writer_cost(base_url, runs, reps)
     plain_ms, traced_ms = statistics.median(plain), statistics.median(traced)
     return {
+        "writer_cpu_ms_per_turn": writer_ms,
+        "writer_ratio": (plain_ms + writer_ms) / plain_ms,
         "plain_cpu_ms_per_turn": plain_ms,
         "traced_cpu_ms_per_turn": traced_ms,
         "ratio": traced_ms / plain_ms,
@@ -97,7 +144,7 @@ def replay_speed(turns: int) -> dict[str, Any]:
     from agentkit.tracing import TraceWriter  # noqa: PLC0415
 
     @tool
-    def step(n: int) -> int:
+    async def step(n: int) -> int:
         """Next step.
 
         Args:
@@ -149,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run both measurements and print a short report."""
     args = _parse(argv)
     speed = replay_speed(args.turns)
+    report: dict[str, Any] = {"python": sys.version.split()[0], "replay": speed}
     ok = speed["replay_s"] < REPLAY_TARGET_S
     print(
         f"replay: {speed['turns']} turns in {speed['replay_s']:.3f} s (load {speed['load_s']:.3f} s, "
@@ -164,7 +212,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" -> {'OK' if within else 'OVER'} target <= {OVERHEAD_TARGET:.2f}"
         )
         print(f"  per rep: plain {cost['plain_all']}  traced {cost['traced_all']}")
+        print(
+            f"  the writer alone (recorded events replayed into it): {cost['writer_cpu_ms_per_turn']:.3f} ms"
+            f" CPU/turn -> (plain + writer) / plain = {cost['writer_ratio']:.3f}"
+        )
         ok = ok and within
+        report["overhead"] = cost
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1
 
 

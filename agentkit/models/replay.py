@@ -23,6 +23,7 @@ tools so they return the recorded results instead (same names and schemas).
 from __future__ import annotations
 
 import difflib
+import operator
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -59,7 +60,7 @@ class _Live:
     def encode(self, messages: Sequence[Message]) -> tuple[list[dict[str, Any]], int]:
         """Return the JSON forms of ``messages`` and how many leading ones were already compared."""
         base = len(self.messages)
-        same = base <= len(messages) and all(a is b for a, b in zip(self.messages, messages, strict=False))
+        same = base <= len(messages) and all(map(operator.is_, self.messages, messages))
         if not same:
             base, self.encoded, self.checked = 0, [], 0
         encoded = [*self.encoded, *(message_to_dict(m) for m in messages[base:])]
@@ -208,7 +209,7 @@ class _RecordedTool(Tool):
 
 
 def _same_objects(a: Sequence[Any], b: Sequence[Any] | None) -> bool:
-    return b is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+    return b is not None and len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def _tool_results(messages: Sequence[Mapping[str, Any]]) -> list[str]:

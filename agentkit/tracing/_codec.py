@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -149,7 +150,10 @@ class MessageDelta:
 
 
 def _same_prefix(previous: Sequence[Message], messages: Sequence[Message]) -> bool:
-    return all(old is new or old == new for old, new in zip(previous, messages, strict=False))
+    # Identity first, all in C: the loop passes the same message objects turn after turn.
+    if all(map(operator.is_, previous, messages)):
+        return True
+    return all(map(operator.eq, previous, messages))
 
 
 #: ``tools`` of a request whose tool definitions are those of the run's previous request.

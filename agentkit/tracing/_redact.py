@@ -40,7 +40,17 @@ _NESTED_KEY_VALUE = re.compile(rb'\\"(' + _KEYS + rb')\\"(\s*:\s*)\\"[^"\\]*\\"'
 _BEARER = re.compile(rb"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 #: Substrings of the lower-cased line that every credential key or token contains; the
 #: rewriting regexes run only when one is present (most records contain none).
-_TRIGGERS: Final = (b"auth", b"key", b"passw", b"secret", b'token"', b'token\\"', b"bearer")
+_TRIGGERS: Final = (
+    b"authorization",
+    b"api_key",
+    b"api-key",
+    b"apikey",
+    b"passw",
+    b"secret",
+    b'token"',
+    b'token\\"',
+    b"bearer",
+)
 
 
 class Redactor:
