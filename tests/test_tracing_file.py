@@ -10,10 +10,10 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.exceptions import TraceFormatError
-from agentkit.messages import AssistantMessage, ToolMessage, UserMessage
 from agentkit.models.function import ScriptedModel
 from agentkit.tracing import (
     TRACE_DIR_ENV,
+    Redactor,
     TraceWriter,
     TruncatedTraceWarning,
     read_trace,
@@ -208,11 +208,33 @@ async def test_one_writer_several_runs_reads_as_several_traces() -> None:
         read_trace(path)
 
 
-def test_messages_round_trip_through_the_trace_types() -> None:
-    """Messages in a trace use the lossless message codec (sanity check of the types used)."""
-    msgs = (
-        UserMessage(content="x"),
-        AssistantMessage(content=None),
-        ToolMessage(tool_call_id="a", name="b", content="c"),
+def test_redactor_keeps_ordinary_keys_and_removes_credentials() -> None:
+    """A parameter named "key" or a token count is kept; api keys, tokens and passwords are not."""
+    line = (
+        b'{"key":"louvre.hours","input_tokens":3,"x_api_key":"k1k1k1","access_token":"t1t1t1",'
+        b'"args":"{\\"password\\":\\"p1p1p1\\",\\"key\\":\\"v\\"}"}'
     )
-    assert all(m is not None for m in msgs)
+    out = Redactor().redact(line)
+    assert out == (
+        b'{"key":"louvre.hours","input_tokens":3,"x_api_key":"[redacted]","access_token":"[redacted]",'
+        b'"args":"{\\"password\\":\\"[redacted]\\",\\"key\\":\\"v\\"}"}'
+    )
+
+
+async def test_streamed_run_is_traced_too(tmp_path: Path) -> None:
+    """A streamed run writes the same record types as a plain run."""
+    path = tmp_path / "stream.jsonl"
+    async with _agent(calls(("lookup", {"city": "Oslo"})), "Norway.").stream("Where?", trace=path) as run:
+        async for _ in run:
+            pass
+    trace = read_trace(path)
+    assert [r["type"] for r in trace.records] == [
+        "model_call",
+        "tool_call",
+        "turn",
+        "model_call",
+        "turn",
+        "final",
+    ]
+    assert trace.final is not None
+    assert trace.final["output"] == run.result.output
