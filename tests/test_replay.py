@@ -160,9 +160,9 @@ async def test_recorded_results_mode_skips_the_real_tools(fake_kimi: FakeKimiSer
     replay.finish()
 
 
-async def test_lenient_mode_ignores_instructions() -> None:
+async def test_lenient_mode_ignores_instructions(tmp_path: Path) -> None:
     """Lenient replay accepts changed instructions as long as the same tool calls get results."""
-    path = Path(pytest.importorskip("tempfile").mkdtemp()) / "t.jsonl"
+    path = tmp_path / "t.jsonl"
     await make_agent(ScriptedModel([calls(("weather", {"city": "Oslo"})), "cold"])).run("Oslo?", trace=path)
     replay = ReplayModel.from_trace(path, strict=False)
     result = await make_agent(replay, instructions="Something else entirely.").run("Oslo?")

@@ -195,13 +195,13 @@ async def test_env_var_records_every_run_into_a_folder(
     assert {read_trace(f).final["output"] for f in files} == {"one", "two"}  # type: ignore[index]  # runs ended
 
 
-async def test_one_writer_several_runs_reads_as_several_traces() -> None:
+async def test_one_writer_several_runs_reads_as_several_traces(tmp_path: Path) -> None:
     """A writer over one stream records consecutive runs; read_traces splits them, read_trace refuses."""
     buffer = io.BytesIO()
     writer = TraceWriter(buffer)
     await _agent("one").run("a", trace=writer)
     await _agent("two").run("b", trace=writer)
-    path = Path(pytest.importorskip("tempfile").mkdtemp()) / "two.jsonl"
+    path = tmp_path / "two.jsonl"
     path.write_bytes(buffer.getvalue())
     assert [t.final["output"] for t in read_traces(path)] == ["one", "two"]  # type: ignore[index]  # runs ended
     with pytest.raises(TraceFormatError, match="holds 2 runs"):
