@@ -40,7 +40,7 @@ from agentkit.messages import Event
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
 from agentkit.run_state import RunState
-from agentkit.tool import Tool, Toolset
+from agentkit.tool import Tool, Toolset, ToolSource
 from agentkit.usage import UsageLimits
 
 __all__ = ["Agent", "RunStream"]
@@ -52,7 +52,9 @@ class Agent(Generic[OutputT]):
     Args:
         model: the model provider (e.g. :class:`agentkit.models.KimiModel`).
         instructions: the system prompt.
-        tools: ``@tool``-decorated functions (plain functions are wrapped).
+        tools: ``@tool``-decorated functions (plain functions are wrapped), and
+            :class:`~agentkit.tool.ToolSource` objects (e.g. an MCP server's tools),
+            asked for their current tools at the start of every run.
         output_type: ``str`` for a text answer, or a type (pydantic model,
             dataclass, TypedDict, ...) the final answer must validate against.
         max_turns: model turns allowed per run.
@@ -77,7 +79,7 @@ class Agent(Generic[OutputT]):
         model: Model,
         *,
         instructions: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any] | ToolSource] = (),
         output_type: None = None,
         max_turns: int = 20,
         usage_limits: UsageLimits | None = None,
@@ -98,7 +100,7 @@ class Agent(Generic[OutputT]):
         model: Model,
         *,
         instructions: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any] | ToolSource] = (),
         output_type: type[OutputT],
         max_turns: int = 20,
         usage_limits: UsageLimits | None = None,
@@ -118,7 +120,7 @@ class Agent(Generic[OutputT]):
         model: Model,
         *,
         instructions: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any] | ToolSource] = (),
         output_type: type[Any] | None = None,
         max_turns: int = 20,
         usage_limits: UsageLimits | None = None,
@@ -137,7 +139,9 @@ class Agent(Generic[OutputT]):
         self.name = name
         self.memory = memory
         self.tool_choice = tool_choice
-        self.toolset = Toolset(tools)
+        tools = list(tools)
+        self._tool_sources = tuple(t for t in tools if isinstance(t, ToolSource))
+        self.toolset = Toolset(t for t in tools if not isinstance(t, ToolSource))
         self._config = LoopConfig(
             model=model,
             toolset=self.toolset,
@@ -169,8 +173,18 @@ class Agent(Generic[OutputT]):
             RunError: a limit or a failure ended the run (``.messages`` keeps the conversation).
         """
         resolved = await self._resolve(RunOptions(**options))
-        result: RunResult[OutputT] = await run_loop(self._config, prompt, resolved, _discard)
+        config = await self._with_source_tools(self._config)
+        result: RunResult[OutputT] = await run_loop(config, prompt, resolved, _discard)
         return result
+
+    async def _with_source_tools(self, config: LoopConfig) -> LoopConfig:
+        """One run's loop configuration: the fixed tools plus every tool source's current ones."""
+        if not self._tool_sources:
+            return config
+        current: list[Tool] = list(self.toolset)
+        for source in self._tool_sources:
+            current.extend(await source.list_tools())
+        return replace(config, toolset=Toolset(current))
 
     async def _resolve(self, options: RunOptions) -> RunOptions:
         """Turn the session, trace and prefill options into history and hooks."""
@@ -226,10 +240,11 @@ class Agent(Generic[OutputT]):
             raise UserError(
                 "resume() continues the state's conversation: message_history/prefill are not allowed"
             )
-        checked = check_decisions(state, decisions or {}, self.toolset)
+        config = await self._with_source_tools(self._config)
+        checked = check_decisions(state, decisions or {}, config.toolset)
         resolved = await self._resolve(RunOptions(**options))
         result: RunResult[OutputT] = await run_loop(
-            self._config, None, resolved, _discard, resume=Resume(state=state, decisions=checked)
+            config, None, resolved, _discard, resume=Resume(state=state, decisions=checked)
         )
         return result
 
@@ -271,7 +286,12 @@ class Agent(Generic[OutputT]):
         holds the :class:`RunResult`.
         """
         config = replace(self._config, stream=True)
-        return RunStream(config, prompt, functools.partial(self._resolve, RunOptions(**options)))
+        return RunStream(
+            config,
+            prompt,
+            functools.partial(self._resolve, RunOptions(**options)),
+            prepare=self._with_source_tools if self._tool_sources else None,
+        )
 
 
 def _trace_hook(path: str | os.PathLike[str]) -> RunHooks:
@@ -301,11 +321,17 @@ class RunStream(Generic[OutputT]):
     """
 
     def __init__(
-        self, config: LoopConfig, prompt: str | None, resolve: Callable[[], Awaitable[RunOptions]]
+        self,
+        config: LoopConfig,
+        prompt: str | None,
+        resolve: Callable[[], Awaitable[RunOptions]],
+        *,
+        prepare: Callable[[LoopConfig], Awaitable[LoopConfig]] | None = None,
     ) -> None:
         self._config = config
         self._prompt = prompt
         self._resolve = resolve
+        self._prepare = prepare
         self._task_group: anyio.abc.TaskGroup | None = None
         self._send: MemoryObjectSendStream[Event]
         self._receive: MemoryObjectReceiveStream[Event]
@@ -351,8 +377,9 @@ class RunStream(Generic[OutputT]):
         async with self._send:
             try:
                 options = await self._resolve()
+                config = self._config if self._prepare is None else await self._prepare(self._config)
                 result: RunResult[OutputT] = await run_loop(
-                    self._config, self._prompt, options, self._send.send_nowait
+                    config, self._prompt, options, self._send.send_nowait
                 )
             except Exception as err:
                 self._error = err

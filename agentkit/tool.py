@@ -31,9 +31,9 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Protocol, overload, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -48,7 +48,7 @@ from agentkit._schema import DocstringFormat, FunctionSchema, Precheck, compile_
 from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
 from agentkit.models.abstract import ToolDefinition
 
-__all__ = ["Tool", "Toolset", "tool"]
+__all__ = ["Tool", "ToolSource", "Toolset", "tool"]
 
 _MAX_PROBLEM_CHARS = 300
 _JSON_START = frozenset('{["0123456789-tfn')
@@ -113,6 +113,79 @@ class Tool:
         args = _validate(plan, _parse_arguments(arguments))
         _coerce(plan.schema, args)
         return args
+
+    @classmethod
+    def from_schema(
+        cls,
+        *,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        function: Callable[[dict[str, Any]], Awaitable[Any]],
+        timeout: float | None = None,
+        retries: int | None = None,
+        sequential: bool = False,
+        requires_approval: bool = False,
+    ) -> Tool:
+        """Build a tool from a ready JSON schema and an async function taking the arguments dict.
+
+        For tools described elsewhere (an MCP server, an OpenAPI operation): the
+        model sees ``parameters`` unchanged, arguments are checked against it with
+        ``jsonschema`` exactly as for ``@tool`` functions, and ``function`` is
+        awaited with the checked arguments as one ``dict``. Timeouts, retries,
+        approvals, error feedback and events are those of every other tool.
+
+        >>> async def shout(arguments: dict[str, Any]) -> str:
+        ...     return arguments["text"].upper()
+        >>> loud = Tool.from_schema(
+        ...     name="shout",
+        ...     description="Shout the text.",
+        ...     parameters={"type": "object", "properties": {"text": {"type": "string"}}},
+        ...     function=shout,
+        ... )
+        >>> import anyio
+        >>> anyio.run(loud.call, '{"text": "hi"}')
+        'HI'
+
+        Raises:
+            ToolDefinitionError: the schema is not a JSON object schema, or an option is out of range.
+
+        """
+        problems = _option_problems(timeout, retries)
+        schema = dict(parameters)
+        if schema.get("type", "object") != "object":
+            problems.append(f"parameters must be a JSON object schema, not type {schema.get('type')!r}")
+        if problems:
+            raise ToolDefinitionError(name, problems)
+        schema.setdefault("type", "object")
+        function_schema_ = FunctionSchema(
+            description=description,
+            parameters=schema,
+            # The checked arguments pass through whole, as the function's one parameter.
+            arguments_model=pydantic.RootModel[dict[str, Any]],
+            fields=(("root", "arguments"),),
+            ctx_param=None,
+            positional_only=("arguments",),
+            is_async=True,
+        )
+        definition = ToolDefinition(name=name, description=description, parameters=schema)
+        plan = _Plan(
+            schema=function_schema_,
+            validator=Draft202012Validator(schema),
+            precheck=compile_precheck(schema),
+            definition=definition,
+        )
+        return cls(
+            name=name,
+            description=description,
+            parameters=schema,
+            function=function,
+            timeout=timeout,
+            retries=retries,
+            sequential=sequential,
+            requires_approval=requires_approval,
+            _plan=plan,
+        )
 
     async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
         """Run the tool on the model's raw argument string and return the result as text.
@@ -238,11 +311,7 @@ def _make_tool(
     localns: Mapping[str, Any] | None = None,
 ) -> Tool:
     tool_name = name if name is not None else _default_name(func)
-    option_problems: list[str] = []
-    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-        option_problems.append(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if retries is not None and retries < 0:
-        option_problems.append(f"retries must be >= 0, not {retries!r}")
+    option_problems = _option_problems(timeout, retries)
     try:
         schema = function_schema(
             func, name=tool_name, description=description, docstring_format=docstring_format, localns=localns
@@ -272,12 +341,35 @@ def _make_tool(
     )
 
 
+def _option_problems(timeout: float | None, retries: int | None) -> list[str]:
+    problems: list[str] = []
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        problems.append(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if retries is not None and retries < 0:
+        problems.append(f"retries must be >= 0, not {retries!r}")
+    return problems
+
+
 def _default_name(func: Callable[..., Any]) -> str:
     name = getattr(func, "__name__", None)
     if isinstance(name, str):
         return name
     inner = getattr(func, "func", None)  # functools.partial
     return _default_name(inner) if callable(inner) else type(func).__name__
+
+
+@runtime_checkable
+class ToolSource(Protocol):
+    """Tools whose list can change between runs, such as an MCP server's.
+
+    Pass one in ``Agent(tools=[...])`` next to plain tools: the agent asks it
+    for its current tools at the start of every run (a source caches them and
+    refreshes when they change, so asking is cheap).
+    """
+
+    async def list_tools(self) -> Sequence[Tool]:
+        """Return the tools as they are now."""
+        ...
 
 
 class Toolset:

@@ -12,6 +12,7 @@ import typer
 import agentkit
 from agentkit.cli import batch as _batch
 from agentkit.cli import demo as _demo
+from agentkit.cli import mcp as _mcp
 from agentkit.cli import run as _run
 from agentkit.cli import sessions as _sessions
 from agentkit.cli import trace as _trace
@@ -42,6 +43,7 @@ app.command(name="demo")(_demo.demo)
 app.command(name="batch")(_batch.batch)
 app.add_typer(_trace.app, name="trace")
 app.add_typer(_sessions.app, name="sessions")
+app.add_typer(_mcp.app, name="mcp")
 app.command()(_trace.replay)
 
 

@@ -1,0 +1,116 @@
+"""``agentkit mcp serve module:target``: serve agentkit tools, or an agent, to MCP clients.
+
+The target is ``package.module:name`` or ``path/to/file.py:name``, naming a
+:class:`~agentkit.Tool`, a :class:`~agentkit.tool.Toolset`, a list or tuple of
+tools, an :class:`~agentkit.Agent` (served as one tool, ``ask_<name>``; add
+``--agent-tools`` to serve its tools too), or a function without arguments
+returning one of those. Stdio is the default transport (what Cline, Roo Code,
+Cursor and Claude Desktop start); ``--http`` serves streamable HTTP instead and
+prints the endpoint URL on stderr. Stdout belongs to the protocol: nothing else
+is ever written there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from agentkit.agent import Agent
+from agentkit.exceptions import UserError
+from agentkit.tool import Tool, Toolset
+
+__all__ = ["app", "load_target", "serve"]
+
+app = typer.Typer(
+    help="Model Context Protocol: serve agentkit tools to coding assistants.", no_args_is_help=True
+)
+
+_HINT = "name it as package.module:name or path/to/file.py:name"
+
+
+def load_target(spec: str) -> Any:
+    """Import the object ``spec`` (``module:name`` or ``file.py:name``) names; call it if it is a factory.
+
+    Raises:
+        UserError: the spec is malformed or names nothing importable.
+    """
+    location, sep, name = spec.rpartition(":")
+    if not sep or not location or not name:
+        raise UserError(f"cannot read {spec!r}: {_HINT}")
+    if location.endswith(".py"):
+        path = Path(location)
+        if not path.is_file():
+            raise UserError(f"no such file: {location}")
+        module_spec = importlib.util.spec_from_file_location(f"_agentkit_mcp_{path.stem}", path)
+        if module_spec is None or module_spec.loader is None:
+            raise UserError(f"cannot import {location}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.path.insert(0, str(path.resolve().parent))  # the file's sibling imports work
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(location)
+        except ImportError as err:
+            raise UserError(f"cannot import {location!r}: {err}") from err
+    target: Any = module
+    for part in name.split("."):
+        if not hasattr(target, part):
+            raise UserError(f"{location} has no attribute {name!r}")
+        target = getattr(target, part)
+    if inspect.isfunction(target):  # a factory
+        target = target()
+    return target
+
+
+def _server_for(target: Any, *, name: str | None, agent_tools: bool) -> Any:
+    from agentkit.mcp.server import mcp_server  # noqa: PLC0415 - needs the optional `mcp` extra
+
+    if isinstance(target, Agent):
+        return mcp_server(agent=target, agent_tools=agent_tools, name=name or target.name)
+    if isinstance(target, Tool):
+        return mcp_server(tools=[target], name=name or target.name)
+    if isinstance(target, Toolset | list | tuple):
+        return mcp_server(tools=list(target), name=name or "agentkit")
+    raise UserError(
+        f"cannot serve a {type(target).__name__}: name a Tool, a Toolset, a list of tools or an Agent"
+    )
+
+
+@app.command()
+def serve(
+    target: Annotated[str, typer.Argument(help="module:name or file.py:name of the tools or agent.")],
+    *,
+    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")] = False,
+    host: Annotated[str, typer.Option(help="HTTP: the address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP: the port (0 picks a free one).")] = 8000,
+    path: Annotated[str, typer.Option(help="HTTP: the endpoint path.")] = "/mcp",
+    name: Annotated[str | None, typer.Option(help="The server name MCP clients show.")] = None,
+    agent_tools: Annotated[
+        bool, typer.Option("--agent-tools", help="With an agent: serve its tools too.")
+    ] = False,
+) -> None:
+    """Serve tools (or an agent as one tool) over MCP: stdio by default, --http for streamable HTTP."""
+    try:
+        server = _server_for(load_target(target), name=name, agent_tools=agent_tools)
+    except (UserError, ImportError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    from agentkit.mcp.server import serve_http, serve_stdio  # noqa: PLC0415 - needs the `mcp` extra
+
+    if not http:
+        anyio.run(serve_stdio, server)
+        return
+
+    def announce(url: str) -> None:
+        typer.echo(f"agentkit MCP server listening on {url}", err=True)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server is stopped
+        anyio.run(lambda: serve_http(server, host=host, port=port, path=path, on_ready=announce))
