@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from agentkit.messages import Message
 from agentkit.usage import Usage
 
-__all__ = ["DepsT", "RunContext"]
+__all__ = ["DepsT", "RunContext", "idempotency_scope"]
 
 DepsT = TypeVar("DepsT")
+
+#: The idempotency key of the tool call running in this context (durable runs only).
+_IDEMPOTENCY_KEY: ContextVar[str | None] = ContextVar("agentkit_idempotency_key", default=None)
+
+
+@contextmanager
+def idempotency_scope(key: str | None) -> Iterator[None]:
+    """Make ``key`` what :meth:`RunContext.current_idempotency_key` returns inside the block."""
+    token = _IDEMPOTENCY_KEY.set(key)
+    try:
+        yield
+    finally:
+        _IDEMPOTENCY_KEY.reset(token)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,3 +63,14 @@ class RunContext(Generic[DepsT]):
     tool_name: str | None = None
     retry: int = 0
     idempotency_key: str | None = None
+
+    @staticmethod
+    def current_idempotency_key() -> str | None:
+        """The idempotency key of the tool call running now, for tools that take no ``RunContext``.
+
+        The same value as ``ctx.idempotency_key`` (``None`` outside durable runs).
+
+        >>> RunContext.current_idempotency_key() is None
+        True
+        """
+        return _IDEMPOTENCY_KEY.get()

@@ -20,6 +20,8 @@ from agentkit.models import KimiModel
 from tests._memory_backends import postgres_dsn
 
 URL_ENV = "AGENTKIT_TEST_KIMI_URL"
+SMTP_PORT_ENV = "AGENTKIT_TEST_SMTP_PORT"
+WORKSPACE_ENV = "AGENTKIT_TEST_WORKSPACE"
 LOG_ENV = "AGENTKIT_TEST_TOOL_LOG"
 #: While this file does not exist, the ``slow`` step waits (a test kills the worker meanwhile).
 GATE_ENV = "AGENTKIT_TEST_GATE"
@@ -57,6 +59,20 @@ def stepper() -> Agent[str]:
     """An agent with the ``step`` tool, against the fake server."""
     model = KimiModel("kimi-k2-0905-preview", base_url=os.environ[URL_ENV], api_key="test-key")
     return Agent(model, instructions="Do the steps.", tools=[step], name="stepper")
+
+
+def mailer() -> Agent[str]:
+    """An agent with agentkit-tools' ``send_email`` (approved automatically) over loopback SMTP."""
+    from agentkit_tools.email import EmailSettings, Mailer, email_tools  # noqa: PLC0415
+    from agentkit_tools.workspace import Workspace  # noqa: PLC0415
+
+    from agentkit.approval import approve_all  # noqa: PLC0415 - only the email tests need these
+
+    port = int(os.environ[SMTP_PORT_ENV])
+    settings = EmailSettings(host="127.0.0.1", port=port, sender="agent@example.com", security="none")
+    tools = email_tools(Mailer(Workspace(os.environ[WORKSPACE_ENV]), settings))
+    model = KimiModel("kimi-k2-0905-preview", base_url=os.environ[URL_ENV], api_key="test-key")
+    return Agent(model, instructions="Send the emails.", tools=tools, approve=approve_all, name="mailer")
 
 
 #: The system databases durable tests run on (PostgreSQL skips without ``AGENTKIT_TEST_POSTGRES_DSN``).

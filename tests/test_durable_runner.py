@@ -32,6 +32,7 @@ async def test_tool_calls_get_stable_idempotency_keys(runner: DurableRunner) -> 
     def add(a: int, b: int, ctx: RunContext[None]) -> int:
         """Add two numbers."""
         keys.append(ctx.idempotency_key)
+        assert RunContext.current_idempotency_key() == ctx.idempotency_key  # for tools without ctx
         return a + b
 
     calls = (call("add", {"a": 1, "b": 2}), call("add", {"a": 3, "b": 4}))

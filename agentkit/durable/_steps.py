@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from dbos import DBOS, StepReservation
 
-from agentkit._run_context import RunContext
+from agentkit._run_context import RunContext, idempotency_scope
 from agentkit.exceptions import ModelError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.memory.abstract import Memory
@@ -198,9 +198,12 @@ class DurableTool(Tool):
         key = idempotency_key(steps.workflow_id, ctx.turn, ctx.tool_call_id)
         keyed = replace(ctx, idempotency_key=key)
         reservation = steps.reserved.pop((ctx.turn, ctx.tool_call_id), None)
-        return await _checkpointed(
-            f"tool:{self.name}", reservation, lambda: self.inner.call(arguments, keyed), RuntimeError
-        )
+
+        async def keyed_call() -> str:
+            with idempotency_scope(key):
+                return await self.inner.call(arguments, keyed)
+
+        return await _checkpointed(f"tool:{self.name}", reservation, keyed_call, RuntimeError)
 
 
 class DurableToolSource:

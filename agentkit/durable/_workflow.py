@@ -175,6 +175,10 @@ async def run_agent(request: DurableRequest) -> RunRecord:
         )
     finally:
         CURRENT_RUN.reset(token)
+    if result.paused:  # nobody can approve inside a worker: report it, with the conversation
+        waiting = ", ".join(p.call.name for p in result.pending)
+        error = f"RunPaused: tool calls wait for approval ({waiting}); give the agent an approver"
+        return RunRecord(run_id=workflow_id, error=error, turns=result.turns, messages=result.messages)
     return RunRecord(
         run_id=workflow_id,
         output=result.output,

@@ -14,6 +14,7 @@ tool runs only after approval (see :func:`email_tools`).
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
 import re
@@ -29,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from agentkit import Tool, tool
+from agentkit import RunContext, Tool, tool
 from agentkit_tools.workspace import Workspace, WorkspaceError
 
 __all__ = ["EmailSettings", "Mailer", "email_tools"]
@@ -127,7 +128,13 @@ class Mailer:
         self._lock = threading.Lock()
 
     def compose(
-        self, *, to: Sequence[str], subject: str, body: str, attachments: Sequence[str] = ()
+        self,
+        *,
+        to: Sequence[str],
+        subject: str,
+        body: str,
+        attachments: Sequence[str] = (),
+        message_id: str | None = None,
     ) -> EmailMessage:
         """Build the message; attachment paths are relative to the workspace."""
         message = EmailMessage()
@@ -135,7 +142,7 @@ class Mailer:
         message["To"] = ", ".join(to)
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=True)
-        message["Message-ID"] = make_msgid(domain="agentkit.local")
+        message["Message-ID"] = message_id or make_msgid(domain="agentkit.local")
         message.set_content(body)
         for name in attachments:
             path = self.workspace.resolve(name)
@@ -145,15 +152,57 @@ class Mailer:
         return message
 
     def send(
-        self, *, to: Sequence[str], subject: str, body: str, attachments: Sequence[str] = ()
+        self,
+        *,
+        to: Sequence[str],
+        subject: str,
+        body: str,
+        attachments: Sequence[str] = (),
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Compose and deliver a message; return how (``outbox`` or ``smtp``) and where."""
-        message = self.compose(to=to, subject=subject, body=body, attachments=attachments)
+        """Compose and deliver a message; return how (``outbox`` or ``smtp``) and where.
+
+        With an ``idempotency_key`` (durable runs pass one per tool call), a key already
+        delivered is not sent again, and the Message-ID is derived from the key, so a
+        copy re-sent after a crash mid-delivery is recognisably the same message.
+        """
         summary: dict[str, Any] = {"to": list(to), "subject": subject, "attachments": list(attachments)}
+        message_id = None
+        if idempotency_key is not None:
+            digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+            message_id = f"<{digest}@agentkit.local>"
+            if self._already_sent(digest):
+                return {"delivered_via": "already_sent", "message_id": message_id, **summary}
+        message = self.compose(
+            to=to, subject=subject, body=body, attachments=attachments, message_id=message_id
+        )
         if self.settings is None:
-            return {"delivered_via": "outbox", "path": self._write_outbox(message, subject), **summary}
-        self._send_smtp(self.settings, message)
-        return {"delivered_via": "smtp", "server": f"{self.settings.host}:{self.settings.port}", **summary}
+            result = {"delivered_via": "outbox", "path": self._write_outbox(message, subject), **summary}
+        else:
+            self._send_smtp(self.settings, message)
+            result = {
+                "delivered_via": "smtp",
+                "server": f"{self.settings.host}:{self.settings.port}",
+                **summary,
+            }
+        if idempotency_key is not None:
+            self._record_sent(message_id or "")
+        return result
+
+    def _sent_journal(self) -> Path:
+        return self.workspace.resolve(self.outbox) / ".sent-keys"
+
+    def _already_sent(self, digest: str) -> bool:
+        with self._lock:
+            journal = self._sent_journal()
+            return journal.is_file() and f"<{digest}@agentkit.local>" in journal.read_text().split()
+
+    def _record_sent(self, message_id: str) -> None:
+        with self._lock:
+            journal = self._sent_journal()
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            with journal.open("a", encoding="utf-8") as out:
+                out.write(message_id + "\n")
 
     def _write_outbox(self, message: EmailMessage, subject: str) -> str:
         with self._lock:
@@ -205,8 +254,11 @@ def email_tools(mailer: Mailer) -> list[Tool]:
             body: Plain-text body.
             attachments: Workspace-relative paths of files to attach.
         """
+        key = RunContext.current_idempotency_key()  # set in durable runs: a resumed call is not re-sent
         try:
-            return mailer.send(to=to, subject=subject, body=body, attachments=attachments or ())
+            return mailer.send(
+                to=to, subject=subject, body=body, attachments=attachments or (), idempotency_key=key
+            )
         except (OSError, smtplib.SMTPException) as err:
             raise WorkspaceError(f"the email could not be sent: {type(err).__name__}: {err}") from None
 
