@@ -10,15 +10,19 @@ the conversation so far is kept: on the result, or on the raised
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
+import anyio.abc
 
+from agentkit._early_start import EarlyStarter, early_start
 from agentkit._log import get_logger
 from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused, Resume, info, restore, start
 from agentkit._output import OutputInvalid
+from agentkit._run_context import RunContext
 from agentkit._tool_phase import close_dangling_calls, count_output_failure, handle_tool_calls
 from agentkit.exceptions import MaxTurnsExceeded, ModelResponseError, RunError, UsageLimitExceeded
 from agentkit.messages import (
@@ -35,7 +39,7 @@ from agentkit.messages import (
     TurnFinished,
     UserMessage,
 )
-from agentkit.models.abstract import ModelRequest, ModelResponse
+from agentkit.models.abstract import ModelRequest, ModelResponse, ToolCallDelta
 from agentkit.result import RunOptions, RunResult
 
 __all__ = ["LoopConfig", "Resume", "run_loop"]
@@ -152,12 +156,41 @@ async def _model_turn(config: LoopConfig, state: LoopState) -> Outcome:
     request = _build_request(config, state)
     for hook in state.hooks:
         request = await hook.before_model_call(request, info(config, state))
-    response = await _call_model(config, state, request)
+    if not (config.stream and len(config.toolset)):
+        return await _end_turn(config, state, await _respond(config, state, request, None))
+    async with early_start(functools.partial(_starter, config, state)) as early:
+        outcome = await _respond(config, state, request, early)
+    return await _end_turn(config, state, outcome)
+
+
+async def _respond(
+    config: LoopConfig, state: LoopState, request: ModelRequest, early: EarlyStarter | None
+) -> Outcome:
+    """Call the model and act on its answer (tool calls, an output, or a retry)."""
+    response = await _call_model(config, state, request, early)
     for hook in state.hooks:
         response = await hook.after_model_call(response, info(config, state))
     _account(state, response)
-    outcome = await _handle_response(config, state, response.message)
-    return await _end_turn(config, state, outcome)
+    return await _handle_response(config, state, response.message, early)
+
+
+def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> EarlyStarter:
+    limit = state.limits.tool_calls
+    return EarlyStarter(
+        tg=tg,
+        toolset=config.toolset,
+        ctx=RunContext(
+            deps=state.deps,
+            run_id=state.run_id,
+            turn=state.turn,
+            usage=state.usage,
+            messages=tuple(state.messages),
+        ),
+        emit=state.emit,
+        limiter=state.limiter,
+        failures=state.failures,
+        allowance=None if limit is None else limit - state.usage.tool_calls,
+    )
 
 
 async def _finish_paused_turn(config: LoopConfig, state: LoopState) -> Outcome:
@@ -189,12 +222,14 @@ def _build_request(config: LoopConfig, state: LoopState) -> ModelRequest:
     )
 
 
-async def _call_model(config: LoopConfig, state: LoopState, request: ModelRequest) -> ModelResponse:
+async def _call_model(
+    config: LoopConfig, state: LoopState, request: ModelRequest, early: EarlyStarter | None
+) -> ModelResponse:
     state.emit(ModelCallStarted(turn=state.turn, request=request))
     started = time.perf_counter()
     try:
         response = await (
-            _stream_model(config, state, request) if config.stream else config.model.complete(request)
+            _stream_model(config, state, request, early) if config.stream else config.model.complete(request)
         )
     except Exception as err:
         duration = time.perf_counter() - started
@@ -207,11 +242,18 @@ async def _call_model(config: LoopConfig, state: LoopState, request: ModelReques
     return response
 
 
-async def _stream_model(config: LoopConfig, state: LoopState, request: ModelRequest) -> ModelResponse:
+async def _stream_model(
+    config: LoopConfig, state: LoopState, request: ModelRequest, early: EarlyStarter | None
+) -> ModelResponse:
     response: ModelResponse | None = None
     async for event in config.model.stream(request):
-        if isinstance(event, ModelResponse):
+        if isinstance(event, ToolCallDelta):
+            if early is not None:
+                early.feed(event)
+        elif isinstance(event, ModelResponse):
             response = event
+            if early is not None:
+                early.finish()
         elif isinstance(event, TextDelta | ReasoningDelta):
             state.emit(event)
     if response is None:
@@ -243,9 +285,11 @@ def _account(state: LoopState, response: ModelResponse) -> None:
     )
 
 
-async def _handle_response(config: LoopConfig, state: LoopState, message: AssistantMessage) -> Outcome:
+async def _handle_response(
+    config: LoopConfig, state: LoopState, message: AssistantMessage, early: EarlyStarter | None
+) -> Outcome:
     if message.tool_calls:
-        return await handle_tool_calls(config, state, message.tool_calls)
+        return await handle_tool_calls(config, state, message.tool_calls, early)
     text = message.content or ""
     if config.output.is_text:
         return Final(output=text)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentkit._approval import Review, review
+from agentkit._early_start import EarlyStarter
+from agentkit._log import get_logger
 from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused
 from agentkit._output import OUTPUT_TOOL_NAME, OutputInvalid
 from agentkit._run_context import RunContext
@@ -22,8 +24,12 @@ from agentkit.usage import Usage
 
 __all__ = ["close_dangling_calls", "count_output_failure", "handle_tool_calls"]
 
+_log = get_logger("agentkit.loop")
 
-async def handle_tool_calls(config: LoopConfig, state: LoopState, calls: tuple[ToolCall, ...]) -> Outcome:
+
+async def handle_tool_calls(
+    config: LoopConfig, state: LoopState, calls: tuple[ToolCall, ...], early: EarlyStarter | None = None
+) -> Outcome:
     """Gate, run and apply one turn's calls; pause when some still wait for a decision."""
     is_output = config.output.tool is not None
     waiting = [
@@ -37,7 +43,7 @@ async def handle_tool_calls(config: LoopConfig, state: LoopState, calls: tuple[T
         if state.gate is None
         else await review(waiting, config.toolset, state.gate, turn=state.turn, emit=state.emit)
     )
-    outcomes = await _run_calls(config, state, [c for _, c in gated.run])
+    outcomes = await _run_calls(config, state, gated.run, early)
     results = gated.annotate(
         {
             **state.carried,
@@ -56,7 +62,24 @@ async def handle_tool_calls(config: LoopConfig, state: LoopState, calls: tuple[T
     return final
 
 
-async def _run_calls(config: LoopConfig, state: LoopState, calls: list[ToolCall]) -> list[CallOutcome]:
+async def _run_calls(
+    config: LoopConfig, state: LoopState, run: list[tuple[int, ToolCall]], early: EarlyStarter | None
+) -> list[CallOutcome]:
+    """Run the turn's calls (reusing those started mid-stream); outcomes in ``run``'s order."""
+    reused = {i: found for i, c in run if early is not None and (found := early.reusable(i, c)) is not None}
+    if early is not None and len(reused) < len(early.launched):
+        _log.warning(
+            "early_calls_discarded",
+            run_id=state.run_id,
+            turn=state.turn,
+            count=len(early.launched) - len(reused),
+        )
+    done = {i: await found.wait() for i, found in reused.items()}  # before the rest: keeps barriers
+    rest = iter(await _run_now(config, state, [c for i, c in run if i not in reused]))
+    return [done[i] if i in done else next(rest) for i, _ in run]
+
+
+async def _run_now(config: LoopConfig, state: LoopState, calls: list[ToolCall]) -> list[CallOutcome]:
     if not calls:
         return []
     ctx: RunContext[Any] = RunContext(

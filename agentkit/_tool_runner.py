@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
+import anyio.abc
 
 from agentkit._log import get_logger
 from agentkit._run_context import RunContext
@@ -21,7 +22,7 @@ from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
 from agentkit.tool import Tool, Toolset
 
-__all__ = ["CallOutcome", "run_tool_calls"]
+__all__ = ["CallOutcome", "Launch", "launch", "run_tool_calls"]
 
 _log = get_logger("agentkit.tools")
 
@@ -61,6 +62,44 @@ async def run_tool_calls(
             for index in batch:
                 tg.start_soon(batch_runner.run, index)
     return [o for o in batch_runner.outcomes if o is not None]
+
+
+@dataclass(kw_only=True, slots=True)
+class Launch:
+    """A call started ahead of its turn's tool phase (while the model still streams)."""
+
+    call: ToolCall
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: CallOutcome | None = None
+
+    async def wait(self) -> CallOutcome:
+        """Wait for the call to end and return its outcome."""
+        await self.done.wait()
+        assert self.outcome is not None  # set before done
+        return self.outcome
+
+
+def launch(
+    tg: anyio.abc.TaskGroup,
+    call: ToolCall,
+    toolset: Toolset,
+    ctx: RunContext[Any],
+    *,
+    emit: Callable[[Event], None],
+    limiter: anyio.CapacityLimiter,
+    failures: dict[str, int],
+) -> Launch:
+    """Start one call in ``tg`` now; its events and limits are those of any other call."""
+    runner = _Batch(calls=[call], toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures)
+    started = Launch(call=call)
+
+    async def go() -> None:
+        await runner.run(0)
+        started.outcome = runner.outcomes[0]
+        started.done.set()
+
+    tg.start_soon(go)
+    return started
 
 
 def _batches(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:

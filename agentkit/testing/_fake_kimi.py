@@ -384,7 +384,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for event in events:
+        for number_in_stream, event in enumerate(events):
+            if reply.chunk_delay_s > 0 and number_in_stream:
+                time.sleep(reply.chunk_delay_s)
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
         if cut is not None:
             # Drop the connection without the last chunk: the client sees an incomplete read.

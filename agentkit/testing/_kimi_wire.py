@@ -57,6 +57,8 @@ class Reply:
             ``x-request-id`` / ``Msh-Request-Id``).
         usage: ``(prompt_tokens, completion_tokens, cached_tokens)`` instead of
             the estimate.
+        chunk_delay_s: when streaming, seconds to wait before each SSE event after
+            the first (paces the stream like a model generating tokens).
 
     """
 
@@ -75,6 +77,7 @@ class Reply:
     cut_stream_after: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     usage: UsageTriple | None = None
+    chunk_delay_s: float = 0.0
 
     @classmethod
     def text(

@@ -1,0 +1,141 @@
+"""Tools start mid-stream: each call runs as soon as its arguments are complete.
+
+While the model streams a message of several tool calls, a call is complete
+as soon as its arguments close a JSON object (checked when a fragment ends with
+``}``), and at the latest when the first delta of the next call arrives or the
+message ends. :class:`EarlyStarter` watches the deltas and launches every
+complete call whose arguments parse as a JSON object, in the turn's task group.
+The tool phase then reuses each launch whose call is the one in the final
+message (same id and name, arguments equal as JSON) and runs the others as
+usual; results are still appended in the model's order.
+
+Not started early: calls of tools that are ``sequential`` (and every call after
+one, to keep the barrier), that ``requires_approval``, that are unknown, and
+calls that would pass the run's ``tool_calls`` limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import anyio.abc
+import orjson
+
+from agentkit._run_context import RunContext
+from agentkit._tool_runner import Launch, launch
+from agentkit.messages import Event, ToolCall
+from agentkit.models.abstract import ToolCallDelta
+from agentkit.tool import Toolset
+
+__all__ = ["EarlyStarter", "early_start"]
+
+
+@dataclass(kw_only=True, slots=True)
+class _Partial:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True, slots=True)
+class EarlyStarter:
+    """Accumulates one message's tool-call deltas and launches each call once complete."""
+
+    tg: anyio.abc.TaskGroup
+    toolset: Toolset
+    ctx: RunContext[Any]
+    emit: Callable[[Event], None]
+    limiter: anyio.CapacityLimiter
+    failures: dict[str, int]
+    #: How many more calls the run's ``tool_calls`` limit allows (``None``: no limit).
+    allowance: int | None = None
+    launched: dict[int, Launch] = field(default_factory=dict)
+    _partials: dict[int, _Partial] = field(default_factory=dict)
+    _current: int | None = None
+    _blocked: bool = False
+
+    def feed(self, delta: ToolCallDelta) -> None:
+        """Take one streamed fragment; a new index completes the call before it."""
+        if delta.index != self._current:
+            if self._current is not None:
+                self._complete(self._current)
+            self._current = delta.index
+        partial = self._partials.get(delta.index)
+        if partial is None:
+            partial = self._partials[delta.index] = _Partial()
+        if delta.id and not partial.id:
+            partial.id = delta.id
+        if delta.name and not partial.name:
+            partial.name = delta.name
+        partial.arguments.append(delta.arguments)
+        if delta.arguments.rstrip().endswith("}"):
+            self._complete(delta.index)  # a closed JSON object cannot grow: start now if it parses
+
+    def finish(self) -> None:
+        """The message ended: its last call is complete."""
+        if self._current is not None:
+            self._complete(self._current)
+            self._current = None
+
+    def reusable(self, index: int, call: ToolCall) -> Launch | None:
+        """The launch of call ``index`` if it ran exactly ``call``, else ``None``."""
+        found = self.launched.get(index)
+        if found is None or found.call.id != call.id or found.call.name != call.name:
+            return None
+        if found.call.arguments == call.arguments or _loads(found.call.arguments) == _loads(call.arguments):
+            return found
+        return None
+
+    def _complete(self, index: int) -> None:
+        partial = self._partials.get(index)
+        if partial is None or self._blocked or index in self.launched:
+            return
+        found = self.toolset.get(partial.name)
+        if found is None or found.requires_approval:
+            return
+        if found.sequential:
+            self._blocked = True  # a barrier: it and every call after it wait for the tool phase
+            return
+        if self.allowance is not None and len(self.launched) >= self.allowance:
+            return
+        arguments = "".join(partial.arguments)
+        if not isinstance(_loads(arguments), dict):
+            return
+        call = ToolCall(id=partial.id, name=partial.name, arguments=arguments)
+        self.launched[index] = launch(
+            self.tg,
+            call,
+            self.toolset,
+            self.ctx,
+            emit=self.emit,
+            limiter=self.limiter,
+            failures=self.failures,
+        )
+
+
+_INVALID = object()
+
+
+def _loads(text: str) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _INVALID
+
+
+@contextlib.asynccontextmanager
+async def early_start(make: Callable[[anyio.abc.TaskGroup], EarlyStarter]) -> AsyncIterator[EarlyStarter]:
+    """A task group for one turn's early calls; an error in the body cancels them and propagates as is."""
+    error: Exception | None = None
+    async with anyio.create_task_group() as tg:
+        try:
+            yield make(tg)
+        except Exception as err:  # re-raised below, unwrapped by the task group
+            error = err
+            tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
