@@ -29,25 +29,26 @@ def draw_chart(
     title: str,
     xlabel: str | None,
     ylabel: str | None,
+    labels: Sequence[str] | None = None,
 ) -> None:
     """Plot ``y`` against ``x`` from a query result and save the PNG at ``target``.
 
     Raises:
         WorkspaceError: a named column is missing, a y column is not numeric, or there are no rows.
     """
+    names = list(labels) if labels and len(labels) == len(y) else list(y)
     missing = [c for c in (x, *y) if c not in columns]
     if missing:
         raise WorkspaceError(f"columns {missing} are not in the query result {list(columns)}")
     if not rows or len(rows) > _MAX_POINTS:
         raise WorkspaceError(f"a chart needs 1 to {_MAX_POINTS} rows; the query returned {len(rows)}")
     xs = [row[columns.index(x)] for row in rows]
-    labels = [str(v) for v in xs]
     figure = Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     width = 0.8 / len(y)
-    for index, name in enumerate(y):
-        values = _numbers(name, [row[columns.index(name)] for row in rows])
+    for index, (column, name) in enumerate(zip(y, names, strict=True)):
+        values = _numbers(column, [row[columns.index(column)] for row in rows])
         colour = _PALETTE[index % len(_PALETTE)]
         positions = [i + (index - (len(y) - 1) / 2) * width for i in range(len(rows))]
         if kind == "bar":
@@ -61,8 +62,12 @@ def draw_chart(
             axes.plot(range(len(rows)), values, color=colour, linewidth=1.5)
         else:
             axes.scatter(xs, values, label=name, color=colour, s=14, alpha=0.7)
-    _label_axes(axes, kind, labels, xlabel or x, ylabel or (y[0] if len(y) == 1 else ""))
-    axes.set_title(title, fontsize=13, loc="left", fontweight="bold")
+    xname = x if xlabel is None else xlabel
+    _label_axes(axes, kind, [str(v) for v in xs], xname, ylabel or (names[0] if len(y) == 1 else ""))
+    if kind in ("line", "scatter") and len(rows) <= 24 and all(isinstance(v, int) for v in xs):
+        axes.set_xticks(xs)
+    # A figure title spans the whole width (long bar labels do not push it off the page).
+    figure.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
     if len(y) > 1:
         axes.legend(frameon=False)
     target.parent.mkdir(parents=True, exist_ok=True)

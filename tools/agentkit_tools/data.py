@@ -56,6 +56,7 @@ class DataWorkspace:
             f"SET allowed_directories = ['{root}/']",
             "SET enable_external_access = false",
             "SET autoinstall_known_extensions = false",
+            "SET GLOBAL TimeZone = 'UTC'",  # results read the same on every machine (cursors too)
             "SET lock_configuration = true",
         ):
             self._db.execute(statement)
@@ -71,7 +72,10 @@ class DataWorkspace:
             return self._db.cursor()
 
     def load_table(self, path: str, table: str) -> dict[str, Any]:
-        """Create (or replace) ``table`` from a CSV/TSV(.gz) or Parquet file in the workspace."""
+        """Create (or replace) ``table`` from a CSV/TSV(.gz) or Parquet file in the workspace.
+
+        In CSV files, empty fields, ``NA`` (as R writes them) and ``NULL`` are read as nulls.
+        """
         if not _TABLE_NAME.match(table):
             raise WorkspaceError(f"table name {table!r}: use letters, digits and _ (not first a digit)")
         source = self.workspace.resolve(path)
@@ -80,7 +84,8 @@ class DataWorkspace:
             raise WorkspaceError(f"{path!r}: not a .csv, .tsv, .csv.gz or .parquet file in the workspace")
         with self._cursor() as cur:
             # The table name matched _TABLE_NAME and the reader is ours: nothing model-given is spliced.
-            create = f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM {reader}(?)'  # noqa: S608
+            options = ", nullstr = ['', 'NA', 'NULL']" if reader == "read_csv" else ""  # R's NA too
+            create = f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM {reader}(?{options})'  # noqa: S608
             cur.execute(create, [str(source)])
             rows = _scalar(cur, f'SELECT count(*) FROM "{table}"')  # noqa: S608 - name checked
             columns = cur.execute(f'DESCRIBE "{table}"').fetchall()
@@ -151,25 +156,34 @@ def _scalar(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT")
+
+
 def _summarize(cur: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
-    """DuckDB's SUMMARIZE of a query, with numbers rounded so results read (and replay) stably."""
-    result = cur.execute(f"SUMMARIZE {query}")
-    names = [d[0] for d in result.description or ()]
-    keep = ("column_name", "column_type", "min", "max", "approx_unique", "avg", "null_percentage")
-    stats = []
-    for row in result.fetchall():
-        item = dict(zip(names, row, strict=True))
-        stats.append({k: _cell(_number(item.get(k))) for k in keep if k in item})
-    return stats
+    """Per-column statistics of a query's result, in one pass (cheaper than SUMMARIZE's quantiles).
 
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return float(value) if any(c in value for c in ".eE") else value
-        except ValueError:
-            return value
-    return value
+    min, max, approximate distinct count, mean (numeric columns) and the share of nulls;
+    numbers are rounded so results read (and replay) stably.
+    """
+    columns = [(str(r[0]), str(r[1])) for r in cur.execute(f"DESCRIBE {query}").fetchall()]
+    parts = []
+    for name, kind in columns:
+        col = '"' + name.replace('"', '""') + '"'
+        mean = f"avg({col})" if kind.startswith(_NUMERIC) else "NULL"
+        parts.append(
+            f"min({col})::VARCHAR, max({col})::VARCHAR, approx_count_distinct({col}), {mean}, "
+            f"round(100.0 * count(*) FILTER (WHERE {col} IS NULL) / greatest(count(*), 1), 2)"
+        )
+    row = cur.execute(f"SELECT {', '.join(parts)} FROM ({query})").fetchone() or ()  # noqa: S608 - see run_sql
+    keys = ("min", "max", "approx_unique", "avg", "null_percentage")
+    return [
+        {
+            "column_name": name,
+            "column_type": kind,
+            **{k: _cell(v) for k, v in zip(keys, row[5 * i : 5 * i + 5], strict=True)},
+        }
+        for i, (name, kind) in enumerate(columns)
+    ]
 
 
 def _cell(value: Any) -> Any:
@@ -227,6 +241,7 @@ def data_tools(data: DataWorkspace, *, chart_folder: str = "charts") -> list[Too
         filename: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,60}$")],
         xlabel: str | None = None,
         ylabel: str | None = None,
+        labels: list[str] | None = None,
     ) -> dict[str, Any]:
         """Draw a chart of a SELECT's result and save it as a PNG in the workspace.
 
@@ -237,12 +252,24 @@ def data_tools(data: DataWorkspace, *, chart_folder: str = "charts") -> list[Too
             y: One or more numeric columns to plot as series.
             title: Chart title.
             filename: File name without extension (letters, digits, - and _).
-            xlabel: X axis label (defaults to the column name).
+            xlabel: X axis label (defaults to the column name; "" for none).
             ylabel: Y axis label.
+            labels: Legend names of the y series, in order (default: the column names).
         """
         columns, rows = data.fetch(sql)
         target = data.workspace.resolve(f"{chart_folder}/{filename}.png")
-        draw_chart(columns, rows, target, kind=kind, x=x, y=y, title=title, xlabel=xlabel, ylabel=ylabel)
+        draw_chart(
+            columns,
+            rows,
+            target,
+            kind=kind,
+            x=x,
+            y=y,
+            title=title,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            labels=labels,
+        )
         return {"path": data.workspace.relative(target), "points": len(rows), "series": list(y)}
 
     return [load_table, describe_table, run_sql, make_chart]
