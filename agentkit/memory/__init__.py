@@ -2,7 +2,8 @@
 
 ``InMemoryMemory`` (tests), ``SQLiteMemory`` (the embedded default) and
 ``PostgresMemory`` (many processes or machines; needs ``agentkit[postgres]``,
-imported only when used).
+imported only when used). Fitting the context window: :class:`FitContext`
+with :class:`DropOldest` or :class:`Summarize` (:mod:`agentkit.memory.context`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,19 @@ from agentkit.memory.repair import repair_history
 from agentkit.memory.sqlite import SQLiteMemory
 
 if TYPE_CHECKING:
+    from agentkit.memory.context import DropOldest, FitContext, Summarize
     from agentkit.memory.postgres import PostgresMemory
 
-__all__ = ["InMemoryMemory", "Memory", "PostgresMemory", "SQLiteMemory", "repair_history"]
+__all__ = [
+    "DropOldest",
+    "FitContext",
+    "InMemoryMemory",
+    "Memory",
+    "PostgresMemory",
+    "SQLiteMemory",
+    "Summarize",
+    "repair_history",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +36,8 @@ def __getattr__(name: str) -> Any:
         from agentkit.memory.postgres import PostgresMemory  # noqa: PLC0415 - psycopg is optional
 
         return PostgresMemory
+    if name in ("DropOldest", "FitContext", "Summarize"):
+        from agentkit.memory import context  # noqa: PLC0415 - loads the hook machinery only when used
+
+        return getattr(context, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

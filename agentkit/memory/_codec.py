@@ -6,7 +6,7 @@ import orjson
 
 from agentkit.messages import Message, message_from_dict, message_to_dict
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "decode_turn", "encode", "encode_turn"]
 
 
 def encode(message: Message) -> str:
@@ -17,3 +17,13 @@ def encode(message: Message) -> str:
 def decode(data: str | bytes) -> Message:
     """Rebuild a message stored by :func:`encode`."""
     return message_from_dict(orjson.loads(data))
+
+
+def encode_turn(messages: list[Message]) -> str:
+    """Return a whole turn as one JSON array (the inverse of :func:`decode_turn`)."""
+    return "[" + ",".join(encode(m) for m in messages) + "]"
+
+
+def decode_turn(data: str | bytes) -> list[Message]:
+    """Rebuild the messages of a turn stored by :func:`encode_turn`."""
+    return [message_from_dict(d) for d in orjson.loads(data)]

@@ -20,9 +20,20 @@ from agentkit.exceptions import UserError
 from agentkit.memory._codec import decode, encode
 from agentkit.messages import Message
 
-__all__ = ["PostgresMemory"]
+__all__ = ["PostgresMemory", "check_table_name"]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def check_table_name(table: str) -> str:
+    """Return ``table`` if it is a plain lower-case identifier.
+
+    Raises:
+        UserError: it is not.
+    """
+    if not _IDENTIFIER.fullmatch(table):
+        raise UserError(f"table name {table!r} must match {_IDENTIFIER.pattern}")
+    return table
 
 
 class PostgresMemory:
@@ -39,10 +50,8 @@ class PostgresMemory:
     """
 
     def __init__(self, dsn: str, *, table: str = "agentkit_messages") -> None:
-        if not _IDENTIFIER.fullmatch(table):
-            raise UserError(f"table name {table!r} must match {_IDENTIFIER.pattern}")
         self._dsn = dsn
-        self.table = table
+        self.table = check_table_name(table)
         self._t = sql.Identifier(table)
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -1,10 +1,12 @@
 """SQLiteMemory: the embedded default, one file in WAL mode.
 
-Each :meth:`SQLiteMemory.append` is one ``BEGIN IMMEDIATE`` transaction, so a
-turn is stored whole or not at all, even if the process is killed mid-write,
-and several processes appending to the same file never interleave or lose a
-turn (SQLite serialises writers; ``busy_timeout`` makes the others wait).
-The blocking ``sqlite3`` calls run in worker threads.
+A turn is one row (its messages as a JSON array), written in a ``BEGIN
+IMMEDIATE`` transaction, so it is stored whole or not at all, even if the
+process is killed mid-write; several processes appending to the same file
+never interleave or lose a turn (SQLite serialises writers; ``busy_timeout``
+makes the others wait). The blocking ``sqlite3`` calls run in worker threads,
+and turns appended while a write is in progress are committed together by the
+next write (group commit), so many concurrent runs share transactions.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import anyio
 
 from agentkit.exceptions import UserError
-from agentkit.memory._codec import decode, encode
+from agentkit.memory._codec import decode_turn, encode_turn
 from agentkit.messages import Message
 
 __all__ = ["SQLiteMemory"]
@@ -27,15 +30,24 @@ __all__ = ["SQLiteMemory"]
 T = TypeVar("T")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS agentkit_messages (
+CREATE TABLE IF NOT EXISTS agentkit_turns (
     session    TEXT    NOT NULL,
-    seq        INTEGER NOT NULL,
     turn       INTEGER NOT NULL,
-    data       TEXT    NOT NULL,
+    messages   TEXT    NOT NULL,
     created_at REAL    NOT NULL,
-    PRIMARY KEY (session, seq)
+    PRIMARY KEY (session, turn)
 ) WITHOUT ROWID
 """
+
+
+@dataclass(kw_only=True, slots=True)
+class _Pending:
+    """A turn waiting to be written; ``done`` once a commit (or a failure) settled it."""
+
+    session: str
+    data: str
+    done: bool = False
+    error: BaseException | None = None
 
 
 class SQLiteMemory:
@@ -45,7 +57,7 @@ class SQLiteMemory:
         path: the database file (created on first use).
         synchronous: SQLite's ``synchronous`` setting. ``"NORMAL"`` (the default)
             survives a killed process; ``"FULL"`` also survives power loss, at the
-            cost of an fsync per turn.
+            cost of an fsync per commit.
         busy_timeout_s: how long a writer waits for another process's transaction.
 
     >>> import anyio, tempfile, os
@@ -67,7 +79,9 @@ class SQLiteMemory:
         self.path = os.fspath(path)
         self._synchronous = synchronous
         self._busy_ms = int(busy_timeout_s * 1000)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the connection
+        self._queue_lock = threading.Lock()  # guards the pending turns
+        self._pending: list[_Pending] = []
         self._conn: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
@@ -92,28 +106,46 @@ class SQLiteMemory:
         """Return the session's messages in order (empty for an unknown session)."""
         rows = await self._run(
             lambda c: c.execute(
-                "SELECT data FROM agentkit_messages WHERE session = ? ORDER BY seq", (session,)
+                "SELECT messages FROM agentkit_turns WHERE session = ? ORDER BY turn", (session,)
             ).fetchall()
         )
-        return [decode(data) for (data,) in rows]
+        return [m for (data,) in rows for m in decode_turn(data)]
 
     async def append(self, session: str, messages: Sequence[Message]) -> None:
-        """Add one turn's messages to the session in a single transaction."""
+        """Add one turn's messages to the session, atomically."""
         if not messages:
             return
-        encoded = [encode(m) for m in messages]
-        await self._run(lambda c: _append(c, session, encoded))
+        item = _Pending(session=session, data=encode_turn(list(messages)))
+        with self._queue_lock:
+            self._pending.append(item)
+        await anyio.to_thread.run_sync(self._write_pending, item)
+
+    def _write_pending(self, item: _Pending) -> None:
+        """Commit every pending turn in one transaction (unless an earlier write took ``item``)."""
+        with self._lock:
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._pending = self._pending, []
+                error: BaseException | None = None
+                try:
+                    _transaction(self._connection(), lambda c: _insert_turns(c, batch))
+                except Exception as err:
+                    error = err
+                for pending in batch:
+                    pending.done, pending.error = True, error
+        if item.error is not None:
+            raise item.error
 
     async def list_sessions(self) -> list[str]:
         """Return the names of the stored sessions, sorted."""
         rows = await self._run(
-            lambda c: c.execute("SELECT DISTINCT session FROM agentkit_messages ORDER BY session").fetchall()
+            lambda c: c.execute("SELECT DISTINCT session FROM agentkit_turns ORDER BY session").fetchall()
         )
         return [name for (name,) in rows]
 
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
-        await self._run(lambda c: c.execute("DELETE FROM agentkit_messages WHERE session = ?", (session,)))
+        await self._run(lambda c: c.execute("DELETE FROM agentkit_turns WHERE session = ?", (session,)))
 
     async def fork(self, source: str, target: str) -> None:
         """Copy session ``source`` to a new session ``target``.
@@ -121,7 +153,7 @@ class SQLiteMemory:
         Raises:
             UserError: ``source`` does not exist or ``target`` already does.
         """
-        await self._run(lambda c: _fork(c, source, target))
+        await self._run(lambda c: _transaction(c, lambda conn: _fork(conn, source, target)))
 
     def close(self) -> None:
         """Close the database connection (the object reopens it if used again)."""
@@ -135,44 +167,43 @@ class SQLiteMemory:
         self.close()
 
 
-def _transaction(conn: sqlite3.Connection, body: Callable[[], None]) -> None:
+def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], None]) -> None:
     """Run ``body`` inside ``BEGIN IMMEDIATE`` (the write lock is taken up front)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        body()
+        body(conn)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
 
-def _append(conn: sqlite3.Connection, session: str, encoded: list[str]) -> None:
-    def body() -> None:
-        last = conn.execute(
-            "SELECT seq, turn FROM agentkit_messages WHERE session = ? ORDER BY seq DESC LIMIT 1",
-            (session,),
-        ).fetchone()
-        seq, turn = (last[0] + 1, last[1] + 1) if last else (0, 0)
-        now = time.time()
-        conn.executemany(
-            "INSERT INTO agentkit_messages (session, seq, turn, data, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(session, seq + i, turn, data, now) for i, data in enumerate(encoded)],
+def _insert_turns(conn: sqlite3.Connection, batch: list[_Pending]) -> None:
+    """Insert each pending turn after its session's last one, in arrival order."""
+    next_turn: dict[str, int] = {}
+    now = time.time()
+    for item in batch:
+        turn = next_turn.get(item.session)
+        if turn is None:
+            row = conn.execute(
+                "SELECT max(turn) FROM agentkit_turns WHERE session = ?", (item.session,)
+            ).fetchone()
+            turn = 0 if row[0] is None else row[0] + 1
+        conn.execute(
+            "INSERT INTO agentkit_turns (session, turn, messages, created_at) VALUES (?, ?, ?, ?)",
+            (item.session, turn, item.data, now),
         )
-
-    _transaction(conn, body)
+        next_turn[item.session] = turn + 1
 
 
 def _fork(conn: sqlite3.Connection, source: str, target: str) -> None:
-    def body() -> None:
-        exists = "SELECT 1 FROM agentkit_messages WHERE session = ? LIMIT 1"
-        if conn.execute(exists, (source,)).fetchone() is None:
-            raise UserError(f"cannot fork: no session named {source!r}")
-        if conn.execute(exists, (target,)).fetchone() is not None:
-            raise UserError(f"cannot fork: session {target!r} already exists")
-        conn.execute(
-            "INSERT INTO agentkit_messages (session, seq, turn, data, created_at) "
-            "SELECT ?, seq, turn, data, created_at FROM agentkit_messages WHERE session = ?",
-            (target, source),
-        )
-
-    _transaction(conn, body)
+    exists = "SELECT 1 FROM agentkit_turns WHERE session = ? LIMIT 1"
+    if conn.execute(exists, (source,)).fetchone() is None:
+        raise UserError(f"cannot fork: no session named {source!r}")
+    if conn.execute(exists, (target,)).fetchone() is not None:
+        raise UserError(f"cannot fork: session {target!r} already exists")
+    conn.execute(
+        "INSERT INTO agentkit_turns (session, turn, messages, created_at) "
+        "SELECT ?, turn, messages, created_at FROM agentkit_turns WHERE session = ?",
+        (target, source),
+    )
