@@ -105,12 +105,14 @@ class BatchSummary:
     seconds: float
     results_path: Path
     worker_restarts: int = 0
+    #: From the last run enqueued to the last run finished (worker start-up not included).
+    run_seconds: float = 0.0
 
     def __str__(self) -> str:
-        rate = self.total / self.seconds if self.seconds > 0 else 0.0
+        rate = self.total / self.run_seconds if self.run_seconds > 0 else 0.0
         return (
             f"{self.total} runs: {self.ok} ok, {self.failed} failed in {self.seconds:.1f} s "
-            f"({rate:.1f} runs/s); results in {self.results_path}"
+            f"({rate:.1f} runs/s once queued); results in {self.results_path}"
         )
 
 
@@ -202,7 +204,9 @@ async def run_batch(
         client = DurableClient(config.database_url, queue=config.queue)
         ids = [await _enqueue(client, config, task) for task in tasks]
         report(f"enqueued {len(ids)} runs on queue {config.queue!r} (batch {config.batch_id})")
+        enqueued = time.perf_counter()
         await _wait(client, pool, ids, config.poll_s, report)
+        run_seconds = time.perf_counter() - enqueued
         records = [await client.result(run_id) for run_id in ids]
         executors = await _executors(client, ids)
     finally:
@@ -219,6 +223,7 @@ async def run_batch(
         seconds=time.perf_counter() - started,
         results_path=path,
         worker_restarts=pool.restarts,
+        run_seconds=run_seconds,
     )
 
 

@@ -8,11 +8,14 @@ executor left unfinished.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -107,12 +110,31 @@ class Progress:
         return f"{self.done}/{self.total} done ({detail})"
 
 
+def _use_wal(database_url: str) -> None:
+    """Put a SQLite system database in WAL mode (persistent in the file) before DBOS opens it.
+
+    DBOS opens SQLite in its default rollback-journal mode, which syncs several
+    times per step; in WAL mode a checkpoint costs one sync, and readers in other
+    worker processes do not block the writer.
+    """
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix):
+        return
+    path = database_url[len(prefix) :].split("?", 1)[0]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+
+
 class DurableRunner:
     """Runs agents durably: each run a DBOS workflow, each model and tool call a step.
 
-    >>> runner = DurableRunner("sqlite:///runs.sqlite", agents={"trip": trip_agent})  # doctest: +SKIP
-    >>> async with runner:  # doctest: +SKIP
-    ...     record = await runner.run(DurableRequest(agent="trip", prompt="Osaka?"), run_id="order-42")
+    Example::
+
+        runner = DurableRunner("sqlite:///runs.sqlite", agents={"trip": trip_agent})
+        async with runner:
+            record = await runner.run(DurableRequest(agent="trip", prompt="Osaka?"), run_id="order-42")
 
     Args:
         database_url: the DBOS system database: ``sqlite:///path`` or ``postgresql://...``.
@@ -151,6 +173,7 @@ class DurableRunner:
         """Start DBOS: open the system database, recover unfinished runs, register the queue."""
         if self._launched:
             return
+        _use_wal(self.database_url)
         DBOS(config=self._config)
         DBOS.launch()
         per_minute = self.queue.rate_limit.runs_per_minute if self.queue.rate_limit else None

@@ -1,0 +1,208 @@
+"""Durable runs and scale: three measurements, each printed as one JSON line.
+
+``python -m benchmarks.bench_durable inproc``: 1,000 agent runs at once in one process
+against the loopback fake Kimi server (its own process), agentkit vs the raw-SDK loop
+(``client_agentkit`` vs ``client_raw_create`` of this harness, the workload of
+``workload.py``: 4 turns and 12 tool calls per run). Repetitions interleave the two.
+
+``python -m benchmarks.bench_durable overhead [--database URL]``: the cost of durability per
+step. The same agent (a function model: no network, 4 model calls + 12 tool calls = 16
+steps per run) runs N times plainly and N times through :class:`DurableRunner`; the
+difference per step is DBOS checkpointing on that system database.
+
+``python -m benchmarks.bench_durable fanout [--database URL] [--runs 300] [--workers 3]``:
+``agentkit batch`` over worker processes against the fake server (its own process):
+throughput from the last run queued to the last run finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+
+from agentkit import Agent, tool
+from agentkit.messages import AssistantMessage, ToolCall, ToolMessage
+from agentkit.models import KimiModel
+from agentkit.models.abstract import ModelRequest
+from agentkit.models.function import FunctionModel
+from benchmarks.workload import CPU_TOOLS, INSTRUCTIONS, MODEL_NAME
+
+URL_ENV = "AGENTKIT_BENCH_KIMI_URL"
+STEPS_PER_RUN = 16
+
+
+def workload_agent() -> Agent[str]:
+    """The benchmark workload's agent against the server in ``AGENTKIT_BENCH_KIMI_URL`` (for workers)."""
+    model = KimiModel(MODEL_NAME, base_url=os.environ[URL_ENV], api_key="bench-key")
+    return Agent(model=model, instructions=INSTRUCTIONS, tools=CPU_TOOLS, name="bench")
+
+
+@contextmanager
+def fake_server() -> Iterator[str]:
+    """The fake Kimi server playing the workload, in its own process; yields its base URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentkit.testing",
+            "serve",
+            "--script-module",
+            "benchmarks.workload:responder",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def _client(name: str, base_url: str, runs: int) -> dict[str, Any]:
+    command = [sys.executable, "-m", f"benchmarks.client_{name}", "--base-url", base_url]
+    command += ["--runs", str(runs), "--concurrency", str(runs), "--warmup", "20"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def inproc(runs: int, repeats: int) -> dict[str, Any]:
+    """Runs/s of ``runs`` concurrent runs, agentkit vs raw SDK, repetitions interleaved."""
+    walls: dict[str, list[float]] = {"agentkit": [], "raw_create": []}
+    errors: dict[str, int] = {"agentkit": 0, "raw_create": 0}
+    with fake_server() as base_url:
+        for _ in range(repeats):
+            for name, wall in walls.items():
+                result = _client(name, base_url, runs)
+                wall.append(result["wall_s"])
+                errors[name] += result["wrong_outputs"] + (runs - result["runs"])
+    rates = {name: runs / statistics.median(w) for name, w in walls.items()}
+    return {
+        "bench": "inproc",
+        "runs_at_once": runs,
+        "repeats": repeats,
+        "runs_per_s": {k: round(v, 1) for k, v in rates.items()},
+        "wall_s": walls,
+        "errors": errors,
+        "ratio_agentkit_vs_raw": round(rates["agentkit"] / rates["raw_create"], 3),
+    }
+
+
+@tool
+async def noop(i: int) -> int:
+    """Return the number.
+
+    Args:
+        i: any number.
+    """
+    return i
+
+
+def _play(request: ModelRequest) -> AssistantMessage | str:
+    done = sum(isinstance(m, ToolMessage) for m in request.messages)
+    if done >= 12:
+        return "done"
+    calls = tuple(
+        ToolCall(id=f"functions.noop:{done + k}", name="noop", arguments=f'{{"i": {k}}}') for k in range(4)
+    )
+    return AssistantMessage(content=None, tool_calls=calls)
+
+
+async def _overhead(database: str, runs: int) -> dict[str, Any]:
+    from agentkit.durable import DurableRequest, DurableRunner, register_agent  # noqa: PLC0415
+
+    agent = Agent(FunctionModel(_play), tools=[noop], name="overhead")
+    register_agent("overhead", agent)
+    started = time.perf_counter()
+    for _ in range(runs):
+        await agent.run("go")
+    plain = time.perf_counter() - started
+    async with DurableRunner(database, executor_id=f"bench-{uuid.uuid4().hex[:6]}") as runner:
+        await runner.run(DurableRequest(agent="overhead", prompt="warm-up"))
+        started = time.perf_counter()
+        for _ in range(runs):
+            record = await runner.run(DurableRequest(agent="overhead", prompt="go"))
+            assert record.ok, record.error
+        durable = time.perf_counter() - started
+    steps = runs * STEPS_PER_RUN
+    return {
+        "bench": "overhead",
+        "database": database.split("://", maxsplit=1)[0],
+        "runs": runs,
+        "steps": steps,
+        "plain_ms_per_run": round(plain * 1000 / runs, 2),
+        "durable_ms_per_run": round(durable * 1000 / runs, 2),
+        "overhead_ms_per_step": round((durable - plain) * 1000 / steps, 3),
+    }
+
+
+def fanout(database: str | None, runs: int, workers: int, concurrency: int) -> dict[str, Any]:
+    """Throughput of ``agentkit batch`` over ``workers`` processes."""
+    with tempfile.TemporaryDirectory() as tmp, fake_server() as base_url:
+        tasks = Path(tmp) / "tasks.jsonl"
+        tasks.write_bytes(b"".join(orjson.dumps({"id": i, "prompt": "Paris?"}) + b"\n" for i in range(runs)))
+        command = [str(Path(sys.executable).with_name("agentkit")), "batch", str(tasks)]
+        command += ["--agent", "benchmarks.bench_durable:workload_agent", "--workers", str(workers)]
+        command += ["--concurrency", str(concurrency), "--out", str(Path(tmp) / "out"), "--no-traces"]
+        if database:
+            command += ["--database", database]
+        env = {**os.environ, URL_ENV: base_url}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    summary = done.stderr.strip().splitlines()[-1]
+    found = re.search(r"(\d+) ok, (\d+) failed in ([\d.]+) s \(([\d.]+) runs/s once queued\)", summary)
+    if found is None:
+        raise RuntimeError(f"agentkit batch failed: {done.stderr[-2000:]}")
+    return {
+        "bench": "fanout",
+        "database": (database or "sqlite").split("://")[0],
+        "runs": runs,
+        "workers": workers,
+        "worker_concurrency": concurrency,
+        "ok": int(found[1]),
+        "failed": int(found[2]),
+        "total_s": float(found[3]),
+        "runs_per_s_once_queued": float(found[4]),
+    }
+
+
+def main() -> None:
+    """Run the chosen measurement and print its JSON line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("bench", choices=("inproc", "overhead", "fanout"))
+    parser.add_argument("--database", default=None, help="system database URL (default: a temporary SQLite)")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16, help="runs per worker at once (fanout)")
+    args = parser.parse_args()
+    if args.bench == "inproc":
+        report = inproc(args.runs or 1000, args.repeats)
+    elif args.bench == "overhead":
+        with tempfile.TemporaryDirectory() as tmp:
+            database = args.database or f"sqlite:///{Path(tmp) / 'runs.sqlite'}"
+            report = anyio.run(_overhead, database, args.runs or 50)
+    else:
+        report = fanout(args.database, args.runs or 300, args.workers, args.concurrency)
+    sys.stdout.write(orjson.dumps(report).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()
