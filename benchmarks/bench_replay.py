@@ -19,6 +19,7 @@ Client mode (used by part 1): ``python -m benchmarks.bench_replay client --base-
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -196,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run both measurements and print a short report."""
     args = _parse(argv)
     speed = replay_speed(args.turns)
-    report: dict[str, Any] = {"python": sys.version.split()[0], "replay": speed}
+    report: dict[str, Any] = {"python": sys.version.split()[0], "load_average_at_start": os.getloadavg()}
+    report["replay"] = speed
     ok = speed["replay_s"] < REPLAY_TARGET_S
     print(
         f"replay: {speed['turns']} turns in {speed['replay_s']:.3f} s (load {speed['load_s']:.3f} s, "
@@ -218,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         ok = ok and within
         report["overhead"] = cost
+    report["load_average_at_end"] = os.getloadavg()  # other work on the machine skews CPU figures
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     print(f"written to {RESULTS.relative_to(ROOT)}")
