@@ -14,9 +14,10 @@ from agentkit_tools import EmailSettings, Mailer, Workspace
 
 from agentkit.approval import approve_all
 from agentkit.models import ReplayModel
+from agentkit.testing import FakeKimiServer
 from agentkit.tracing import read_trace
 from examples.trip_planner.agent import TripRequest, build_agent
-from examples.trip_planner.make_trace import TRACE, record
+from examples.trip_planner.make_trace import TRACE, record, scripted_kimi
 from tests._smtp import LOGIN, PASSWORD, smtp_server
 
 pytestmark = pytest.mark.anyio
@@ -107,3 +108,23 @@ def test_offline_demo_runs_end_to_end(tmp_path: Path) -> None:
         assert str(out / name) in completed.stdout
         assert (out / name).is_file()
     assert len(list((out / "outbox").glob("*.eml"))) == 1
+
+
+def test_live_mode_against_an_openai_compatible_server_records_a_trace(tmp_path: Path) -> None:
+    """`--base-url` runs the same demo against a server (here the loopback fake) and `--record` saves it."""
+    trace = tmp_path / "mine.jsonl"
+    flags = ["--yes", "--record", str(trace), "--out", str(tmp_path / "live")]
+    with FakeKimiServer(scripted_kimi) as server:
+        completed = subprocess.run(  # noqa: S603 - our own interpreter and example
+            [sys.executable, "-m", "examples.trip_planner", "--base-url", server.base_url, *flags],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert completed.returncode == 0, completed.stderr
+    assert "OFFLINE" not in completed.stdout
+    assert read_trace(trace).final is not None
+    assert len(read_trace(trace).model_calls) == 5
+    assert (tmp_path / "live" / "trip.ics").is_file()
