@@ -20,7 +20,18 @@ import anyio.abc
 
 from agentkit._early_start import EarlyStarter, early_start
 from agentkit._log import get_logger
-from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused, Resume, info, restore, start
+from agentkit._loop_state import (
+    Final,
+    LoopConfig,
+    LoopState,
+    Outcome,
+    Parent,
+    Paused,
+    Resume,
+    info,
+    restore,
+    start,
+)
 from agentkit._output import OutputInvalid
 from agentkit._run_context import RunContext
 from agentkit._tool_phase import close_dangling_calls, count_output_failure, handle_tool_calls
@@ -54,16 +65,19 @@ async def run_loop(
     emit: Callable[[Event], None],
     *,
     resume: Resume | None = None,
+    parent: Parent | None = None,
 ) -> RunResult[Any]:
     """Run the conversation to its end (or a pause) and return the :class:`RunResult`.
 
     ``emit`` receives every event (after the hooks' ``on_event``). With
-    ``resume``, a paused run continues from its state instead of ``prompt``.
+    ``resume``, a paused run continues from its state instead of ``prompt``;
+    ``parent`` makes this a sub-run charging its usage to another run.
 
     Raises:
         RunError: a limit or failure ended the run; ``.messages`` holds the conversation so far.
     """
     state = start(config, prompt, options, emit) if resume is None else restore(config, resume, options, emit)
+    state.parent = parent
     state.emit(
         RunStarted(
             run_id=state.run_id,
@@ -72,6 +86,8 @@ async def run_loop(
             messages=tuple(state.messages),
             tools=tuple(_build_request(config, state).tools),
             resumed=resume is not None,
+            parent_run_id=parent.run_id if parent is not None else None,
+            parent_tool_call_id=parent.tool_call_id if parent is not None else None,
         )
     )
     try:
@@ -180,6 +196,7 @@ def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> E
         tg=tg,
         toolset=config.toolset,
         ctx=RunContext(
+            budget=state,
             deps=state.deps,
             run_id=state.run_id,
             turn=state.turn,
@@ -265,15 +282,15 @@ def _check_request_limit(state: LoopState) -> None:
     limit = state.limits.requests
     if limit is not None and state.usage.requests >= limit:
         raise UsageLimitExceeded(f"requests limit of {limit} reached")
+    if state.usage.total_tokens or state.cost:  # agents used as tools may have spent the budget
+        passed = state.limits.exceeded(state.usage, state.cost)
+        if passed is not None:
+            raise UsageLimitExceeded(passed)
 
 
 def _account(state: LoopState, response: ModelResponse) -> None:
     state.messages.append(response.message)
-    state.usage = state.usage + response.usage
-    state.cost += response.cost_usd
-    passed = state.limits.exceeded(state.usage, state.cost)
-    if passed is not None:
-        raise UsageLimitExceeded(passed)
+    state.charge(response.usage, response.cost_usd)
     _log.debug(
         "model_turn",
         run_id=state.run_id,

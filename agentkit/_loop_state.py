@@ -15,7 +15,9 @@ import anyio
 
 from agentkit._approval import Gate, needs_gate
 from agentkit._output import OutputSpec
+from agentkit._run_context import UsageBudget
 from agentkit.approval import Approver, Decision
+from agentkit.exceptions import UsageLimitExceeded
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.messages import Event, Message, SystemMessage, UserMessage
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
@@ -24,7 +26,18 @@ from agentkit.run_state import CallResult, RunState
 from agentkit.tool import Toolset
 from agentkit.usage import Usage, UsageLimits
 
-__all__ = ["Final", "LoopConfig", "LoopState", "Outcome", "Paused", "Resume", "info", "restore", "start"]
+__all__ = [
+    "Final",
+    "LoopConfig",
+    "LoopState",
+    "Outcome",
+    "Parent",
+    "Paused",
+    "Resume",
+    "info",
+    "restore",
+    "start",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,6 +93,27 @@ class LoopState:
     carried: dict[int, CallResult] = field(default_factory=dict)  # results of a resumed turn
     paused_turn: bool = False
     trace: str | None = None
+    parent: Parent | None = None
+
+    def charge(self, usage: Usage, cost_usd: float, *, check: bool = True) -> None:
+        """Add usage and cost to this run and the runs it is part of; check every level's limits."""
+        self.usage = self.usage + usage
+        self.cost += cost_usd
+        if self.parent is not None:
+            self.parent.budget.charge(usage, cost_usd, check=check)
+        if check:
+            passed = self.limits.exceeded(self.usage, self.cost)
+            if passed is not None:
+                raise UsageLimitExceeded(passed)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Parent:
+    """The run (and tool call) a sub-run works for: an agent used as a tool."""
+
+    budget: UsageBudget
+    run_id: str
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

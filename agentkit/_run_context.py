@@ -6,12 +6,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from agentkit.messages import Message
 from agentkit.usage import Usage
 
-__all__ = ["DepsT", "RunContext", "idempotency_scope"]
+__all__ = ["DepsT", "RunContext", "UsageBudget", "idempotency_scope"]
 
 DepsT = TypeVar("DepsT")
 
@@ -27,6 +27,14 @@ def idempotency_scope(key: str | None) -> Iterator[None]:
         yield
     finally:
         _IDEMPOTENCY_KEY.reset(token)
+
+
+class UsageBudget(Protocol):
+    """Where a run's usage is charged: the run itself, and through it every run it is part of."""
+
+    def charge(self, usage: Usage, cost_usd: float, *, check: bool = True) -> None:
+        """Add ``usage`` and ``cost_usd``; with ``check``, raise ``UsageLimitExceeded`` past a limit."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,6 +57,8 @@ class RunContext(Generic[DepsT]):
         messages: the conversation up to the start of this turn.
         tool_call_id: the id of the call being run (``None`` outside a tool call).
         retry: how many earlier calls of this tool failed in this run.
+        budget: the run's usage budget; an agent used as a tool charges its sub-run's
+            usage and cost to it, so limits and cost are shared (``None`` outside a run).
         idempotency_key: a key stable across retries and crash recovery of this one tool
             call (durable runs: workflow id, turn and tool-call id), for tools with side
             effects to de-duplicate on; ``None`` outside durable runs.
@@ -62,6 +72,7 @@ class RunContext(Generic[DepsT]):
     tool_call_id: str | None = None
     tool_name: str | None = None
     retry: int = 0
+    budget: UsageBudget | None = None
     idempotency_key: str | None = None
 
     @staticmethod

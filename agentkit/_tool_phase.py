@@ -52,7 +52,7 @@ async def handle_tool_calls(
         }
     )
     stops = {i: o.stop for (i, _), o in zip(gated.run, outcomes, strict=True) if o.stop is not None}
-    state.usage = state.usage + Usage(tool_calls=len(waiting) - len(gated.pending))
+    state.charge(Usage(tool_calls=len(waiting) - len(gated.pending)), 0.0, check=False)
     if gated.pending and not stops:
         return _pause(config, state, results, gated.pending)
     state.carried = {}
@@ -83,6 +83,7 @@ async def _run_now(config: LoopConfig, state: LoopState, calls: list[ToolCall]) 
     if not calls:
         return []
     ctx: RunContext[Any] = RunContext(
+        budget=state,
         deps=state.deps,
         run_id=state.run_id,
         turn=state.turn,

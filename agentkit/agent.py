@@ -221,6 +221,25 @@ class Agent(Generic[OutputT]):
                 "with it): drop one; a prefill of '{' with output_type= already yields JSON"
             )
 
+    def as_tool(
+        self, *, name: str | None = None, description: str | None = None, session: str | None = None
+    ) -> Tool:
+        """This agent as a tool another agent can call (see :mod:`agentkit._agent_tool`).
+
+        The sub-run shares the calling run's usage limits and cost (its usage rolls up
+        into the caller's result), names the caller's run in its ``RunStarted`` event
+        for traces, and keeps its conversation in ``session`` when given (needs
+        ``memory``).
+
+        Args:
+            name: the tool's name (default: the agent's name).
+            description: what the calling model is told the agent does.
+            session: a memory session the sub-runs continue and extend.
+        """
+        from agentkit._agent_tool import agent_tool  # noqa: PLC0415 - _agent_tool imports this module
+
+        return agent_tool(self, name=name, description=description, session=session)
+
     async def resume(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
     ) -> RunResult[OutputT]:

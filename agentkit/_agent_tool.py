@@ -1,0 +1,74 @@
+"""Agents as tools: one agent calls another like any tool (``agent.as_tool(...)``).
+
+The sub-run is a full run of the inner agent, working for the tool call that
+started it:
+
+- it charges its usage and cost to the calling run as it goes (through
+  ``RunContext.budget``), so the caller's limits apply to both and the caller's
+  :class:`~agentkit.RunResult` includes the sub-run's usage and cost; the inner
+  agent's own limits apply too;
+- its :class:`~agentkit.messages.RunStarted` names the caller's run and tool call
+  (``parent_run_id``, ``parent_tool_call_id``), so a trace can nest it;
+- it keeps its own conversation: a memory session when ``session=`` is given
+  (the inner agent needs a ``memory``), else a fresh one per call;
+- it gets the caller's ``deps``.
+
+Several calls of agent tools in one turn run concurrently, like any other calls.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentkit._loop import run_loop
+from agentkit._loop_state import Parent
+from agentkit._run_context import RunContext
+from agentkit.exceptions import ModelRetry
+from agentkit.messages import Event
+from agentkit.result import RunOptions, RunResult
+from agentkit.tool import Tool, serialize_result, tool
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+
+__all__ = ["agent_tool"]
+
+
+def agent_tool(
+    agent: Agent[Any], *, name: str | None = None, description: str | None = None, session: str | None = None
+) -> Tool:
+    """Return a :class:`Tool` that runs ``agent`` on the task the model gives it."""
+    tool_name = name or agent.name
+    text = description or f"Ask the {agent.name} agent to carry out a task; it answers with its result."
+
+    async def run_agent(ctx: RunContext[Any], task: str) -> str:
+        """Run the agent.
+
+        Args:
+            ctx: The calling run (injected, not shown to the model).
+            task: What the agent should do, with everything it needs to know.
+        """
+        result = await _sub_run(agent, task, ctx, session)
+        if result.paused:
+            raise ModelRetry(
+                f"The {agent.name} agent stopped to wait for approval of "
+                f"{', '.join(p.call.name for p in result.pending)}; it cannot finish this task now."
+            )
+        return serialize_result(result.output)
+
+    return tool(run_agent, name=tool_name, description=text)
+
+
+async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: str | None) -> RunResult[Any]:
+    options = await agent._resolve(RunOptions(deps=ctx.deps, session=session))
+    parent = (
+        None
+        if ctx.budget is None
+        else Parent(budget=ctx.budget, run_id=ctx.run_id, tool_call_id=ctx.tool_call_id)
+    )
+    config = await agent._with_source_tools(agent._config)
+    return await run_loop(config, task, options, _discard, parent=parent)
+
+
+def _discard(event: Event) -> None:
+    """A sub-run's events go to its hooks only (tracers attached to it see them)."""
