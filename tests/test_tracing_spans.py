@@ -179,3 +179,18 @@ def test_span_duration() -> None:
         span_id="a", parent_id=None, trace_id="t", kind="run", name="r", start_ns=0, end_ns=1_500_000_000
     )
     assert span.duration_s == 1.5
+
+
+async def test_nested_agent_on_the_same_tracer_keeps_both_trees() -> None:
+    """An agent called as a tool, traced by the same Tracer, ends its run without losing the caller's."""
+    sink = CapturedTraces()
+    tracer = Tracer([sink])
+    helper = Agent(ScriptedModel(["helped"]), name="helper", hooks=[tracer])
+    boss_model = ScriptedModel([calls(("helper", {"task": "help"})), "done"])
+    result = await Agent(boss_model, tools=[helper.as_tool()], name="boss", hooks=[tracer]).run("go")
+    mine = [s for s in sink.spans if s.trace_id == result.run_id]
+    assert [s.name for s in mine if s.kind in ("tool_call", "run")] == [
+        "execute_tool helper",
+        "invoke_agent boss",
+    ]
+    assert [s.name for s in sink.spans if s.kind == "run"] == ["invoke_agent helper", "invoke_agent boss"]

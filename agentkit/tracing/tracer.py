@@ -87,6 +87,8 @@ class _RunState:
     encoder: RecordEncoder
     builder: SpanBuilder
     token: Token[TraceContext | None]
+    #: The run this one is nested in (an agent called as a tool), restored when this one ends.
+    outer: _RunState | None = None
 
 
 class Tracer(RunHooks):
@@ -112,6 +114,7 @@ class Tracer(RunHooks):
                 encoder=RecordEncoder(clock=time.time_ns),
                 builder=SpanBuilder(emit=self._emit),
                 token=_CONTEXT.set(context),
+                outer=self._state.get(),
             )
             self._state.set(state)
         else:
@@ -124,7 +127,7 @@ class Tracer(RunHooks):
         if record is not None:
             state.builder.feed(record)
         if isinstance(event, FinalResultEvent | RunFailed):
-            self._state.set(None)
+            self._state.set(state.outer)
             with contextlib.suppress(ValueError):  # reset from another context: nothing to undo
                 _CONTEXT.reset(state.token)
 
