@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,22 +30,10 @@ from agentkit.models import KimiModel, Model, OpenAICompatModel, ReplayModel
 from agentkit.tracing import TraceWriter, read_trace
 from examples.trip_planner.agent import TripRequest, build_agent
 from examples.trip_planner.make_trace import TRACE
-from examples.trip_planner.progress import ProgressPrinter
+from examples.trip_planner.progress import ProgressPrinter, fresh_workspace
 from examples.trip_planner.travel import SampleTravelProvider
 
 DEFAULT_OUT = Path("out/trip_planner")
-_MARKER = ".agentkit-demo-output"
-
-
-def _fresh_workspace(folder: Path) -> Workspace:
-    """An empty output folder (a previous demo output there is replaced; anything else is kept)."""
-    if folder.exists() and (folder / _MARKER).exists():
-        shutil.rmtree(folder)
-    elif folder.exists() and any(folder.iterdir()):
-        raise SystemExit(f"{folder} exists and is not a demo output folder: choose another --out")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / _MARKER).write_text("written by the agentkit demo; replaced on the next run\n")
-    return Workspace(folder)
 
 
 async def run_demo(
@@ -105,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     live = args.live or bool(args.base_url)
-    workspace = _fresh_workspace(args.out)
+    workspace = fresh_workspace(args.out)
     if live:
         mailer = Mailer(workspace, EmailSettings.from_env(), sender="trip-planner@localhost")
         agent = build_agent(_model(args), workspace=workspace, mailer=mailer)

@@ -1,8 +1,12 @@
-"""Console progress for the demos: turns, model calls, parallel tool calls and approvals, as they happen."""
+"""Shared by the demos: console progress (turns, parallel tool calls, approvals) and the output folder."""
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
+
+from agentkit_tools import Workspace
 
 from agentkit.messages import (
     ApprovalDecided,
@@ -14,7 +18,9 @@ from agentkit.messages import (
     TurnFinished,
 )
 
-__all__ = ["ProgressPrinter"]
+__all__ = ["ProgressPrinter", "fresh_workspace"]
+
+_MARKER = ".agentkit-demo-output"
 
 
 def _short(text: str, limit: int) -> str:
@@ -58,3 +64,14 @@ class ProgressPrinter:
         elif isinstance(event, TurnFinished):
             tokens = event.usage.input_tokens + event.usage.output_tokens
             print(f"{self._stamp()} turn {event.turn} done ({tokens:,} tokens so far)")
+
+
+def fresh_workspace(folder: Path) -> Workspace:
+    """An empty output folder (a previous demo output there is replaced; anything else is kept)."""
+    if folder.exists() and (folder / _MARKER).exists():
+        shutil.rmtree(folder)
+    elif folder.exists() and any(folder.iterdir()):
+        raise SystemExit(f"{folder} exists and is not a demo output folder: choose another --out")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / _MARKER).write_text("written by the agentkit demo; replaced on the next run\n")
+    return Workspace(folder)
