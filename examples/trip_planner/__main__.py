@@ -61,7 +61,7 @@ def _model(args: argparse.Namespace) -> Model:
     return KimiModel(args.model)
 
 
-def _report(result: RunResult[str], workspace: Workspace, mailer: Mailer, took: float) -> None:
+def _report(result: RunResult[str], workspace: Workspace, mailer: Mailer, took: float, *, live: bool) -> None:
     root = workspace.root
     print("\n" + result.output + "\n")
     print(f"Itinerary:     {root / 'itinerary.md'}")
@@ -76,6 +76,8 @@ def _report(result: RunResult[str], workspace: Workspace, mailer: Mailer, took: 
         f"\n{result.turns} turns, {usage.tool_calls} tool calls, {usage.input_tokens} input + "
         f"{usage.output_tokens} output tokens, ${result.cost_usd:.4f} at the model's prices, {took:.1f} s"
     )
+    if not live:
+        print("(offline: the token counts are those of the authored trace, estimated; nothing was billed)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"> {prompt}\n")
     started = time.perf_counter()
     result = anyio.run(lambda: run_demo(agent, prompt, approve=approve, record=args.record))
-    _report(result, workspace, mailer, time.perf_counter() - started)
+    _report(result, workspace, mailer, time.perf_counter() - started, live=live)
     return 0
 
 
