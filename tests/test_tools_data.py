@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from agentkit_tools import DataWorkspace, Workspace, WorkspaceError, data_tools
 
@@ -39,7 +40,10 @@ def test_load_reports_rows_and_column_types(data: DataWorkspace, tmp_path: Path)
 def test_parquet_round_trip(data: DataWorkspace) -> None:
     """A Parquet file in the workspace loads like a CSV file."""
     target = data.workspace.root / "c.parquet"
-    data._db.execute(f"COPY cities TO '{target}' (FORMAT parquet)")  # setup only: the tools cannot COPY
+    source = data.workspace.root / "cities.csv"
+    with duckdb.connect() as setup:  # a separate database writes the file: the tools cannot COPY
+        copy = f"COPY (SELECT * FROM read_csv('{source}')) TO '{target}' (FORMAT parquet)"  # noqa: S608 - test paths
+        setup.execute(copy)
     assert data.load_table("c.parquet", "from_parquet")["rows"] == 200
 
 
@@ -125,6 +129,7 @@ async def test_chart_of_a_text_column_is_refused(data: DataWorkspace) -> None:
 
 async def test_parallel_queries_through_an_agent(data: DataWorkspace) -> None:
     """Several run_sql calls of one turn all run (concurrently, on separate cursors) and answer in order."""
+    # Constant thresholds, not outside input:
     queries = [f"SELECT count(*) AS n FROM cities WHERE temp >= {t}" for t in (0, 10, 20, 29)]  # noqa: S608
     model = ScriptedModel([calls(*[("run_sql", {"sql": q}) for q in queries]), "done"])
     result = await Agent(model, tools=data_tools(data)).run("count")
