@@ -1,9 +1,11 @@
 """Durable runs and scale: three measurements, each printed as one JSON line.
 
 ``python -m benchmarks.bench_durable inproc``: 1,000 agent runs at once in one process
-against the loopback fake Kimi server (its own process), agentkit vs the raw-SDK loop
-(``client_agentkit`` vs ``client_raw_create`` of this harness, the workload of
-``workload.py``: 4 turns and 12 tool calls per run). Repetitions interleave the two.
+against the loopback fake Kimi server (its own process), agentkit vs the raw-SDK loop of
+``client_raw_create`` (the workload of ``workload.py``: 4 turns and 12 tool calls per run),
+each client process measured by ``_harness.measure``. Both send through one
+connection pool of ``--connections`` (default 100) connections: 1,000 sockets at once
+overflow the fake server's listen backlog, for either client. Repetitions interleave.
 
 ``python -m benchmarks.bench_durable overhead [--database URL]``: the cost of durability per
 step. The same agent (a function model: no network, 4 model calls + 12 tool calls = 16
@@ -26,12 +28,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
+import openai
 import orjson
 
 from agentkit import Agent, tool
@@ -39,7 +43,10 @@ from agentkit.messages import AssistantMessage, ToolCall, ToolMessage
 from agentkit.models import KimiModel
 from agentkit.models.abstract import ModelRequest
 from agentkit.models.function import FunctionModel
-from benchmarks.workload import CPU_TOOLS, INSTRUCTIONS, MODEL_NAME
+from benchmarks import client_raw_create as raw_loop
+from benchmarks._harness import ClientOptions, RunOnce
+from benchmarks._harness import main as harness_main
+from benchmarks.workload import CPU_TOOLS, INSTRUCTIONS, MODEL_NAME, PROMPT
 
 URL_ENV = "AGENTKIT_BENCH_KIMI_URL"
 STEPS_PER_RUN = 16
@@ -74,8 +81,52 @@ def fake_server() -> Iterator[str]:
         proc.wait()
 
 
+def _pool(connections: int) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(limits=httpx2.Limits(max_connections=connections), timeout=600.0)
+
+
+@asynccontextmanager
+async def _agentkit_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
+    async with _pool(_CONNECTIONS) as pool:
+        model = KimiModel(MODEL_NAME, base_url=options.base_url, api_key="bench-key", http_client=pool)
+        agent = Agent(model=model, instructions=INSTRUCTIONS, tools=CPU_TOOLS)
+
+        async def run_once() -> tuple[int, str]:
+            result = await agent.run(PROMPT)
+            return result.turns, result.output
+
+        yield run_once
+
+
+@asynccontextmanager
+async def _raw_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
+    async with _pool(_CONNECTIONS) as pool:
+        client = openai.AsyncOpenAI(
+            base_url=options.base_url, api_key="bench-key", max_retries=0, http_client=pool
+        )
+
+        async def run_once() -> tuple[int, str]:
+            messages: list[Any] = [
+                {"role": "system", "content": INSTRUCTIONS},
+                {"role": "user", "content": PROMPT},
+            ]
+            for turn in range(1, 21):
+                content, calls = await raw_loop._complete(client, messages)
+                if not calls:
+                    return turn, content or ""
+                messages.append({"role": "assistant", "content": content, "tool_calls": calls})
+                messages.extend(await raw_loop._run_tools(calls))
+            raise RuntimeError("no answer after 20 turns")
+
+        yield run_once
+
+
+_CONNECTIONS = int(os.environ.get("AGENTKIT_BENCH_CONNECTIONS", "100"))
+_RUNNERS = {"agentkit": _agentkit_runner, "raw_create": _raw_runner}
+
+
 def _client(name: str, base_url: str, runs: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", f"benchmarks.client_{name}", "--base-url", base_url]
+    command = [sys.executable, "-m", "benchmarks.bench_durable", "client", name, "--base-url", base_url]
     command += ["--runs", str(runs), "--concurrency", str(runs), "--warmup", "20"]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     result: dict[str, Any] = orjson.loads(done.stdout.strip().splitlines()[-1])
@@ -183,6 +234,9 @@ def fanout(database: str | None, runs: int, workers: int, concurrency: int) -> d
 
 def main() -> None:
     """Run the chosen measurement and print its JSON line."""
+    if sys.argv[1:2] == ["client"]:  # one contender of ``inproc``, in its own process
+        harness_main(sys.argv[2], _RUNNERS[sys.argv[2]], sys.argv[3:])
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
