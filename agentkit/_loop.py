@@ -197,6 +197,7 @@ def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> E
         toolset=config.toolset,
         ctx=RunContext(
             budget=state,
+            emit=state.emit,
             deps=state.deps,
             run_id=state.run_id,
             turn=state.turn,

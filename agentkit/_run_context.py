@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from agentkit.messages import Message
+from agentkit.messages import Event, Message
 from agentkit.usage import Usage
 
 __all__ = ["DepsT", "RunContext", "UsageBudget", "idempotency_scope"]
@@ -59,6 +59,8 @@ class RunContext(Generic[DepsT]):
         retry: how many earlier calls of this tool failed in this run.
         budget: the run's usage budget; an agent used as a tool charges its sub-run's
             usage and cost to it, so limits and cost are shared (``None`` outside a run).
+        emit: hands an event to the run's hooks and stream (e.g. the planning tool's
+            ``PlanUpdated``); ``None`` outside a run.
         idempotency_key: a key stable across retries and crash recovery of this one tool
             call (durable runs: workflow id, turn and tool-call id), for tools with side
             effects to de-duplicate on; ``None`` outside durable runs.
@@ -73,6 +75,7 @@ class RunContext(Generic[DepsT]):
     tool_name: str | None = None
     retry: int = 0
     budget: UsageBudget | None = None
+    emit: Callable[[Event], None] | None = None
     idempotency_key: str | None = None
 
     @staticmethod

@@ -84,6 +84,7 @@ async def _run_now(config: LoopConfig, state: LoopState, calls: list[ToolCall]) 
         return []
     ctx: RunContext[Any] = RunContext(
         budget=state,
+        emit=state.emit,
         deps=state.deps,
         run_id=state.run_id,
         turn=state.turn,

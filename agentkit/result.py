@@ -14,6 +14,7 @@ from agentkit.models.abstract import ModelSettings, ToolChoice
 from agentkit.usage import Usage, UsageLimits
 
 if TYPE_CHECKING:
+    from agentkit.planning import Plan
     from agentkit.run_state import RunState
 
 __all__ = ["OutputT", "RunKwargs", "RunOptions", "RunResult"]
@@ -49,6 +50,13 @@ class RunResult(Generic[OutputT]):
     turns: int
     pending: tuple[PendingCall, ...] = ()
     state: RunState | None = None
+
+    @property
+    def plan(self) -> Plan | None:
+        """The model's latest plan, when it used the ``update_plan`` tool (see :mod:`agentkit.planning`)."""
+        from agentkit.planning import current_plan  # noqa: PLC0415 - planning imports tools, which import this
+
+        return current_plan(self.messages)
 
     @property
     def paused(self) -> bool:
