@@ -35,7 +35,13 @@ from agentkit._loop_state import (
 from agentkit._output import OutputInvalid
 from agentkit._run_context import RunContext
 from agentkit._tool_phase import close_dangling_calls, count_output_failure, handle_tool_calls
-from agentkit.exceptions import MaxTurnsExceeded, ModelResponseError, RunError, UsageLimitExceeded
+from agentkit.exceptions import (
+    MaxTurnsExceeded,
+    ModelError,
+    ModelResponseError,
+    RunError,
+    UsageLimitExceeded,
+)
 from agentkit.messages import (
     AssistantMessage,
     Event,
@@ -183,7 +189,7 @@ async def _respond(
     config: LoopConfig, state: LoopState, request: ModelRequest, early: EarlyStarter | None
 ) -> Outcome:
     """Call the model and act on its answer (tool calls, an output, or a retry)."""
-    response = await _call_model(config, state, request, early)
+    response = await _call_model_or_recover(config, state, request, early)
     for hook in state.hooks:
         response = await hook.after_model_call(response, info(config, state))
     _account(state, response)
@@ -258,6 +264,20 @@ async def _call_model(
     duration = time.perf_counter() - started
     state.emit(ModelCallFinished(turn=state.turn, request=request, response=response, duration_s=duration))
     return response
+
+
+async def _call_model_or_recover(
+    config: LoopConfig, state: LoopState, request: ModelRequest, early: EarlyStarter | None
+) -> ModelResponse:
+    """Call the model; if it fails, the first hook offering a changed request gets one retry."""
+    try:
+        return await _call_model(config, state, request, early)
+    except ModelError as err:
+        for hook in state.hooks:
+            retry = await hook.on_model_error(request, err, info(config, state))
+            if retry is not None:
+                return await _call_model(config, state, retry, early)
+        raise
 
 
 async def _stream_model(

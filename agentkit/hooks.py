@@ -7,6 +7,7 @@ points, in the order given:
 - :meth:`RunHooks.on_event` for every :data:`~agentkit.messages.Event` (sync, must be cheap);
 - :meth:`RunHooks.before_model_call` to adjust each request before it is sent;
 - :meth:`RunHooks.after_model_call` to adjust each response before the loop acts on it;
+- :meth:`RunHooks.on_model_error` to offer one changed request to retry after a failed model call;
 - :meth:`RunHooks.after_turn` with each completed turn's new messages (an assistant message
   and all its tool results, or the final answer), so a turn is persisted as one unit.
 
@@ -56,6 +57,16 @@ class RunHooks:
     async def after_model_call(self, response: ModelResponse, info: RunInfo) -> ModelResponse:
         """Return the response the loop should act on (the argument itself, or a changed copy)."""
         return response
+
+    async def on_model_error(
+        self, request: ModelRequest, error: Exception, info: RunInfo
+    ) -> ModelRequest | None:
+        """Return a changed request to retry once after the model call failed with ``error``.
+
+        ``None`` (the default) lets the error end the run. The first hook returning a request
+        wins, and a request is retried at most once (e.g. a shorter one after a context overflow).
+        """
+        return None
 
     async def after_turn(self, messages: Sequence[Message], info: RunInfo) -> None:
         """Receive a completed turn's new messages (tool calls always with their results)."""

@@ -110,7 +110,7 @@ def storage_speed(turns: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="agentkit-bench-memory-"))
     out: dict[str, Any] = {}
     for sync in ("NORMAL", "FULL"):
-        memory = SQLiteMemory(folder / f"{sync}.db", synchronous=sync)  # type: ignore[arg-type]
+        memory = SQLiteMemory(folder / f"{sync}.db", synchronous=sync)
         out[f"sqlite_{sync.lower()}_turns_per_s"] = round(anyio.run(_append_rate, memory, turns))
         out[f"sqlite_{sync.lower()}_64_sessions_turns_per_s"] = round(
             anyio.run(_concurrent_rate, memory, turns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import Agent, tool
-from agentkit.exceptions import UserError
+from agentkit.exceptions import ModelHTTPError, UserError
 from agentkit.hooks import RunInfo
 from agentkit.memory import InMemoryMemory
 from agentkit.memory.context import (
@@ -22,7 +22,7 @@ from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMess
 from agentkit.models import KimiModel
 from agentkit.models.abstract import ModelRequest, ModelSettings, ToolDefinition
 from agentkit.models.function import ScriptedModel
-from agentkit.testing import FakeKimiServer
+from agentkit.testing import FakeKimiServer, Reply
 from tests._memory_backends import tool_turn
 from tests.builders import calls
 
@@ -151,3 +151,43 @@ async def test_moonshot_counter_asks_the_estimate_endpoint(fake_kimi: FakeKimiSe
     assert len(posted) == 1
     assert posted[0].body is not None
     assert posted[0].body["messages"] == [{"role": "user", "content": "a" * 400}]
+
+
+OVERFLOW = Reply.error(
+    400, "invalid_request_error", "Invalid request: Your request exceeded model token limit: 8192"
+)
+
+
+async def _run_with_history(fake_kimi: FakeKimiServer) -> None:
+    memory = InMemoryMemory()
+    history = _history(10)
+    for start in range(0, len(history), 4):
+        await memory.append("s", history[start : start + 4])
+    fit = FitContext(window=1_000_000)  # the local estimate says it fits; the server will disagree
+    async with KimiModel("moonshot-v1-8k", api_key="sk-test", base_url=fake_kimi.base_url) as kimi:
+        result = await Agent(kimi, memory=memory, hooks=[fit]).run("next", session="s")
+    assert result.output == "fits now"
+
+
+async def test_a_token_limit_error_compacts_once_and_retries_once(fake_kimi: FakeKimiServer) -> None:
+    """A 400 "exceeded model token limit" makes FitContext compact and the loop retry the call once."""
+    fake_kimi.add(OVERFLOW, Reply.text("fits now"))
+    await _run_with_history(fake_kimi)
+    chats = [r.body for r in fake_kimi.requests if r.path.endswith("/chat/completions") and r.body]
+    assert len(chats) == 2
+    assert len(chats[1]["messages"]) < len(chats[0]["messages"])
+    assert chats[1]["messages"][-1] == {"role": "user", "content": "next"}
+
+
+async def test_a_second_overflow_or_another_error_ends_the_run(fake_kimi: FakeKimiServer) -> None:
+    """The retry happens once; an error other than an overflow is never retried by FitContext."""
+    fake_kimi.add(OVERFLOW, OVERFLOW)
+    with pytest.raises(ModelHTTPError, match="token limit"):
+        await _run_with_history(fake_kimi)
+    fake_kimi.add(
+        Reply.error(400, "content_filter", "The request was rejected because it was considered high risk")
+    )
+    with pytest.raises(ModelHTTPError, match="high risk"):
+        await _run_with_history(fake_kimi)
+    chats = [r for r in fake_kimi.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 3

@@ -8,7 +8,9 @@ model call it counts the request, and when ``prompt + max_tokens`` would pass
 (:class:`DropOldest`) or by having a model summarise them (:class:`Summarize`).
 The system instructions, the latest user message and everything after it are
 always kept, and a tool call is never separated from its results. Only the
-request changes: the stored session keeps every raw turn.
+request changes: the stored session keeps every raw turn. A server's
+"exceeded model token limit" error (HTTP 400) triggers one more compaction
+and one retry.
 
 >>> from agentkit.messages import UserMessage
 >>> estimate_tokens([UserMessage(content="Hello, how are you today?")])
@@ -25,7 +27,7 @@ from typing import Protocol
 import orjson
 
 from agentkit._log import get_logger
-from agentkit.exceptions import UserError
+from agentkit.exceptions import ModelHTTPError, UserError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.messages import (
     AssistantMessage,
@@ -55,6 +57,7 @@ _log = get_logger("agentkit.memory")
 TokenCounter = Callable[[Sequence[Message], Sequence[ToolDefinition]], Awaitable[int]]
 
 _PER_MESSAGE = 4  # role markers and separators
+_OVERFLOW = "token limit"  # Kimi: "Invalid request: Your request exceeded model token limit: 8192"
 
 
 def text_tokens(text: str) -> int:
@@ -234,21 +237,42 @@ class FitContext(RunHooks):
 
     async def before_model_call(self, request: ModelRequest, info: RunInfo) -> ModelRequest:
         """Return ``request``, or a copy whose older turns are compacted to fit."""
+        return await self._fit(request, info, force=False)
+
+    async def on_model_error(
+        self, request: ModelRequest, error: Exception, info: RunInfo
+    ) -> ModelRequest | None:
+        """After a server's "exceeded model token limit" 400, compact once more and retry once."""
+        if not (
+            isinstance(error, ModelHTTPError)
+            and error.status_code == 400
+            and _OVERFLOW in error.message.lower()
+        ):
+            return None
+        _log.warning("context_overflow", run_id=info.run_id, message=error.message)
+        fitted = await self._fit(request, info, force=True)
+        return None if fitted is request else fitted
+
+    async def _fit(self, request: ModelRequest, info: RunInfo, *, force: bool) -> ModelRequest:
         answer = request.settings.max_tokens or self.default_max_tokens
         limit = int(self.window * self.threshold) - answer
         total = await self.counter(request.messages, request.tools)
-        if total <= limit:
+        if total <= limit and not force:
             return request
         split = _split(request.messages)
         sizes = [sum(_message_tokens(m) for m in unit) for unit in split.units]
         scale = total / max(1, estimate_tokens(request.messages, request.tools))  # calibrate the estimate
-        cut = self._cuts.get(info.run_id, 0)
+        cut = 0 if force else self._cuts.get(info.run_id, 0)
         if cut == 0 or cut > len(sizes) or (total - scale * sum(sizes[:cut])) > limit:
             cut = _cut_for(sizes, excess=(total - (int(self.window * self.target) - answer)) / scale)
+        if force:  # the server disagrees with the estimate: drop at least half of what is left
+            cut = max(cut, -(-len(sizes) // 2))
+        if cut == 0:
+            return request
         self._remember(info.run_id, cut)
         older = [m for unit in split.units[:cut] for m in unit]
         kept = [m for unit in split.units[cut:] for m in unit]
-        replacement = await self.compaction.compact(older, info) if older else []
+        replacement = await self.compaction.compact(older, info)
         fitted = [*split.head, *replacement, *kept, *split.tail]
         _log.info("context_fitted", run_id=info.run_id, tokens_before=total, compacted_messages=len(older))
         return replace(request, messages=tuple(fitted))

@@ -24,11 +24,16 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 
+from agentkit.memory.sqlite import open_database
 from agentkit.tool import Tool, tool
 
 __all__ = ["Note", "NotesStore", "PostgresNotes", "SQLiteNotes", "notes_tools"]
 
 T = TypeVar("T")
+_NOTES_SCHEMA = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS agentkit_notes USING fts5("
+    "text, created_at UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -80,14 +85,7 @@ class SQLiteNotes:
         def locked() -> T:
             with self._lock:
                 if self._conn is None:
-                    conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                    conn.execute("PRAGMA busy_timeout = 30000")
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    conn.execute(
-                        "CREATE VIRTUAL TABLE IF NOT EXISTS agentkit_notes USING fts5("
-                        "text, created_at UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
-                    )
-                    self._conn = conn
+                    self._conn = open_database(self.path, _NOTES_SCHEMA, busy_ms=30_000)
                 return fn(self._conn)
 
         return await anyio.to_thread.run_sync(locked)

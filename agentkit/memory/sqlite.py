@@ -25,7 +25,7 @@ from agentkit.exceptions import UserError
 from agentkit.memory._codec import decode_turn, encode_turn
 from agentkit.messages import Message
 
-__all__ = ["SQLiteMemory"]
+__all__ = ["SQLiteMemory", "open_database"]
 
 T = TypeVar("T")
 
@@ -87,12 +87,9 @@ class SQLiteMemory:
     def _connection(self) -> sqlite3.Connection:
         """Open the file on first use (called with the lock held)."""
         if self._conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            conn.execute(_SCHEMA)
-            self._conn = conn
+            self._conn = open_database(
+                self.path, _SCHEMA, busy_ms=self._busy_ms, synchronous=self._synchronous
+            )
         return self._conn
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -165,6 +162,29 @@ class SQLiteMemory:
     async def aclose(self) -> None:
         """Close the database connection."""
         self.close()
+
+
+def open_database(path: str, schema: str, *, busy_ms: int, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open ``path`` in WAL mode and create ``schema``, waiting out other processes doing the same.
+
+    Switching a new file to WAL can fail with "database is locked" while another process
+    opens it (the busy timeout does not cover it), so opening is retried until ``busy_ms``.
+    """
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute(schema)
+        except sqlite3.OperationalError as err:
+            conn.close()
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+        else:
+            return conn
 
 
 def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], None]) -> None:
