@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import os
@@ -36,7 +37,7 @@ from agentkit.approval import Approver, Decision
 from agentkit.exceptions import UserError
 from agentkit.hooks import RunHooks
 from agentkit.memory.abstract import Memory
-from agentkit.messages import Event
+from agentkit.messages import AssistantMessage, Event, Message
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
 from agentkit.run_state import RunState
@@ -163,6 +164,54 @@ class Agent(Generic[OutputT]):
         """The model this agent calls."""
         return self._config.model
 
+    @property
+    def tool_sources(self) -> tuple[ToolSource, ...]:
+        """The tool sources (e.g. MCP servers) asked for their tools at every run."""
+        return self._tool_sources
+
+    def replace(
+        self,
+        *,
+        model: Model | None = None,
+        tools: Iterable[Tool | Callable[..., Any] | ToolSource] | None = None,
+        memory: Memory | None = None,
+        instructions: str | None = None,
+    ) -> Agent[OutputT]:
+        """A new agent like this one but for the arguments given; this one is untouched.
+
+        Everything not named (limits, settings, hooks, output type, approver, ...)
+        is shared with the original. ``tools`` replaces the whole toolset,
+        tool sources included.
+
+        >>> from agentkit import Agent
+        >>> from agentkit.models.function import ScriptedModel
+        >>> agent = Agent(model=ScriptedModel(["first"]), instructions="Be brief.", max_turns=3)
+        >>> other = agent.replace(model=ScriptedModel(["second"]))
+        >>> other.run_sync("Hi").output, agent.run_sync("Hi").output
+        ('second', 'first')
+
+        Args:
+            model: the model the new agent calls.
+            tools: the new agent's tools and tool sources, instead of this one's.
+            memory: the new agent's memory, instead of this one's.
+            instructions: the new agent's system prompt, instead of this one's.
+        """
+        clone: Agent[OutputT] = copy.copy(self)
+        changes: dict[str, Any] = {}
+        if model is not None:
+            changes["model"] = model
+        if instructions is not None:
+            changes["instructions"] = instructions
+        if tools is not None:
+            items = list(tools)
+            clone._tool_sources = tuple(t for t in items if isinstance(t, ToolSource))
+            clone.toolset = Toolset(t for t in items if not isinstance(t, ToolSource))
+            changes["toolset"] = clone.toolset
+        if memory is not None:
+            clone.memory = memory
+        clone._config = replace(self._config, **changes)
+        return clone
+
     async def run(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
         """Run the agent on ``prompt`` until it gives a final answer.
 
@@ -203,6 +252,8 @@ class Agent(Generic[OutputT]):
             extra.append(SessionHook(self.memory, options.session))
         if options.trace is not None:
             extra.append(options.trace if isinstance(options.trace, RunHooks) else _trace_hook(options.trace))
+        if options.prefill is None:
+            options, history = _prefill_from_history(options, history)
         if options.prefill is not None:
             self._refuse_prefill_with_json_mode(options)
             extra.append(PrefillHook(options.prefill, name=options.prefill_name))
@@ -311,6 +362,16 @@ class Agent(Generic[OutputT]):
             functools.partial(self._resolve, RunOptions(**options)),
             prepare=self._with_source_tools if self._tool_sources else None,
         )
+
+
+def _prefill_from_history(
+    options: RunOptions, history: Sequence[Message]
+) -> tuple[RunOptions, Sequence[Message]]:
+    """The message-level prefill: a trailing partial assistant message prefills the next answer."""
+    last = history[-1] if history else None
+    if not isinstance(last, AssistantMessage) or not last.partial:
+        return options, history
+    return replace(options, prefill=last.content or "", prefill_name=last.name), history[:-1]
 
 
 def _trace_hook(path: str | os.PathLike[str]) -> RunHooks:

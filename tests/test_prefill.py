@@ -41,3 +41,15 @@ async def test_prefill_is_not_stored_in_the_history_twice() -> None:
     result = await Agent(model).run("greet", prefill="Hello ")
     assert [m.role for m in result.messages] == ["user", "assistant"]
     assert result.output == "Hello there"
+
+
+async def test_trailing_partial_message_in_history_prefills_the_answer() -> None:
+    """A partial assistant message at the end of message_history acts as prefill= (multi-turn use)."""
+    model = ScriptedModel(["an old robot."])
+    history = [AssistantMessage(content="I am", name="Marvin", partial=True)]
+    result = await Agent(model).run("Who are you?", message_history=history)
+    sent = model.requests[0].messages
+    assert sent[-1] == AssistantMessage(content="I am", name="Marvin", partial=True)
+    assert [m.role for m in sent] == ["user", "assistant"]
+    assert result.output == "I aman old robot."
+    assert [m.role for m in result.messages] == ["user", "assistant"]
