@@ -8,8 +8,6 @@ model it gets).
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -83,10 +81,7 @@ def build_model(model_name: str | None, base_url: str | None, *, required: bool 
 
 def _with_model(agent: Agent[Any], model: Model) -> Agent[Any]:
     """The same agent answered by ``model`` (a shallow copy; the original is untouched)."""
-    swapped: Agent[Any] = copy.copy(agent)
-    # Agent has no public way to swap its model yet; agentkit.cli.trace does the same for replay.
-    swapped._config = dataclasses.replace(agent._config, model=model)
-    return swapped
+    return agent.replace(model=model)
 
 
 def load_agent(spec: str, model: Model | None) -> Agent[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import importlib
 from collections.abc import Mapping
@@ -111,9 +110,8 @@ def _import_agent(spec: str, model: ReplayModel) -> Agent[Any]:
     for part in attr.split("."):
         target = getattr(target, part)
     if isinstance(target, Agent):
-        agent: Agent[Any] = copy.copy(target)
         # The same agent, answered by the recording: only the model differs.
-        agent._config = dataclasses.replace(target._config, model=model)
+        agent: Agent[Any] = target.replace(model=model)
         return agent
     if callable(target):
         built = target(model)

@@ -8,10 +8,9 @@ that any worker process can import), and the run ends as a
 
 from __future__ import annotations
 
-import copy
 import importlib
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from dbos import DBOS
@@ -30,7 +29,6 @@ from agentkit.durable._steps import (
 from agentkit.exceptions import RunError, UserError
 from agentkit.messages import Message
 from agentkit.result import RunKwargs
-from agentkit.tool import Toolset
 from agentkit.usage import Usage
 
 __all__ = ["RUN_WORKFLOW_NAME", "DurableRequest", "RunRecord", "durable_agent", "register_agent", "run_agent"]
@@ -138,15 +136,14 @@ def _import_agent(ref: str) -> Agent[Any]:
 
 def _make_durable(agent: Agent[Any]) -> Agent[Any]:
     """A copy of ``agent`` whose model, tools and memory are checkpointed steps."""
-    clone = copy.copy(agent)
-    toolset = Toolset(DurableTool.wrap(t) for t in agent.toolset)
-    clone.toolset = toolset
-    # Private parts of our own Agent: the copy keeps every setting but runs through the wrappers.
-    clone._config = replace(agent._config, model=DurableModel(agent.model), toolset=toolset)
-    clone._tool_sources = tuple(DurableToolSource(s) for s in agent._tool_sources)
-    if agent.memory is not None:
-        clone.memory = DurableMemory(agent.memory)
-    return clone
+    return agent.replace(
+        model=DurableModel(agent.model),
+        tools=[
+            *(DurableTool.wrap(t) for t in agent.toolset),
+            *(DurableToolSource(s) for s in agent.tool_sources),
+        ],
+        memory=None if agent.memory is None else DurableMemory(agent.memory),
+    )
 
 
 @DBOS.workflow(name=RUN_WORKFLOW_NAME)
