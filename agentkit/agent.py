@@ -244,12 +244,11 @@ class Agent(Generic[OutputT]):
         if options.session is not None:
             if self.memory is None:
                 raise UserError("session= needs a memory: Agent(..., memory=SQLiteMemory('agentkit.db'))")
-            from agentkit.memory._session_hook import SessionHook  # noqa: PLC0415 - only when used
-            from agentkit.memory.repair import repair_history  # noqa: PLC0415 - only when used
+            from agentkit.memory._session_hook import open_session  # noqa: PLC0415 - only when used
 
-            stored = repair_history(await self.memory.load(options.session), session=options.session)
+            stored, session_hook = await open_session(self.memory, options.session)
             history = [*stored, *history]
-            extra.append(SessionHook(self.memory, options.session))
+            extra.append(session_hook)
         if options.trace is not None:
             extra.append(options.trace if isinstance(options.trace, RunHooks) else _trace_hook(options.trace))
         if options.prefill is None:

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from agentkit.exceptions import UserError
-from agentkit.memory import Memory
+from agentkit.memory import Memory, Summary, SummaryMemory
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from tests._memory_backends import open_backend, tool_turn
 
@@ -133,3 +133,35 @@ async def test_loaded_list_is_a_copy(memory: Memory) -> None:
 
 def _first_content(turn: list[Message]) -> str:
     return str(turn[0].content)
+
+
+async def test_a_summary_is_stored_beside_the_raw_turns(memory: Memory) -> None:
+    """save_summary keeps the latest summary per session; load still returns every raw message."""
+    assert isinstance(memory, SummaryMemory)
+    turns = [*tool_turn(0), *tool_turn(1)]
+    await memory.append("s", tool_turn(0))
+    await memory.append("s", tool_turn(1))
+    assert await memory.load_summary("s") is None
+    first = Summary(covers=4, message=UserMessage(content="turn 0 summarised"))
+    await memory.save_summary("s", first)
+    assert await memory.load_summary("s") == first
+    assert await memory.load("s") == turns
+    later = Summary(covers=8, message=UserMessage(content="turns 0 and 1 summarised", name="x"))
+    await memory.save_summary("s", later)
+    await memory.save_summary("s", first)  # an older, shorter summary arriving late is ignored
+    assert await memory.load_summary("s") == later
+    assert await memory.load_summary("other") is None
+
+
+async def test_fork_copies_and_delete_removes_the_summary(memory: Memory) -> None:
+    """A fork starts with the source's summary; deleting a session deletes its summary too."""
+    assert isinstance(memory, SummaryMemory)
+    summary = Summary(covers=4, message=UserMessage(content="so far"))
+    await memory.append("a", tool_turn(0))
+    await memory.save_summary("a", summary)
+    await memory.fork("a", "b")
+    assert await memory.load_summary("b") == summary
+    await memory.delete("a")
+    assert await memory.load_summary("a") is None
+    assert await memory.load("a") == []
+    assert await memory.load_summary("b") == summary

@@ -3,14 +3,15 @@
 ``InMemoryMemory`` (tests), ``SQLiteMemory`` (the embedded default) and
 ``PostgresMemory`` (many processes or machines; needs ``agentkit[postgres]``,
 imported only when used). Fitting the context window: :class:`FitContext`
-with :class:`DropOldest` or :class:`Summarize` (:mod:`agentkit.memory.context`).
+with :class:`DropOldest` or :class:`Summarize` (:mod:`agentkit.memory.context`);
+summaries are stored in the session (:class:`SummaryMemory`), raw turns kept.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agentkit.memory.abstract import Memory
+from agentkit.memory.abstract import Memory, Summary, SummaryMemory
 from agentkit.memory.in_memory import InMemoryMemory
 from agentkit.memory.repair import repair_history
 from agentkit.memory.sqlite import SQLiteMemory
@@ -27,6 +28,8 @@ __all__ = [
     "PostgresMemory",
     "SQLiteMemory",
     "Summarize",
+    "Summary",
+    "SummaryMemory",
     "repair_history",
 ]
 

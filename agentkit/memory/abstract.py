@@ -3,16 +3,24 @@
 A session is an ordered list of messages under a name. ``append`` stores one
 completed turn atomically: a reader never sees a tool call without its
 result. Backends live beside this module, one per file.
+
+A backend that also implements :class:`SummaryMemory` keeps, per session, the
+latest :class:`Summary` of its older messages: ``load`` still returns every raw
+message, and ``load_summary`` says which leading ones the summary replaces, so
+a later run (in any process) starts from the summary instead of writing it
+again. Sessions only grow, so "the first ``covers`` messages" never changes
+meaning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from agentkit.messages import Message
 
-__all__ = ["Memory"]
+__all__ = ["Memory", "Summary", "SummaryMemory"]
 
 
 @runtime_checkable
@@ -37,4 +45,30 @@ class Memory(Protocol):
 
     async def fork(self, source: str, target: str) -> None:
         """Copy session ``source`` to a new session ``target``."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Summary:
+    """A message standing in for the first ``covers`` raw messages of a session.
+
+    >>> from agentkit.messages import UserMessage
+    >>> Summary(covers=12, message=UserMessage(content="They planned a trip.")).covers
+    12
+    """
+
+    covers: int
+    message: Message
+
+
+@runtime_checkable
+class SummaryMemory(Memory, Protocol):
+    """A :class:`Memory` that also stores each session's latest summary (all built-in backends do)."""
+
+    async def save_summary(self, session: str, summary: Summary) -> None:
+        """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        ...
+
+    async def load_summary(self, session: str) -> Summary | None:
+        """Return the session's latest summary (``None`` if it has none)."""
         ...

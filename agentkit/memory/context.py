@@ -8,7 +8,10 @@ model call it counts the request, and when ``prompt + max_tokens`` would pass
 (:class:`DropOldest`) or by having a model summarise them (:class:`Summarize`).
 The system instructions, the latest user message and everything after it are
 always kept, and a tool call is never separated from its results. Only the
-request changes: the stored session keeps every raw turn. A server's
+request changes: the stored session keeps every raw turn. In a run on a stored
+session, a summary is also stored in the session (see
+:class:`~agentkit.memory.abstract.SummaryMemory`), so later runs start from it
+instead of summarising again. A server's
 "exceeded model token limit" error (HTTP 400) triggers one more compaction
 and one retry.
 
@@ -29,6 +32,7 @@ import orjson
 from agentkit._log import get_logger
 from agentkit.exceptions import ModelHTTPError, UserError
 from agentkit.hooks import RunHooks, RunInfo
+from agentkit.memory._session_hook import SUMMARY_PREFIX
 from agentkit.messages import (
     AssistantMessage,
     Message,
@@ -40,6 +44,7 @@ from agentkit.messages import (
 from agentkit.models.abstract import Model, ModelRequest, ModelSettings, ToolDefinition
 
 __all__ = [
+    "SUMMARY_PREFIX",
     "Compaction",
     "DropOldest",
     "FitContext",
@@ -136,7 +141,6 @@ SUMMARY_INSTRUCTIONS = (
     "decision, name, number, tool result and open question that may matter later; drop pleasantries. "
     "Write plain prose, at most 300 words."
 )
-SUMMARY_PREFIX = "Summary of the earlier conversation (older turns were compacted):\n"
 
 
 class Summarize:

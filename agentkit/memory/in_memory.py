@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentkit.exceptions import UserError
+from agentkit.memory.abstract import Summary
 from agentkit.messages import Message
 
 __all__ = ["InMemoryMemory"]
@@ -27,6 +28,7 @@ class InMemoryMemory:
 
     def __init__(self) -> None:
         self._sessions: dict[str, list[Message]] = {}
+        self._summaries: dict[str, Summary] = {}
 
     async def load(self, session: str) -> list[Message]:
         """Return the session's messages in order (empty for an unknown session)."""
@@ -44,6 +46,7 @@ class InMemoryMemory:
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
         self._sessions.pop(session, None)
+        self._summaries.pop(session, None)
 
     async def fork(self, source: str, target: str) -> None:
         """Copy session ``source`` to a new session ``target``.
@@ -56,3 +59,15 @@ class InMemoryMemory:
         if target in self._sessions:
             raise UserError(f"cannot fork: session {target!r} already exists")
         self._sessions[target] = list(self._sessions[source])
+        if source in self._summaries:
+            self._summaries[target] = self._summaries[source]
+
+    async def save_summary(self, session: str, summary: Summary) -> None:
+        """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        current = self._summaries.get(session)
+        if current is None or summary.covers >= current.covers:
+            self._summaries[session] = summary
+
+    async def load_summary(self, session: str) -> Summary | None:
+        """Return the session's latest summary (``None`` if it has none)."""
+        return self._summaries.get(session)

@@ -3,6 +3,7 @@
 Needs the ``postgres`` extra (``pip install "agentkit[postgres]"``). Each
 append is one transaction holding a per-session advisory lock, so concurrent
 writers from any number of processes never interleave turns or lose one.
+Each session's latest summary is a row of the table ``<table>_summaries``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from psycopg import sql
 
 from agentkit.exceptions import UserError
 from agentkit.memory._codec import decode, encode
+from agentkit.memory.abstract import Summary
 from agentkit.messages import Message
 
 __all__ = ["PostgresMemory", "check_table_name"]
@@ -43,7 +45,7 @@ class PostgresMemory:
         dsn: a libpq connection string, e.g. ``"postgresql://user:pw@host/db"``
             (never logged).
         table: the table to use (created on first use): lower-case letters,
-            digits and ``_``.
+            digits and ``_``; summaries go in ``<table>_summaries``.
 
     One connection is kept per event loop and used by one operation at a
     time; run one ``PostgresMemory`` per process.
@@ -52,7 +54,10 @@ class PostgresMemory:
     def __init__(self, dsn: str, *, table: str = "agentkit_messages") -> None:
         self._dsn = dsn
         self.table = check_table_name(table)
+        if len(table) > 53:  # "<table>_summaries" must fit PostgreSQL's 63-byte identifiers
+            raise UserError(f"table name {table!r} is too long for PostgresMemory (at most 53 characters)")
         self._t = sql.Identifier(table)
+        self._s = sql.Identifier(f"{table}_summaries")
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
@@ -78,6 +83,12 @@ class PostgresMemory:
                     "turn INTEGER NOT NULL, data TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, "
                     "PRIMARY KEY (session, seq))"
                 ).format(self._t)
+            )
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (session TEXT PRIMARY KEY, covers INTEGER NOT NULL, "
+                    "data TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)"
+                ).format(self._s)
             )
         return conn
 
@@ -127,8 +138,9 @@ class PostgresMemory:
 
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
-        async with self._locked() as conn:
+        async with self._locked() as conn, conn.transaction():
             await conn.execute(sql.SQL("DELETE FROM {} WHERE session = %s").format(self._t), (session,))
+            await conn.execute(sql.SQL("DELETE FROM {} WHERE session = %s").format(self._s), (session,))
 
     async def fork(self, source: str, target: str) -> None:
         """Copy session ``source`` to a new session ``target``.
@@ -150,6 +162,36 @@ class PostgresMemory:
                 ).format(self._t, self._t),
                 (target, source),
             )
+            await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (session, covers, data, created_at) "
+                    "SELECT %s, covers, data, created_at FROM {} WHERE session = %s "
+                    "ON CONFLICT (session) DO UPDATE SET covers = excluded.covers, data = excluded.data, "
+                    "created_at = excluded.created_at"
+                ).format(self._s, self._s),
+                (target, source),
+            )
+
+    async def save_summary(self, session: str, summary: Summary) -> None:
+        """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        async with self._locked() as conn:
+            await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} AS s (session, covers, data, created_at) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (session) DO UPDATE SET covers = excluded.covers, data = excluded.data, "
+                    "created_at = excluded.created_at WHERE excluded.covers >= s.covers"
+                ).format(self._s),
+                (session, summary.covers, encode(summary.message), time.time()),
+            )
+
+    async def load_summary(self, session: str) -> Summary | None:
+        """Return the session's latest summary (``None`` if it has none)."""
+        async with self._locked() as conn:
+            cursor = await conn.execute(
+                sql.SQL("SELECT covers, data FROM {} WHERE session = %s").format(self._s), (session,)
+            )
+            row = await cursor.fetchone()
+        return None if row is None else Summary(covers=int(str(row[0])), message=decode(str(row[1])))
 
     async def _lock_session(self, conn: psycopg.AsyncConnection[tuple[object, ...]], session: str) -> None:
         """Serialise writers of one session until the transaction ends."""
@@ -160,7 +202,7 @@ class PostgresMemory:
     async def drop_tables(self) -> None:
         """Drop this memory's table and everything in it (for tests and teardown)."""
         async with self._locked() as conn:
-            await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
+            await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(self._t, self._s))
         await self.aclose()
 
     async def aclose(self) -> None:

@@ -7,6 +7,7 @@ never interleave or lose a turn (SQLite serialises writers; ``busy_timeout``
 makes the others wait). The blocking ``sqlite3`` calls run in worker threads,
 and turns appended while a write is in progress are committed together by the
 next write (group commit), so many concurrent runs share transactions.
+Each session's latest summary is one row of ``agentkit_summaries``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Literal, TypeVar
 import anyio
 
 from agentkit.exceptions import UserError
-from agentkit.memory._codec import decode_turn, encode_turn
+from agentkit.memory._codec import decode, decode_turn, encode, encode_turn
+from agentkit.memory.abstract import Summary
 from agentkit.messages import Message
 
 __all__ = ["SQLiteMemory", "open_database"]
@@ -37,6 +39,15 @@ CREATE TABLE IF NOT EXISTS agentkit_turns (
     created_at REAL    NOT NULL,
     PRIMARY KEY (session, turn)
 ) WITHOUT ROWID
+"""
+
+_SUMMARY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agentkit_summaries (
+    session    TEXT    PRIMARY KEY,
+    covers     INTEGER NOT NULL,
+    message    TEXT    NOT NULL,
+    created_at REAL    NOT NULL
+)
 """
 
 
@@ -87,9 +98,9 @@ class SQLiteMemory:
     def _connection(self) -> sqlite3.Connection:
         """Open the file on first use (called with the lock held)."""
         if self._conn is None:
-            self._conn = open_database(
-                self.path, _SCHEMA, busy_ms=self._busy_ms, synchronous=self._synchronous
-            )
+            conn = open_database(self.path, _SCHEMA, busy_ms=self._busy_ms, synchronous=self._synchronous)
+            conn.execute(_SUMMARY_SCHEMA)
+            self._conn = conn
         return self._conn
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -142,7 +153,7 @@ class SQLiteMemory:
 
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
-        await self._run(lambda c: c.execute("DELETE FROM agentkit_turns WHERE session = ?", (session,)))
+        await self._run(lambda c: _transaction(c, lambda conn: _delete(conn, session)))
 
     async def fork(self, source: str, target: str) -> None:
         """Copy session ``source`` to a new session ``target``.
@@ -151,6 +162,27 @@ class SQLiteMemory:
             UserError: ``source`` does not exist or ``target`` already does.
         """
         await self._run(lambda c: _transaction(c, lambda conn: _fork(conn, source, target)))
+
+    async def save_summary(self, session: str, summary: Summary) -> None:
+        """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        row = (session, summary.covers, encode(summary.message), time.time())
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO agentkit_summaries (session, covers, message, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (session) DO UPDATE SET covers = excluded.covers, message = excluded.message, "
+                "created_at = excluded.created_at WHERE excluded.covers >= agentkit_summaries.covers",
+                row,
+            )
+        )
+
+    async def load_summary(self, session: str) -> Summary | None:
+        """Return the session's latest summary (``None`` if it has none)."""
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT covers, message FROM agentkit_summaries WHERE session = ?", (session,)
+            ).fetchone()
+        )
+        return None if row is None else Summary(covers=int(row[0]), message=decode(row[1]))
 
     def close(self) -> None:
         """Close the database connection (the object reopens it if used again)."""
@@ -227,3 +259,13 @@ def _fork(conn: sqlite3.Connection, source: str, target: str) -> None:
         "SELECT ?, turn, messages, created_at FROM agentkit_turns WHERE session = ?",
         (target, source),
     )
+    conn.execute(
+        "INSERT OR REPLACE INTO agentkit_summaries (session, covers, message, created_at) "
+        "SELECT ?, covers, message, created_at FROM agentkit_summaries WHERE session = ?",
+        (target, source),
+    )
+
+
+def _delete(conn: sqlite3.Connection, session: str) -> None:
+    conn.execute("DELETE FROM agentkit_turns WHERE session = ?", (session,))
+    conn.execute("DELETE FROM agentkit_summaries WHERE session = ?", (session,))
