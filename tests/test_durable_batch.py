@@ -14,6 +14,8 @@ from tests._cli import run_cli
 from tests._durable_agents import LOG_ENV, SYSTEM_DATABASES, URL_ENV, system_database
 
 AGENT = "tests._durable_agents:stepper"
+#: Issue 8 asks the fan-out test for at least 300 runs over 3 worker processes.
+RUNS = 300
 
 
 @pytest.fixture(params=SYSTEM_DATABASES)
@@ -39,9 +41,9 @@ def write_tasks(path: Path, count: int) -> None:
 
 
 def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path, database: str) -> None:
-    """30 tasks over 3 workers: every run answers, each model and tool call happens once, all workers work."""
+    """300 tasks over 3 workers: each run answers once, no model or tool call repeats, workers share it."""
     tasks, out, log = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "tools.log"
-    write_tasks(tasks, 30)
+    write_tasks(tasks, RUNS)
     with FakeKimiServer(one_step_then_answer) as server:
         env = {URL_ENV: server.base_url, LOG_ENV: str(log)}
         done = run_cli(
@@ -49,19 +51,19 @@ def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path, database:
             "--out", str(out), "--batch-id", "b1", "--database", database, env=env, cwd=Path.cwd(),
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert len(server.requests) == 60  # two model calls per run, none repeated
+        assert len(server.requests) == 2 * RUNS  # two model calls per run, none repeated
     results = [orjson.loads(line) for line in (out / "results.jsonl").read_bytes().splitlines()]
-    assert [r["id"] for r in results] == [f"t{i}" for i in range(30)]
+    assert [r["id"] for r in results] == [f"t{i}" for i in range(RUNS)]
     assert all(r["ok"] for r in results)
     assert results[7]["output"] == "done: task 7 ok"
     assert results[7]["run_id"] == "b1-t7"
     # Runs spread over the workers (with 2 slots each, no worker can take them all; which
     # worker takes how many depends on timing, so only the spread is pinned).
     assert len({r["executor"] for r in results}) >= 2
-    assert len(log.read_text().splitlines()) == 60  # start + done per tool call, one call per run
-    assert len(list((out / "traces").glob("b1-*.jsonl"))) == 30
-    assert "30 runs: 30 ok, 0 failed" in done.stderr
-    assert "progress: 30/30 done" in done.stderr
+    assert len(log.read_text().splitlines()) == 2 * RUNS  # start + done per tool call, one call per run
+    assert len(list((out / "traces").glob("b1-*.jsonl"))) == RUNS
+    assert f"{RUNS} runs: {RUNS} ok, 0 failed" in done.stderr
+    assert f"progress: {RUNS}/{RUNS} done" in done.stderr
 
 
 def test_batch_reports_a_bad_tasks_file(tmp_path: Path) -> None:
