@@ -17,8 +17,10 @@ turn 1: search({"q": "x"}) started
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Self
@@ -147,6 +149,18 @@ class Progress(RunHooks):
     ) -> None:
         if self._live is not None:
             self._live.stop()
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Hide the live panel while the body uses the terminal (e.g. an approval question)."""
+        if self._live is None:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
 
     def _line(self, text: str) -> None:
         if self._live is None:

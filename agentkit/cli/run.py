@@ -20,7 +20,8 @@ import pydantic_core
 import typer
 
 from agentkit.agent import Agent
-from agentkit.cli._errors import CliError, one_line, reported
+from agentkit.approval import Approver, approve_all, prompt_approver
+from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, one_line, reported
 from agentkit.cli._load import build_model, load_agent
 from agentkit.cli._progress import Progress
 from agentkit.exceptions import RunError
@@ -66,14 +67,64 @@ def result_json(result: RunResult[Any], inv: Invocation, *, trace: Path | None) 
 
 
 def _run_kwargs(
-    inv: Invocation, history: Sequence[Message], hooks: list[RunHooks], trace: Path | None
+    inv: Invocation,
+    history: Sequence[Message],
+    hooks: list[RunHooks],
+    trace: Path | None,
+    approver: Approver | None,
 ) -> Any:
     kwargs: RunKwargs = {"hooks": hooks, "message_history": history}
+    if approver is not None:
+        kwargs["approve"] = approver
     if inv.session is not None:
         kwargs["session"] = inv.session
     if trace is not None:
         kwargs["trace"] = trace
     return kwargs
+
+
+def _approver(inv: Invocation, progress: Progress) -> Approver | None:
+    """``--yes`` approves every call; on a terminal the user is asked; otherwise the run pauses."""
+    if inv.yes:
+        return approve_all
+    if sys.stdin.isatty():
+
+        def ask(question: str) -> str:
+            with progress.suspended():  # the live panel would draw over the question
+                return _ask_on_terminal(question)
+
+        return prompt_approver(ask)
+    return None
+
+
+def _ask_on_terminal(question: str) -> str:
+    """Ask on stderr (stdout carries only the answer) and read the reply from stdin."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise CliError(
+            "no answer to the approval question (end of input)", hint="rerun with --yes to approve"
+        )
+    return line
+
+
+def _refuse_paused(result: RunResult[Any]) -> None:
+    """A paused run has no answer: say which calls wait and how to let them run."""
+    if not result.paused:
+        return
+    waiting = ", ".join(
+        f"{p.call.name}({_short(orjson.dumps(p.arguments).decode())})" for p in result.pending
+    )
+    raise CliError(
+        f"the run paused: {len(result.pending)} tool call(s) wait for approval: {waiting}",
+        hint="rerun with --yes to approve them (or on a terminal, to be asked)",
+        exit_code=EXIT_RUN_FAILED,
+    )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 async def _exchange(
@@ -82,10 +133,12 @@ async def _exchange(
     """One prompt -> one result, with progress on stderr and, when streaming, text on stdout."""
     progress = Progress.for_terminal(live=False if inv.stream else None)
     hooks: list[RunHooks] = [progress] if inv.progress else []
-    kwargs = _run_kwargs(inv, history, hooks if not inv.stream else [], trace)
+    kwargs = _run_kwargs(inv, history, hooks if not inv.stream else [], trace, _approver(inv, progress))
     with progress:
         if not inv.stream:
-            return await agent.run(prompt, **kwargs)
+            result: RunResult[Any] = await agent.run(prompt, **kwargs)
+            _refuse_paused(result)
+            return result
         async with agent.stream(prompt, **kwargs) as events:
             async for event in events:
                 if isinstance(event, TextDelta):
@@ -94,6 +147,7 @@ async def _exchange(
                 elif inv.progress:
                     progress.on_event(event)
         sys.stdout.write("\n")
+        _refuse_paused(events.result)
         return events.result
 
 
@@ -154,7 +208,7 @@ async def _chat(agent: Agent[Any], inv: Invocation) -> None:
         trace = _chat_trace(inv.trace, exchange)
         try:
             result = await _exchange(agent, line, inv, history, trace)
-        except RunError as err:  # one failed exchange does not end the chat
+        except (RunError, CliError) as err:  # one failed or paused exchange does not end the chat
             typer.echo(one_line(err), err=True)
             continue
         _show(result, inv, trace)
