@@ -19,6 +19,7 @@ from agentkit.tracing.abstract import Span
 from agentkit.tracing.html import render_html
 from agentkit.tracing.reader import Trace, read_trace
 from agentkit.tracing.spans import spans_from_trace
+from agentkit.tracing.timeline import format_plan, latest_plan, markers
 
 __all__ = ["app", "format_tree", "replay"]
 
@@ -88,6 +89,16 @@ def show(path: TraceArg) -> None:
     typer.echo(f"{path}  agent {header.get('agent')}  model {header.get('model')}  origin {trace.origin}")
     for line in format_tree(spans_from_trace(trace)):
         typer.echo(line)
+    found = markers(trace)
+    if found:
+        typer.echo("decisions and plans:")
+        for marker in found:
+            typer.echo(f"  +{marker.offset_s:.3f}s  {marker.text}")
+    steps = latest_plan(trace)
+    if steps:
+        typer.echo("plan:")
+        for line in format_plan(steps):
+            typer.echo(f"  {line}")
     if trace.truncated:
         typer.echo("(the file ends mid-record: the run was cut off)")
 

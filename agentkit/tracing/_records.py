@@ -14,12 +14,17 @@ from typing import Any, Final
 
 import agentkit
 from agentkit.messages import (
+    ApprovalDecided,
+    ApprovalRequested,
     Event,
     FinalResultEvent,
     ModelCallFinished,
     ModelCallStarted,
+    PlanUpdated,
     RunFailed,
+    RunPaused,
     RunStarted,
+    ToolCall,
     ToolCallFinished,
     ToolCallStarted,
     TurnFinished,
@@ -148,8 +153,47 @@ class RecordEncoder:
             "start_ns": self._tool_starts.pop((event.turn, call.id), now),
             "end_ns": now,
             "duration_s": event.duration_s,
-            "call": {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type},
+            "call": _call_json(call),
             "result": {"content": result.content, "is_error": result.is_error},
+        }
+
+    def _approval_requested(self, event: ApprovalRequested, now: int) -> dict[str, Any]:
+        return {
+            "type": "approval_requested",
+            "turn": event.turn,
+            "time_ns": now,
+            "call": _call_json(event.call),
+            "arguments": jsonable(dict(event.arguments)),
+        }
+
+    def _approval_decided(self, event: ApprovalDecided, now: int) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "type": "approval_decided",
+            "turn": event.turn,
+            "time_ns": now,
+            "call": _call_json(event.call),
+            "decision": event.decision,
+        }
+        if event.arguments is not None:
+            record["arguments"] = jsonable(dict(event.arguments))
+        if event.message is not None:
+            record["message"] = event.message
+        return record
+
+    def _paused(self, event: RunPaused, now: int) -> dict[str, Any]:
+        pending = [
+            {"call": _call_json(p.call), "arguments": jsonable(dict(p.arguments))} for p in event.pending
+        ]
+        return {"type": "paused", "time_ns": now, "pending": pending}
+
+    def _plan(self, event: PlanUpdated, now: int) -> dict[str, Any]:
+        plan = event.plan
+        return {
+            "type": "plan",
+            "turn": event.turn,
+            "time_ns": now,
+            "steps": [{"step": s.step, "status": s.status} for s in plan.steps],
+            "explanation": plan.explanation,
         }
 
     def _final(self, event: FinalResultEvent, now: int) -> dict[str, Any]:
@@ -164,6 +208,10 @@ class RecordEncoder:
         }
 
 
+def _call_json(call: ToolCall) -> dict[str, Any]:
+    return {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type}
+
+
 _HANDLERS: dict[type[Any], Callable[[RecordEncoder, Any, int], dict[str, Any] | None]] = {
     RunStarted: RecordEncoder._run_started,
     ModelCallStarted: RecordEncoder._model_started,
@@ -173,4 +221,8 @@ _HANDLERS: dict[type[Any], Callable[[RecordEncoder, Any, int], dict[str, Any] | 
     TurnFinished: RecordEncoder._turn,
     FinalResultEvent: RecordEncoder._final,
     RunFailed: RecordEncoder._failed,
+    ApprovalRequested: RecordEncoder._approval_requested,
+    ApprovalDecided: RecordEncoder._approval_decided,
+    RunPaused: RecordEncoder._paused,
+    PlanUpdated: RecordEncoder._plan,
 }

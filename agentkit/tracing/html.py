@@ -16,6 +16,7 @@ import orjson
 from agentkit.tracing.abstract import Span
 from agentkit.tracing.reader import Trace
 from agentkit.tracing.spans import spans_from_trace
+from agentkit.tracing.timeline import format_plan, latest_plan, markers
 
 __all__ = ["render_html"]
 
@@ -39,6 +40,9 @@ pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid 
  padding:8px;border-radius:4px;font-size:12px}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+.marker .bar{background:#c07a12;width:3px!important;min-width:3px}.marker .name{font-style:italic}
+#plan{margin:6px 0 0;padding:0;list-style:none;font-size:13px;display:flex;gap:14px;flex-wrap:wrap}
+#plan li.completed{opacity:.7;text-decoration:line-through}#plan li.in_progress{font-weight:600}
 """
 
 _SCRIPT: Final = """
@@ -75,8 +79,34 @@ function add(s, depth) {
   for (const c of children[s.span_id] || []) add(c, depth + 1);
 }
 for (const root of children['null'] || []) add(root, 0);
+data.markers.forEach((m, i) => add({...m, span_id: 'marker-' + i, end_ns: m.start_ns, error: null}, 1));
 const first = rows.querySelector('.row'); if (first) first.click();
 """
+
+
+def _marker_rows(trace: Trace) -> list[dict[str, Any]]:
+    """Decisions, pauses and plan changes as zero-length timeline rows."""
+    return [
+        {
+            "kind": "marker",
+            "name": m.text,
+            "start_ns": m.time_ns,
+            "attributes": {k: v for k, v in m.record.items() if k != "time_ns"},
+        }
+        for m in markers(trace)
+    ]
+
+
+def _plan_html(trace: Trace) -> str:
+    """The run's last plan as a list, each step marked with its status."""
+    steps = latest_plan(trace)
+    if not steps:
+        return ""
+    items = "".join(
+        f'<li class="{html.escape(str(s.get("status")))}">{html.escape(line)}</li>'
+        for s, line in zip(steps, format_plan(steps), strict=True)
+    )
+    return f'<ul id="plan" title="the plan as the run left it">{items}</ul>'
 
 
 def _payload(spans: list[Span]) -> dict[str, Any]:
@@ -104,7 +134,8 @@ def _payload(spans: list[Span]) -> dict[str, Any]:
 def render_html(trace: Trace) -> str:
     """Return a self-contained HTML page showing ``trace`` as a timeline."""
     spans = spans_from_trace(trace)
-    data = orjson.dumps(_payload(spans), default=str).decode().replace("</", "<\\/")
+    payload = {**_payload(spans), "markers": _marker_rows(trace)}
+    data = orjson.dumps(payload, default=str).decode().replace("</", "<\\/")
     header = trace.header
     final = trace.final or {}
     usage = final.get("usage") or {}
@@ -120,6 +151,7 @@ def render_html(trace: Trace) -> str:
             ("turn", "#9aa5bd"),
             ("model call", "#3b7ddd"),
             ("tool call", "#2e9e6a"),
+            ("decision / plan", "#c07a12"),
         )
     )
     agent = html.escape(str(header.get("agent")))
@@ -129,7 +161,8 @@ def render_html(trace: Trace) -> str:
         f"<title>agentkit trace · {agent}</title>"
         f"<style>{_STYLE}</style></head><body>"
         f"<header><h1>{agent} · run {run_id}</h1>"
-        f'<div class="meta">{html.escape(meta)}</div><div class="legend">{legend}</div></header>'
+        f'<div class="meta">{html.escape(meta)}</div><div class="legend">{legend}</div>'
+        f"{_plan_html(trace)}</header>"
         '<main><div id="rows"></div><div id="detail"></div></main>'
         f'<script type="application/json" id="spans">{data}</script>'
         f"<script>{_SCRIPT}</script></body></html>"

@@ -1,0 +1,98 @@
+"""Traces record approval decisions, pauses and plans; ``trace show`` and the HTML view display them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentkit import Agent, tool
+from agentkit.approval import Approve, Reject
+from agentkit.messages import ToolCall
+from agentkit.models.function import ScriptedModel, call
+from agentkit.planning import update_plan
+from agentkit.tracing import read_trace
+from agentkit.tracing.html import render_html
+from agentkit.tracing.timeline import format_plan, latest_plan, markers
+from tests._cli import run_cli
+
+pytestmark = pytest.mark.anyio
+
+STEPS_1 = [{"step": "Draft the email", "status": "in_progress"}, {"step": "Send it", "status": "pending"}]
+STEPS_2 = [{"step": "Draft the email", "status": "completed"}, {"step": "Send it", "status": "in_progress"}]
+
+
+@tool(requires_approval=True)
+def send_email(to: str) -> str:
+    """Send an email.
+
+    Args:
+        to: Recipient address.
+    """
+    return f"sent to {to}"
+
+
+def _model() -> ScriptedModel:
+    return ScriptedModel(
+        [
+            call("update_plan", {"steps": STEPS_1}),
+            call("update_plan", {"steps": STEPS_2}),
+            call("send_email", {"to": "bob@example.com"}),
+            call("send_email", {"to": "eve@example.com"}),
+            "Sent to Bob; Eve was refused.",
+        ]
+    )
+
+
+def _decide(call_: ToolCall, arguments: dict[str, object]) -> Approve | Reject:
+    return Reject(message="not Eve") if arguments["to"] == "eve@example.com" else Approve()
+
+
+async def test_inline_decisions_and_plans_are_recorded(tmp_path: Path) -> None:
+    """An inline approver's decisions and each plan update become records, in the order they happened."""
+    path = tmp_path / "run.jsonl"
+    agent = Agent(_model(), tools=[update_plan, send_email], approve=_decide)
+    await agent.run("Email Bob and Eve", trace=path)
+    trace = read_trace(path)
+    kinds = [m.kind for m in markers(trace)]
+    assert kinds == [
+        "plan",
+        "plan",
+        "approval_requested",
+        "approval_decided",
+        "approval_requested",
+        "approval_decided",
+    ]
+    decided = trace.of_type("approval_decided")
+    assert [d["decision"] for d in decided] == ["approve", "reject"]
+    assert decided[1]["message"] == "not Eve"
+    assert trace.of_type("approval_requested")[0]["arguments"] == {"to": "bob@example.com"}
+    assert format_plan(latest_plan(trace)) == ["[x] Draft the email", "[>] Send it"]
+
+
+async def test_a_pause_is_recorded_with_the_waiting_calls(tmp_path: Path) -> None:
+    """A run paused for approval writes a paused record naming the waiting call and its arguments."""
+    path = tmp_path / "paused.jsonl"
+    agent = Agent(ScriptedModel([call("send_email", {"to": "bob@example.com"})]), tools=[send_email])
+    result = await agent.run("Email Bob", trace=path)
+    assert result.paused
+    (paused,) = read_trace(path).of_type("paused")
+    assert [(p["call"]["name"], p["arguments"]) for p in paused["pending"]] == [
+        ("send_email", {"to": "bob@example.com"})
+    ]
+
+
+async def test_trace_show_and_view_display_them(tmp_path: Path) -> None:
+    """``agentkit trace show`` lists decisions and the plan; the HTML view embeds both."""
+    path = tmp_path / "run.jsonl"
+    await Agent(_model(), tools=[update_plan, send_email], approve=_decide).run("Email", trace=path)
+    done = run_cli("trace", "show", str(path))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "approve send_email" in out
+    assert "reject send_email: not Eve" in out
+    assert out.index("plan:\n") < out.index("[x] Draft the email") < out.index("[>] Send it")
+    page = render_html(read_trace(path))
+    assert '<ul id="plan"' in page
+    assert '<li class="in_progress">[&gt;] Send it</li>' in page
+    assert "reject send_email: not Eve" in page
