@@ -7,7 +7,15 @@ import io
 from rich.console import Console
 
 from agentkit.cli._progress import Progress
-from agentkit.messages import ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage, TurnFinished
+from agentkit.messages import (
+    PlanUpdated,
+    ToolCall,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolMessage,
+    TurnFinished,
+)
+from agentkit.planning import Plan, PlanStep
 from agentkit.usage import Usage
 
 
@@ -68,3 +76,20 @@ def test_for_terminal_picks_plain_lines_off_a_tty() -> None:
     with Progress.for_terminal(out) as progress:
         progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=5, output_tokens=1)))
     assert out.getvalue() == "turn 1 finished: 5 in / 1 out tokens, $0.0000\n"
+
+
+def test_plan_shows_in_the_live_view_and_as_a_plain_line() -> None:
+    """A PlanUpdated event puts each step with its status mark in the panel and one plain line."""
+    plan = Plan(
+        steps=(
+            PlanStep(step="Find the concert", status="completed"),
+            PlanStep(step="Book flights", status="in_progress"),
+            PlanStep(step="Book a hotel"),
+        )
+    )
+    out = io.StringIO()
+    progress = Progress(live=False, out=out)
+    progress.on_event(PlanUpdated(turn=3, plan=plan))
+    assert out.getvalue() == "turn 3: plan 1/3 done: ✓ Find the concert; ▸ Book flights; · Book a hotel\n"
+    lines = _render(progress).splitlines()
+    assert [line.strip() for line in lines[1:4]] == ["✓ Find the concert", "▸ Book flights", "· Book a hotel"]

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -35,6 +35,7 @@ from agentkit.messages import (
     Event,
     ModelCallFinished,
     ModelCallStarted,
+    PlanUpdated,
     RunFailed,
     ToolCallFinished,
     ToolCallStarted,
@@ -45,6 +46,7 @@ from agentkit.usage import Usage
 __all__ = ["Progress", "RunTally"]
 
 _ARGS_WIDTH = 48
+_BOXES = {"completed": "✓", "in_progress": "▸", "pending": "·"}
 
 
 def _short(text: str, limit: int = _ARGS_WIDTH) -> str:
@@ -70,6 +72,7 @@ class RunTally:
         usage: tokens and calls so far.
         cost_usd: cost so far.
         tools_done: tool calls finished so far.
+        plan: the model's latest plan (an :class:`agentkit.planning.Plan`), once it made one.
     """
 
     turn: int = 0
@@ -78,6 +81,7 @@ class RunTally:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     tools_done: int = 0
+    plan: Any = None
 
     def totals(self) -> str:
         """Tokens and cost so far, as one short phrase."""
@@ -106,7 +110,24 @@ class _Panel:
                 Text(f"{now - run.started:5.1f}s"),
             )
         foot = Text(f"{tally.tools_done} tool calls done · {tally.totals()}", style="dim")
-        return Group(head, table, foot)
+        return Group(head, *_plan_rows(tally.plan), table, foot)
+
+
+def _plan_rows(plan: Any) -> list[Text]:
+    """The plan's steps, one row each, the running one highlighted."""
+    if plan is None:
+        return []
+    styles = {"completed": "green", "in_progress": "bold yellow", "pending": "dim"}
+    return [
+        Text(f"  {_BOXES.get(s.status, '?')} {s.step}", style=styles.get(s.status, "")) for s in plan.steps
+    ]
+
+
+def _plan_line(plan: Any) -> str:
+    """The plan in one line: how many steps are done and each step with its status mark."""
+    done = sum(s.status == "completed" for s in plan.steps)
+    steps = " ".join(f"{_BOXES.get(s.status, '?')} {s.step};" for s in plan.steps).rstrip(";")
+    return f"plan {done}/{len(plan.steps)} done: {steps}"
 
 
 class Progress(RunHooks):
@@ -190,5 +211,8 @@ class Progress(RunHooks):
         elif isinstance(event, TurnFinished):
             tally.usage = event.usage
             self._line(f"turn {event.turn} finished: {tally.totals()}")
+        elif isinstance(event, PlanUpdated):
+            tally.plan = event.plan
+            self._line(f"turn {event.turn}: {_plan_line(event.plan)}")
         elif isinstance(event, RunFailed):
             self._line(f"run failed: {type(event.error).__name__}")
