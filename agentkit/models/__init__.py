@@ -24,6 +24,7 @@ from agentkit.models.kimi import (
     KimiModel,
     self_hosted_kimi,
 )
+from agentkit.models.model_ladder import ModelLadder
 from agentkit.models.openai_compat import OpenAICompatModel
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "KimiModel",
     "LadderTier",
     "Model",
+    "ModelLadder",
     "ModelProfile",
     "ModelRequest",
     "ModelResponse",
