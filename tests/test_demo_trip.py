@@ -49,7 +49,9 @@ async def test_strict_replay_writes_itinerary_calendar_and_outbox_email(tmp_path
     result = await agent.run(TripRequest().prompt(), approve=approve_all)
     replay.finish()
     assert "Lisbon on 2027-06-06" in result.output
-    assert result.usage.tool_calls == 20
+    assert result.usage.tool_calls == 25  # 20 trip tools + 5 plan updates
+    assert result.plan is not None
+    assert [s.status for s in result.plan.steps] == ["completed"] * 5
     itinerary = (tmp_path / "itinerary.md").read_text()
     assert "SAMPLE DATA" in itinerary
     assert "| Lisbon | 2027-06-06 | €60 | €94 | €80 | sunny, 26 °C | **€234** |" in itinerary
@@ -103,7 +105,8 @@ def test_offline_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     assert "OFFLINE DEMO" in completed.stdout
     assert "origin: authored" in completed.stdout
-    assert "16 tool calls (in parallel)" in completed.stdout
+    assert "17 tool calls (in parallel)" in completed.stdout
+    assert "plan 1/5 done, now: Compare flights, hotels and weather for every concert" in completed.stdout
     for name in ("itinerary.md", "trip.ics"):
         assert str(out / name) in completed.stdout
         assert (out / name).is_file()
@@ -126,5 +129,5 @@ def test_live_mode_against_an_openai_compatible_server_records_a_trace(tmp_path:
     assert completed.returncode == 0, completed.stderr
     assert "OFFLINE" not in completed.stdout
     assert read_trace(trace).final is not None
-    assert len(read_trace(trace).model_calls) == 5
+    assert len(read_trace(trace).model_calls) == 6
     assert (tmp_path / "live" / "trip.ics").is_file()

@@ -12,12 +12,15 @@ from agentkit_tools import Mailer, Workspace, calendar_tools, email_tools, file_
 
 from agentkit import Agent, Tool
 from agentkit.models.abstract import Model
+from agentkit.planning import update_plan
 from examples.trip_planner.travel import SampleTravelProvider, TravelProvider, travel_tools
 
 __all__ = ["INSTRUCTIONS", "TripRequest", "build_agent"]
 
 INSTRUCTIONS = """\
-You plan short trips to see a concert. Work in this order:
+You plan short trips to see a concert. Keep your plan visible with update_plan: call it in your
+first turn with these steps, and again (in the same turn as that step's tool calls) whenever a step
+starts or finishes. Work in this order:
 1. search_concerts for the artist in the travel window.
 2. For every candidate concert, call search_flights (there, on the concert day; back, the next
    day), search_hotels (one night) and weather_forecast IN PARALLEL, all in one turn.
@@ -68,6 +71,7 @@ def build_agent(
         provider: the travel APIs (default: :class:`SampleTravelProvider`, SAMPLE DATA).
     """
     tools: list[Tool] = [
+        update_plan,
         *travel_tools(provider or SampleTravelProvider()),
         *(t for t in file_tools(workspace) if t.name == "write_file"),
         *(t for t in calendar_tools(workspace) if t.name == "write_calendar"),

@@ -4,7 +4,8 @@ A scripted responder (:func:`scripted_kimi`) plays Kimi-K2 on agentkit's loopbac
 fake Kimi server, speaking Kimi's wire format (tool-call ids ``functions.NAME:IDX``,
 parallel calls in one message). It reads the real tool results in each request and
 decides as the instructions say: search the tour, compare every candidate in one
-parallel turn, write the itinerary and calendar, email them, summarise. The real
+parallel turn, write the itinerary and calendar, email them, summarise; and it keeps a
+five-step plan current with ``update_plan``, sent alongside each step's tool calls. The real
 agent, provider, tools and HTTP client run; the trace is written with
 ``origin: "authored"``.
 
@@ -34,6 +35,25 @@ __all__ = ["MODEL_NAME", "TRACE", "record", "scripted_kimi"]
 TRACE = Path(__file__).with_name("trace.jsonl")
 MODEL_NAME = "kimi-k2-0905-preview"
 REQUEST = TripRequest()
+PLAN = (
+    "Find the concerts in the travel window",
+    "Compare flights, hotels and weather for every concert",
+    "Choose the best trip",
+    "Write the itinerary and the calendar file",
+    "Email the itinerary to the traveller",
+)
+
+
+def _plan(done: int, explanation: str | None = None) -> tuple[str, dict[str, Any]]:
+    """An ``update_plan`` call: the first ``done`` steps completed, the next one in progress."""
+    steps = [
+        {"step": step, "status": "completed" if i < done else "in_progress" if i == done else "pending"}
+        for i, step in enumerate(PLAN)
+    ]
+    arguments: dict[str, Any] = {"steps": steps}
+    if explanation is not None:
+        arguments["explanation"] = explanation
+    return ("update_plan", arguments)
 
 
 def _results(messages: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -52,12 +72,13 @@ def scripted_kimi(body: dict[str, Any]) -> Reply:
     results = _results(body["messages"])
     if "search_concerts" not in results:
         return Reply.tool_calls(
+            _plan(0),
             ("search_concerts", {"artist": REQUEST.artist, "start": REQUEST.start, "end": REQUEST.end}),
             content=f"I'll look up {REQUEST.artist}'s tour dates first.",
         )
     concerts = results["search_concerts"][0]
     if "search_flights" not in results:
-        calls: list[tuple[str, dict[str, Any]]] = []
+        calls: list[tuple[str, dict[str, Any]]] = [_plan(1)]
         for concert in concerts:
             back = (date.fromisoformat(concert["date"]) + timedelta(days=1)).isoformat()
             calls += [
@@ -77,7 +98,9 @@ def scripted_kimi(body: dict[str, Any]) -> Reply:
     best = min(options, key=lambda o: (o["total"], o["weather"]["rain_chance_pct"]))
     if "write_file" not in results:
         events = _events(best)
+        chose = f"{best['concert']['city']} is the cheapest trip (EUR {best['total']})"
         return Reply.tool_calls(
+            _plan(3, explanation=chose),
             ("write_file", {"path": "itinerary.md", "content": _itinerary(best, options)}),
             ("write_calendar", {"path": "trip.ics", "events": events}),
         )
@@ -88,7 +111,9 @@ def scripted_kimi(body: dict[str, Any]) -> Reply:
             "body": _email_body(best),
             "attachments": ["itinerary.md", "trip.ics"],
         }
-        return Reply.tool_calls(("send_email", email))
+        return Reply.tool_calls(_plan(4), ("send_email", email))
+    if len(results.get("update_plan", [])) < len(PLAN):
+        return Reply.tool_calls(_plan(len(PLAN), explanation="The itinerary is sent."))
     return Reply.text(_summary(best, options, results["send_email"][0]))
 
 

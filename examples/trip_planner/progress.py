@@ -13,6 +13,7 @@ from agentkit.messages import (
     ApprovalRequested,
     Event,
     ModelCallFinished,
+    PlanUpdated,
     ToolCallFinished,
     ToolCallStarted,
     TurnFinished,
@@ -61,6 +62,11 @@ class ProgressPrinter:
             print(f"{self._stamp()}   ?? {event.call.name} waits for approval")
         elif isinstance(event, ApprovalDecided):
             print(f"{self._stamp()}   ok {event.call.name}: decision {event.decision!r}")
+        elif isinstance(event, PlanUpdated):
+            steps = event.plan.steps
+            done = sum(s.status == "completed" for s in steps)
+            now = next((s.step for s in steps if s.status == "in_progress"), "all done")
+            print(f"{self._stamp()}   plan {done}/{len(steps)} done, now: {now}")
         elif isinstance(event, TurnFinished):
             tokens = event.usage.input_tokens + event.usage.output_tokens
             print(f"{self._stamp()} turn {event.turn} done ({tokens:,} tokens so far)")
