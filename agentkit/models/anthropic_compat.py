@@ -29,6 +29,7 @@ from agentkit.exceptions import (
     UserError,
 )
 from agentkit.models._anthropic_wire import MessagesStreamAccumulator, build_messages_body, parse_message_body
+from agentkit.models._http import current_loop, request_id, response_lines
 from agentkit.models._openai_wire import decode_body
 from agentkit.models.abstract import (
     ModelProfile,
@@ -156,7 +157,7 @@ class AnthropicCompatModel:
     async def aclose(self) -> None:
         """Close the HTTP client this model created (an injected one is left to its owner)."""
         client, self._client = self._client, None
-        if client is not None and self._client_loop is _current_loop():
+        if client is not None and self._client_loop is current_loop():
             await client.aclose()
         self._client_loop = None
 
@@ -186,7 +187,7 @@ class AnthropicCompatModel:
             decode_body(response.content),
             model_name=self._model_name,
             profile=self._profile,
-            request_id=_request_id(response.headers),
+            request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
 
@@ -199,7 +200,7 @@ class AnthropicCompatModel:
         response = await self._post(orjson.dumps(body), stream=True)
         accumulator = MessagesStreamAccumulator()
         try:
-            async for line in _lines(response):
+            async for line in response_lines(response):
                 for event in accumulator.feed_line(line):
                     yield event
         finally:
@@ -210,7 +211,7 @@ class AnthropicCompatModel:
             accumulator.message_body(),
             model_name=self._model_name,
             profile=self._profile,
-            request_id=_request_id(response.headers),
+            request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
 
@@ -279,7 +280,7 @@ class AnthropicCompatModel:
             status_code=response.status_code,
             error_type=error_type,
             message=message,
-            request_id=_request_id(response.headers),
+            request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             model_name=self._model_name,
         )
         return failure, server_wait_s(response.headers, message)
@@ -287,37 +288,9 @@ class AnthropicCompatModel:
     def _live_client(self) -> httpx2.AsyncClient:
         if self._injected is not None:
             return self._injected
-        loop = _current_loop()
+        loop = current_loop()
         if self._client is None or self._client_loop is not loop:
             # A pool belongs to the event loop that opened it; a new loop gets a new client.
             self._client = httpx2.AsyncClient(timeout=httpx2.Timeout(600.0, connect=10.0))
             self._client_loop = loop
         return self._client
-
-
-def _current_loop() -> object:
-    return anyio.lowlevel.current_token().native_token
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value
-    return None
-
-
-async def _lines(response: httpx2.Response) -> AsyncIterator[str]:
-    """Yield the response's lines, turning transport failures into :class:`ModelResponseError`."""
-    iterator = response.aiter_lines()
-    while True:
-        try:
-            line = await iterator.__anext__()
-        except StopAsyncIteration:
-            return
-        except httpx2.HTTPError as exc:
-            error = ModelResponseError(f"stream broke after it started ({type(exc).__name__})")
-        else:
-            yield line
-            continue
-        raise error

@@ -30,6 +30,7 @@ from agentkit.exceptions import (
     ModelHTTPError,
     ModelResponseError,
 )
+from agentkit.models._http import current_loop, request_id, response_lines
 from agentkit.models._openai_stream import StreamAccumulator, parse_sse_line
 from agentkit.models._openai_wire import (
     WireRequest,
@@ -186,7 +187,7 @@ class OpenAICompatModel:
         """Close the HTTP client this model created (an injected client is left to its owner)."""
         if not self._owns_client or self._client_closed:
             return
-        if self._client_loop is None or self._client_loop is _current_loop():
+        if self._client_loop is None or self._client_loop is current_loop():
             await self._client.close()
         # A pool from an event loop that has ended cannot be closed from this one; it is dropped.
         self._client_closed = True
@@ -234,7 +235,7 @@ class OpenAICompatModel:
             data,
             model_name=body["model"],
             profile=self._profile,
-            request_id=_request_id(response.headers),
+            request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
 
@@ -249,7 +250,7 @@ class OpenAICompatModel:
         accumulator = StreamAccumulator()
         try:
             done = False
-            async for line in _lines(response):
+            async for line in response_lines(response):
                 if done:
                     # Read the body to its end (as the openai SDK does): a response closed
                     # mid-body takes its connection with it, and every turn reconnects.
@@ -270,7 +271,7 @@ class OpenAICompatModel:
             accumulator.wire_body(),
             model_name=body["model"],
             profile=self._profile,
-            request_id=_request_id(response.headers),
+            request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
 
@@ -347,7 +348,7 @@ class OpenAICompatModel:
         """The client to send through: an owned one is renewed after aclose() or in a new event loop."""
         if not self._owns_client:
             return self._client
-        loop = _current_loop()
+        loop = current_loop()
         if self._client_closed or (self._client_loop is not None and loop is not self._client_loop):
             self._client = self._make_client()
             self._client_closed = False
@@ -369,7 +370,7 @@ class OpenAICompatModel:
             status_code=exc.status_code,
             error_type=error_type,
             message=message,
-            request_id=_request_id(headers),
+            request_id=request_id(headers, _REQUEST_ID_HEADERS),
             model_name=self._model_name,
         )
         return _Failure(error=error, wait_s=server_wait_s(headers, message))
@@ -377,11 +378,6 @@ class OpenAICompatModel:
     def _redact(self, text: str) -> str:
         key = self._client.api_key
         return text.replace(key, _REDACTED) if key and len(key) >= 8 else text
-
-
-def _current_loop() -> object:
-    """The running event loop itself (anyio's token objects differ on every call)."""
-    return anyio.lowlevel.current_token().native_token
 
 
 def _with_settings(request: ModelRequest, settings: ModelSettings) -> ModelRequest:
@@ -392,27 +388,3 @@ def _with_settings(request: ModelRequest, settings: ModelSettings) -> ModelReque
         settings=settings,
         response_format=request.response_format,
     )
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value
-    return None
-
-
-async def _lines(response: httpx2.Response) -> AsyncIterator[str]:
-    """Yield the response's lines, turning transport failures into :class:`ModelResponseError`."""
-    iterator = response.aiter_lines()
-    while True:
-        try:
-            line = await iterator.__anext__()
-        except StopAsyncIteration:
-            return
-        except httpx2.HTTPError as exc:
-            error = ModelResponseError(f"stream broke after it started ({type(exc).__name__})")
-        else:
-            yield line
-            continue
-        raise error
