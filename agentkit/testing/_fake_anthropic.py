@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -29,6 +28,7 @@ import orjson
 
 from agentkit.testing._fake_kimi import RecordedRequest, Script
 from agentkit.testing._kimi_wire import Reply, estimate_prompt_tokens
+from agentkit.testing._script import ReplyScript
 
 __all__ = ["FakeAnthropicServer", "anthropic_message_body", "anthropic_stream_events"]
 
@@ -152,14 +152,12 @@ class FakeAnthropicServer:
     """
 
     def __init__(self, script: Script = (), *, host: str = "127.0.0.1") -> None:
-        self._responder = script if callable(script) else None
-        self._queue: deque[Reply] = deque(() if callable(script) else script)
+        self._script = ReplyScript(script, server="FakeAnthropicServer", error_type="api_error")
         self._host = host
-        self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.requests: list[RecordedRequest] = []
-        self.problems: list[str] = []
+        self.requests: list[RecordedRequest] = self._script.requests
+        self.problems: list[str] = self._script.problems
 
     def start(self) -> None:
         """Bind and start serving in a daemon thread (no-op when already running)."""
@@ -205,27 +203,7 @@ class FakeAnthropicServer:
 
     def add(self, *replies: Reply) -> None:
         """Queue more replies (used before a responder, in order)."""
-        with self._lock:
-            self._queue.extend(replies)
-
-    def _next_reply(self, body: dict[str, Any]) -> Reply:
-        with self._lock:
-            if self._queue:
-                return self._queue.popleft()
-            if self._responder is None:
-                problem = f"script exhausted: no reply left for request #{len(self.requests)}"
-            else:
-                try:
-                    return self._responder(body)
-                except Exception as exc:  # test code: report, never crash the server
-                    problem = f"responder raised {type(exc).__name__}: {exc}"
-            self.problems.append(problem)
-        return Reply.error(500, "api_error", f"FakeAnthropicServer {problem}")
-
-    def _record(self, request: RecordedRequest) -> int:
-        with self._lock:
-            self.requests.append(request)
-            return len(self.requests)
+        self._script.add(*replies)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -245,13 +223,15 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = None
         body = parsed if isinstance(parsed, dict) else None
         headers = {k.lower(): v for k, v in self.headers.items()}
-        number = fake._record(RecordedRequest(method="POST", path=self.path, headers=headers, body=body))
+        number = fake._script.record(
+            RecordedRequest(method="POST", path=self.path, headers=headers, body=body)
+        )
         if self.path.split("?", 1)[0].rstrip("/") != "/v1/messages":
             self._json(404, _error("not_found_error", f"no route for POST {self.path}"), number, {})
         elif body is None:
             self._json(400, _error("invalid_request_error", "the body is not a JSON object"), number, {})
         else:
-            self._answer(fake._next_reply(body), body, number)
+            self._answer(fake._script.next_reply(body), body, number)
 
     def _answer(self, reply: Reply, body: dict[str, Any], number: int) -> None:
         if reply.latency_s > 0:

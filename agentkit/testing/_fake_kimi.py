@@ -22,7 +22,6 @@ import socketserver
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +38,7 @@ from agentkit.testing._kimi_wire import (
     estimate_prompt_tokens,
     stream_events,
 )
+from agentkit.testing._script import ReplyScript
 from agentkit.usage import PRICES
 
 __all__ = ["FakeKimiServer", "RecordedRequest", "Responder", "Script", "echo"]
@@ -97,18 +97,16 @@ class FakeKimiServer:
     """
 
     def __init__(self, script: Script = (), *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._responder: Responder | None = script if callable(script) else None
-        self._queue: deque[Reply] = deque(() if callable(script) else script)
+        self._script = ReplyScript(script, server="FakeKimiServer", error_type="server_error")
         self._host = host
         self._port = port
         self._lock = threading.Lock()
-        self._counter = 0
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
-        self.requests: list[RecordedRequest] = []
-        self.problems: list[str] = []
+        self.requests: list[RecordedRequest] = self._script.requests
+        self.problems: list[str] = self._script.problems
         self.connection_count = 0
         self.balance: dict[str, float] = {
             "available_balance": 49.58894,
@@ -186,37 +184,9 @@ class FakeKimiServer:
 
     def add(self, *replies: Reply) -> None:
         """Queue more replies (they are used before a responder, in order)."""
-        with self._lock:
-            self._queue.extend(replies)
-
-    def _next_reply(self, body: dict[str, Any]) -> Reply:
-        with self._lock:
-            if self._queue:
-                return self._queue.popleft()
-            if self._responder is None:
-                problem = f"script exhausted: no reply left for request #{len(self.requests)}"
-                self.problems.append(problem)
-                return Reply.error(500, "server_error", f"FakeKimiServer {problem}")
-            try:
-                reply = self._responder(body)
-            except Exception as exc:  # the responder is test code: report, never crash the server
-                problem = f"responder raised {type(exc).__name__}: {exc}"
-                self.problems.append(problem)
-                return Reply.error(500, "server_error", f"FakeKimiServer {problem}")
-        if not isinstance(reply, Reply):
-            problem = f"responder returned {type(reply).__name__}, not Reply"
-            with self._lock:
-                self.problems.append(problem)
-            return Reply.error(500, "server_error", f"FakeKimiServer {problem}")
-        return reply
+        self._script.add(*replies)
 
     # --- bookkeeping used by the handler --------------------------------------
-
-    def _record(self, request: RecordedRequest) -> int:
-        with self._lock:
-            self.requests.append(request)
-            self._counter += 1
-            return self._counter
 
     def _connection_opened(self, conn: socket.socket) -> None:
         with self._lock:
@@ -250,7 +220,7 @@ class _HTTPServer(ThreadingHTTPServer):
         if isinstance(exc, ConnectionError | TimeoutError):
             return  # the client went away mid-answer: normal for cancelled or cut requests
         problem = f"fake server failed on a request from {client_address}: {exc!r}"
-        with self.fake._lock:
+        with self.fake._script.lock:
             self.fake.problems.append(problem)
         _log.warning("fake_kimi.handler_failed", client=str(client_address), exc_info=True)
 
@@ -310,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = None
         body = parsed if isinstance(parsed, dict) else None
         headers = {k.lower(): v for k, v in self.headers.items()}
-        number = self.fake._record(
+        number = self.fake._script.record(
             RecordedRequest(method=self.command, path=self.path, headers=headers, body=body)
         )
         route = (self.command, _route(self.path))
@@ -333,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             why = "the body is not a JSON object" if malformed else "the body is empty"
             self._send_json(400, error_body("invalid_request_error", why), number)
             return
-        reply = self.fake._next_reply(body)
+        reply = self.fake._script.next_reply(body)
         if reply.latency_s > 0:
             time.sleep(reply.latency_s)
         extra = dict(reply.headers)
