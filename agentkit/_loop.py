@@ -140,11 +140,12 @@ async def _fail(config: LoopConfig, state: LoopState, error: RunError, reason: s
 async def _commit_turn(config: LoopConfig, state: LoopState) -> None:
     """Hand the messages added since the last commit to the hooks, as one turn."""
     new = state.messages[state.committed :]
-    if not new or not state.hooks:
+    hooks = state.hooks.after_turn
+    if not new or not hooks:
         state.committed = len(state.messages)
         return
     run_info = info(config, state)
-    for hook in state.hooks:
+    for hook in hooks:
         await hook.after_turn(tuple(new), run_info)
     state.committed = len(state.messages)
 
@@ -176,7 +177,7 @@ async def _model_turn(config: LoopConfig, state: LoopState) -> Outcome:
     state.turn += 1
     _check_request_limit(state)
     request = _build_request(config, state)
-    for hook in state.hooks:
+    for hook in state.hooks.before_model_call:
         request = await hook.before_model_call(request, info(config, state))
     if not (config.stream and len(config.toolset)):
         return await _end_turn(config, state, await _respond(config, state, request, None))
@@ -190,7 +191,7 @@ async def _respond(
 ) -> Outcome:
     """Call the model and act on its answer (tool calls, an output, or a retry)."""
     response = await _call_model_or_recover(config, state, request, early)
-    for hook in state.hooks:
+    for hook in state.hooks.after_model_call:
         response = await hook.after_model_call(response, info(config, state))
     _account(state, response)
     return await _handle_response(config, state, response.message, early)
@@ -273,7 +274,7 @@ async def _call_model_or_recover(
     try:
         return await _call_model(config, state, request, early)
     except ModelError as err:
-        for hook in state.hooks:
+        for hook in state.hooks.on_model_error:
             retry = await hook.on_model_error(request, err, info(config, state))
             if retry is not None:
                 return await _call_model(config, state, retry, early)

@@ -28,6 +28,7 @@ from agentkit.usage import Usage, UsageLimits
 
 __all__ = [
     "Final",
+    "HookPoints",
     "LoopConfig",
     "LoopState",
     "Outcome",
@@ -68,6 +69,33 @@ class Resume:
     decisions: Mapping[str, Decision] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HookPoints:
+    """A run's hooks, grouped by the loop points they override (the loop skips the rest).
+
+    Most hooks override one or two methods (a trace writer only ``on_event``), so calling
+    every hook at every point would build a :class:`RunInfo` and await a no-op per hook.
+    """
+
+    before_model_call: tuple[RunHooks, ...] = ()
+    after_model_call: tuple[RunHooks, ...] = ()
+    on_model_error: tuple[RunHooks, ...] = ()
+    after_turn: tuple[RunHooks, ...] = ()
+
+    @classmethod
+    def of(cls, hooks: tuple[RunHooks, ...]) -> HookPoints:
+        """Group ``hooks`` (order kept) by the methods their classes override."""
+        return cls(**{name: _overriding(hooks, name) for name in _POINTS})
+
+
+_POINTS = ("before_model_call", "after_model_call", "on_model_error", "after_turn")
+
+
+def _overriding(hooks: tuple[RunHooks, ...], name: str) -> tuple[RunHooks, ...]:
+    base = getattr(RunHooks, name)
+    return tuple(h for h in hooks if getattr(type(h), name) is not base)
+
+
 @dataclass(kw_only=True, slots=True)
 class LoopState:
     """One run's mutable state (the loop's steps read and update it)."""
@@ -81,7 +109,7 @@ class LoopState:
     max_turns: int
     tool_choice: ToolChoice | None
     limiter: anyio.CapacityLimiter
-    hooks: tuple[RunHooks, ...]
+    hooks: HookPoints
     emit: Callable[[Event], None]
     committed: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -153,7 +181,7 @@ def start(
         max_turns=options.max_turns if options.max_turns is not None else config.max_turns,
         tool_choice=options.tool_choice,
         limiter=anyio.CapacityLimiter(config.max_concurrency),
-        hooks=(hooks := (*config.hooks, *options.hooks)),
+        hooks=HookPoints.of(hooks := (*config.hooks, *options.hooks)),
         emit=_compose_emit(hooks, emit),
         committed=history_len,
         gate=_gate(config, options, {}),
@@ -176,7 +204,7 @@ def restore(
         max_turns=saved.max_turns,
         tool_choice=None,
         limiter=anyio.CapacityLimiter(config.max_concurrency),
-        hooks=(hooks := (*config.hooks, *options.hooks)),
+        hooks=HookPoints.of(hooks := (*config.hooks, *options.hooks)),
         emit=_compose_emit(hooks, emit),
         committed=saved.committed,
         usage=saved.usage,

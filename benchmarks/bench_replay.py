@@ -1,12 +1,15 @@
 """Tracing and replay benchmarks: what the JSONL trace writer costs, and how fast a replay runs.
 
-``python benchmarks/bench_replay.py [--reps 5] [--runs 40] [--turns 1000]``
+``python benchmarks/bench_replay.py [--reps 5] [--runs 40] [--turns 1000] [--instructions]``
 
 1. **Tracing overhead.** The benchmark harness's CPU workload (``benchmarks/workload.py``:
    4 turns, 12 parallel tool calls per run) against the fake Kimi server in its own process.
    The plain agentkit client and the same client recording every run to a JSONL trace run as
    separate processes, interleaved ``--reps`` times; the harness measures each client's own
    CPU per turn. Reports the medians and the ratio (target: traced <= 1.10 x plain).
+   With ``--instructions`` (needs ``valgrind``), the same two clients also run under
+   callgrind at two run counts; the difference, divided by the extra turns, is each client's
+   instructions per turn: a deterministic ratio that machine noise does not move.
 2. **Replay speed.** Builds a ``--turns``-turn trace in-process (origin ``authored``: a
    ScriptedModel plays the model), then times replaying it in strict mode with ReplayModel
    (target: 1,000 turns in under 1 s).
@@ -20,14 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import anyio
 import orjson
@@ -38,7 +43,13 @@ if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks.*`` importab
 
 from benchmarks._harness import ClientOptions, RunOnce  # noqa: E402 - needs the sys.path line above
 from benchmarks._harness import main as harness_main  # noqa: E402
-from benchmarks.workload import CPU_TOOLS, INSTRUCTIONS, MODEL_NAME, PROMPT  # noqa: E402
+from benchmarks.workload import (  # noqa: E402
+    CPU_TOOLS,
+    INSTRUCTIONS,
+    MODEL_NAME,
+    PROMPT,
+    TURNS_PER_RUN,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_replay.json"
 OVERHEAD_TARGET = 1.10
@@ -131,9 +142,54 @@ def overhead(reps: int, runs: int) -> dict[str, Any]:
         "plain_cpu_ms_per_turn": plain_ms,
         "traced_cpu_ms_per_turn": traced_ms,
         "ratio": traced_ms / plain_ms,
+        # each traced process against the plain one run just before it: drift cancels out
+        "paired_ratio_median": statistics.median(t / p for p, t in zip(plain, traced, strict=True)),
         "plain_all": plain,
         "traced_all": traced,
     }
+
+
+#: The two clients of part 1, as ``python -m`` arguments.
+_CLIENTS: Final = {
+    "plain": ["benchmarks.client_agentkit"],
+    "traced": ["benchmarks.bench_replay", "client"],
+}
+
+
+def instructions(small: int = 10, large: int = 60) -> dict[str, Any]:
+    """Instructions per turn of each client under valgrind callgrind (deterministic).
+
+    Each client runs ``small`` and ``large`` measured runs; start-up, imports and warm-up
+    cancel out in the difference, which is divided by the extra turns.
+    """
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("--instructions needs valgrind (Debian: apt install valgrind)")
+    folder = Path(tempfile.mkdtemp(prefix="agentkit-bench-callgrind-"))
+    per_turn: dict[str, float] = {}
+    from benchmarks.run import fake_server  # noqa: PLC0415 - only part 1 needs it
+
+    with fake_server() as base_url:
+        for name, module in _CLIENTS.items():
+            counts = [
+                _callgrind(folder / f"{name}-{runs}.out", module, base_url, runs) for runs in (small, large)
+            ]
+            per_turn[name] = (counts[1] - counts[0]) / ((large - small) * TURNS_PER_RUN)
+    return {
+        "plain_instructions_per_turn": round(per_turn["plain"]),
+        "traced_instructions_per_turn": round(per_turn["traced"]),
+        "ratio": per_turn["traced"] / per_turn["plain"],
+    }
+
+
+def _callgrind(out: Path, module: list[str], base_url: str, runs: int) -> int:
+    """Run one client under callgrind; return the instructions it executed."""
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m"]
+    command += [*module, "--base-url", base_url, "--runs", str(runs), "--warmup", "5"]
+    subprocess.run(command, cwd=ROOT, capture_output=True, check=True, timeout=1800)
+    for line in out.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no instruction total in {out}")
 
 
 def replay_speed(turns: int) -> dict[str, Any]:
@@ -190,6 +246,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=40, help="measured runs per client process")
     parser.add_argument("--turns", type=int, default=1000, help="turns in the replayed trace")
     parser.add_argument("--skip-overhead", action="store_true", help="only measure replay speed")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions per turn under valgrind"
+    )
     return parser.parse_args(argv)
 
 
@@ -214,12 +273,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" -> {'OK' if within else 'OVER'} target <= {OVERHEAD_TARGET:.2f}"
         )
         print(f"  per rep: plain {cost['plain_all']}  traced {cost['traced_all']}")
+        print(f"  median of per-rep traced/plain ratios: {cost['paired_ratio_median']:.3f}")
         print(
             f"  the writer alone (recorded events replayed into it): {cost['writer_cpu_ms_per_turn']:.3f} ms"
             f" CPU/turn -> (plain + writer) / plain = {cost['writer_ratio']:.3f}"
         )
         ok = ok and within
         report["overhead"] = cost
+    if args.instructions:
+        counted = instructions()
+        print(
+            f"instructions per turn (callgrind): plain {counted['plain_instructions_per_turn']:,}, traced "
+            f"{counted['traced_instructions_per_turn']:,}, ratio {counted['ratio']:.3f}"
+            f" -> {'OK' if counted['ratio'] <= OVERHEAD_TARGET else 'OVER'} target <= {OVERHEAD_TARGET:.2f}"
+        )
+        ok = ok and counted["ratio"] <= OVERHEAD_TARGET
+        report["instructions"] = counted
     report["load_average_at_end"] = os.getloadavg()  # other work on the machine skews CPU figures
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")

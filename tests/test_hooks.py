@@ -72,3 +72,30 @@ async def test_failed_run_commits_its_last_turn_and_reports_failure() -> None:
     assert recorder.events[-1] == "run_failed"
     assert isinstance(model.requests[1].messages[-1], ToolMessage)
     assert isinstance(model.requests[1].messages[-2], AssistantMessage)
+
+
+async def test_each_point_calls_only_the_hooks_that_override_it_in_order() -> None:
+    """Hooks are grouped per loop point once per run; inherited overrides count, order is kept."""
+    from agentkit._loop_state import HookPoints  # noqa: PLC0415 - the loop's own grouping
+
+    seen: list[str] = []
+
+    class Before(RunHooks):
+        async def before_model_call(self, request: ModelRequest, info: RunInfo) -> ModelRequest:
+            seen.append(f"{type(self).__name__}:{info.turn}")
+            return request
+
+    class InheritsBefore(Before):
+        pass
+
+    observer = Recorder()
+    first, second = Before(), InheritsBefore()
+    points = HookPoints.of((first, observer, second))
+    assert points.before_model_call == (first, second)
+    assert points.after_turn == (observer,)
+    assert points.after_model_call == points.on_model_error == ()
+
+    agent = Agent(ScriptedModel([calls(("ping", {})), "done"]), tools=[ping], hooks=[first, observer])
+    await agent.run("go", hooks=[second])
+    assert seen == ["Before:1", "InheritsBefore:1", "Before:2", "InheritsBefore:2"]
+    assert observer.turns == [["user", "assistant", "tool"], ["assistant"]]

@@ -221,6 +221,38 @@ def test_redactor_keeps_ordinary_keys_and_removes_credentials() -> None:
     )
 
 
+def test_redactor_scan_lets_through_only_lines_the_rules_would_not_change() -> None:
+    """The one-scan shortcut never skips a line that the full rules would rewrite (any case, overlaps)."""
+    secret, overlapping = "Zq9-VAULT-pass-77", "xx-apikey-token-00"
+    redactor = Redactor([secret, overlapping], env_vars=())
+    fragments = [
+        '"key":"louvre.hours"',
+        '"input_tokens":3',
+        '"API_KEY":"k1k1k1"',
+        '"Api-Key" : "k2k2k2"',
+        '"PassWord":"p"',
+        '"client_secret":"c"',
+        '"refresh_token":"r"',
+        '"args":"{\\"Access_Token\\":\\"t\\"}"',
+        '"h":"Bearer abcdefghijk"',
+        '"h":"bearer abcdefghijk"',
+        f'"content":"the vault is {secret}."',
+        f'"content":"{secret.lower()}"',
+        f'"content":"{overlapping}"',
+        '"content":"a token of thanks"',
+    ]
+    changed = 0
+    for i, first in enumerate(fragments):
+        for second in fragments[i:]:
+            line = ("{" + first + "," + second + "}").encode()
+            fast, full = redactor.redact(line), redactor.redact_all(line)
+            assert fast == full, line
+            changed += fast != line
+    assert secret.encode() not in redactor.redact(f'{{"c":"{secret}"}}'.encode())
+    assert overlapping.encode() not in redactor.redact(f'{{"c":"{overlapping}"}}'.encode())
+    assert changed > 50  # the corpus really exercises the rules, not only the shortcut
+
+
 async def test_streamed_run_is_traced_too(tmp_path: Path) -> None:
     """A streamed run writes the same record types as a plain run."""
     path = tmp_path / "stream.jsonl"

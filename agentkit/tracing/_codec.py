@@ -138,6 +138,17 @@ class MessageDelta:
 
     previous: tuple[Message, ...] = ()
     previous_tools: tuple[ToolDefinition, ...] | None = None
+    #: The last request's settings and their JSON form (a run sends the same object each turn).
+    previous_settings: tuple[ModelSettings, dict[str, Any]] | None = None
+
+    def settings(self, settings: ModelSettings) -> dict[str, Any]:
+        """Return :func:`settings_to_json` of ``settings``, reusing the last form when unchanged."""
+        previous = self.previous_settings
+        if previous is not None and previous[0] is settings:
+            return previous[1]
+        encoded = settings_to_json(settings)
+        self.previous_settings = (settings, encoded)
+        return encoded
 
     def encode(self, messages: Sequence[Message]) -> tuple[int, list[dict[str, Any]]]:
         """Return the shared prefix length and the JSON forms of the messages after it."""
@@ -176,7 +187,7 @@ def request_to_json(request: ModelRequest, delta: MessageDelta) -> dict[str, Any
         "messages": new,
         "tools": SAME_TOOLS if same else [tool_definition_to_json(t) for t in tools],
         "tool_choice": request.tool_choice,
-        "settings": settings_to_json(request.settings),
+        "settings": delta.settings(request.settings),
     }
     if request.response_format is not None:
         out["response_format"] = jsonable(request.response_format)

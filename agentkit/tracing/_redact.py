@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Final
 
 import orjson
+from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
 __all__ = ["DEFAULT_SECRET_ENV_VARS", "REDACTED", "Redactor"]
 
@@ -38,8 +39,8 @@ _KEYS = (
 _KEY_VALUE = re.compile(rb'"(' + _KEYS + rb')"(\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _NESTED_KEY_VALUE = re.compile(rb'\\"(' + _KEYS + rb')\\"(\s*:\s*)\\"[^"\\]*\\"', re.IGNORECASE)
 _BEARER = re.compile(rb"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
-#: Substrings of the lower-cased line that every credential key or token contains; the
-#: rewriting regexes run only when one is present (most records contain none).
+#: Lower-case substrings that every credential key or token contains: a line holding none of
+#: them (nor a configured secret) is written as it is, after one scan.
 _TRIGGERS: Final = (
     b"authorization",
     b"api_key",
@@ -59,6 +60,10 @@ class Redactor:
     Args:
         secrets: extra secret strings to remove (API keys, passwords, tokens).
         env_vars: environment variables whose values are secrets too.
+
+    Most records hold nothing to redact, so each line is first scanned once, lower-cased,
+    for all the trigger words and configured secrets at the same time (an Aho-Corasick
+    automaton); only a line with a hit goes through the rewriting rules.
     """
 
     def __init__(
@@ -67,18 +72,23 @@ class Redactor:
         found = [s for s in secrets if s]
         found += [v for v in (os.environ.get(name) for name in env_vars) if v]
         self._secrets = _literals(tuple(found))
+        self._scanner = _scanner(self._secrets)
 
     def redact(self, data: bytes) -> bytes:
         """Return ``data`` (one JSON document) with every secret replaced by ``[redacted]``."""
-        out = data
-        lowered = data.lower()
-        if any(trigger in lowered for trigger in _TRIGGERS):
-            out = _KEY_VALUE.sub(rb'"\1"\2"' + _REDACTED_BYTES + rb'"', out)
-            out = _NESTED_KEY_VALUE.sub(rb'\\"\1\\"\2\\"' + _REDACTED_BYTES + rb'\\"', out)
-            out = _BEARER.sub(rb"\1" + _REDACTED_BYTES, out)
+        # No hit means no pattern occurs anywhere. Any hit takes every rule: matches are
+        # reported without overlaps, so one hit may hide another pattern's.
+        if not self._scanner.find_matches_as_indexes(data.lower()):
+            return data
+        return self.redact_all(data)
+
+    def redact_all(self, data: bytes) -> bytes:
+        """Apply every rule to ``data``, without the scan that lets clean lines through."""
+        out = _KEY_VALUE.sub(rb'"\1"\2"' + _REDACTED_BYTES + rb'"', data)
+        out = _NESTED_KEY_VALUE.sub(rb'\\"\1\\"\2\\"' + _REDACTED_BYTES + rb'\\"', out)
+        out = _BEARER.sub(rb"\1" + _REDACTED_BYTES, out)
         for secret in self._secrets:
-            if secret in out:
-                out = out.replace(secret, _REDACTED_BYTES)
+            out = out.replace(secret, _REDACTED_BYTES)
         return out
 
 
@@ -90,3 +100,16 @@ def _literals(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
     """The secrets as they appear inside JSON strings, longest first (a secret containing another wins)."""
     literals = {orjson.dumps(s)[1:-1] for s in secrets if len(s) >= _MIN_SECRET_LEN}
     return tuple(sorted(literals, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _scanner(secrets: tuple[bytes, ...]) -> BytesAhoCorasick:
+    """One automaton for the trigger words and the lower-cased secrets (a superset of every rule).
+
+    Leftmost-first matching still finds a match whenever any pattern occurs, and lets the
+    automaton skip ahead with its SIMD prefilter: a third of the instructions of standard matching.
+    """
+    patterns = {*_TRIGGERS, *(s.lower() for s in secrets)}
+    return BytesAhoCorasick(
+        sorted(patterns), matchkind=MatchKind.LeftmostFirst, implementation=Implementation.DFA
+    )
