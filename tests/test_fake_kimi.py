@@ -377,6 +377,19 @@ def test_requests_are_recorded_in_order(fake_kimi: FakeKimiServer, client: httpx
         second.method = "PUT"  # type: ignore[misc]  # proving the record is frozen
 
 
+def test_a_long_running_server_keeps_only_the_latest_requests(client: httpx.Client) -> None:
+    """With keep_requests, memory stays bounded (the serve CLI keeps 100); numbering counts them all."""
+    with FakeKimiServer(lambda body: Reply.text("ok"), keep_requests=2) as server:
+        for n in range(5):
+            _chat(client, server, messages=[{"role": "user", "content": f"q{n}"}])
+        kept = [r.body["messages"][0]["content"] for r in server.requests if r.body is not None]
+        assert kept == ["q3", "q4"]
+    with FakeKimiServer([Reply.text("only")], keep_requests=1) as server:
+        _chat(client, server)
+        assert _chat(client, server).status_code == 500
+        assert server.problems == ["script exhausted: no reply left for request #2"]
+
+
 def test_keep_alive_reuses_one_connection(fake_kimi: FakeKimiServer, client: httpx.Client) -> None:
     """JSON and streamed answers keep the connection open, so one httpx client uses one connection."""
     fake_kimi.add(Reply.text("one"), Reply.text("two"), Reply.text("three"))

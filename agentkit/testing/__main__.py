@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
     serve.add_argument("--script-module", help="'package.module:function', a callable (body) -> Reply")
+    serve.add_argument(
+        "--keep-requests",
+        type=int,
+        default=100,
+        help="how many of the latest requests to keep in memory (default 100; a server that "
+        "answers for hours must not grow without bound)",
+    )
     return parser
 
 
@@ -61,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with FakeKimiServer(responder, host=args.host, port=args.port) as server:
+    with FakeKimiServer(
+        responder, host=args.host, port=args.port, keep_requests=args.keep_requests
+    ) as server:
         sys.stdout.write(server.base_url + "\n")
         sys.stdout.flush()
         while not stop.wait(1.0):

@@ -85,7 +85,8 @@ class FakeKimiServer:
     a reply's ``latency_s`` is slept outside it, so slow replies overlap.
 
     Attributes:
-        requests: every request received, in order.
+        requests: every request received, in order (only the last ``keep_requests``
+            when that is set, as ``python -m agentkit.testing serve`` does).
         problems: what went wrong on the server side (script exhausted,
             responder raised); the ``fake_kimi`` fixture fails the test on
             teardown when this is not empty.
@@ -96,8 +97,17 @@ class FakeKimiServer:
 
     """
 
-    def __init__(self, script: Script = (), *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._script = ReplyScript(script, server="FakeKimiServer", error_type="server_error")
+    def __init__(
+        self,
+        script: Script = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keep_requests: int | None = None,
+    ) -> None:
+        self._script = ReplyScript(
+            script, server="FakeKimiServer", error_type="server_error", keep=keep_requests
+        )
         self._host = host
         self._port = port
         self._lock = threading.Lock()

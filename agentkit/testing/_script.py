@@ -24,6 +24,8 @@ class ReplyScript:
     """Replies queued in order (used first), then ``responder(body)``; requests and problems recorded.
 
     ``requests`` and ``problems`` are the lists the servers expose; ``lock`` guards them.
+    With ``keep`` set, ``requests`` holds only the last ``keep`` requests (a long-running
+    server must not grow without bound); request numbers still count every request.
     A script error becomes a 500 reply of ``error_type`` naming ``server``.
     """
 
@@ -33,12 +35,17 @@ class ReplyScript:
         *,
         server: str,
         error_type: str,
+        keep: int | None = None,
     ) -> None:
+        if keep is not None and keep < 0:
+            raise ValueError(f"keep must be 0 or more, not {keep}")
         self._responder = script if callable(script) else None
         self._queue: deque[Reply] = deque(() if callable(script) else script)
         self._server = server
         self._error_type = error_type
         self.lock = threading.Lock()
+        self._keep = keep
+        self.received = 0
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []
 
@@ -50,8 +57,11 @@ class ReplyScript:
     def record(self, request: RecordedRequest) -> int:
         """Keep ``request``; return its number, counting from 1."""
         with self.lock:
+            self.received += 1
             self.requests.append(request)
-            return len(self.requests)
+            if self._keep is not None and len(self.requests) > self._keep:
+                del self.requests[: len(self.requests) - self._keep]
+            return self.received
 
     def next_reply(self, body: dict[str, Any]) -> Reply:
         """The reply for ``body`` (a 500 reply, noted in ``problems``, when the script fails)."""
@@ -59,7 +69,7 @@ class ReplyScript:
             if self._queue:
                 return self._queue.popleft()
             if self._responder is None:
-                return self._problem(f"script exhausted: no reply left for request #{len(self.requests)}")
+                return self._problem(f"script exhausted: no reply left for request #{self.received}")
             try:
                 reply = self._responder(body)
             except Exception as exc:  # the responder is test code: report, never crash the server
