@@ -72,26 +72,21 @@ class TraceWriter(RunHooks):
     def on_event(self, event: Event) -> None:
         """Encode ``event`` and append its record (never raises into the loop)."""
         try:
-            self._record(event)
+            with self._lock:
+                if isinstance(event, RunStarted):
+                    self._start(event)
+                    return
+                encoder = self._encoder
+                record = None if encoder is None else encoder.encode(event)
+                if record is None:
+                    return
+                if self._pending is not None:
+                    self._write_header(record)
+                self._write(record)
+                if record["type"] in ("final", "failed"):
+                    self._finish()
         except (OSError, TypeError, ValueError) as err:
             _log.warning("trace.write_failed", path=str(self.path), error=f"{type(err).__name__}: {err}")
-
-    def _record(self, event: Event) -> None:
-        with self._lock:
-            if isinstance(event, RunStarted):
-                self._start(event)
-                return
-            encoder = self._encoder
-            if encoder is None:
-                return
-            record = encoder.encode(event)
-            if record is None:
-                return
-            if self._pending is not None:
-                self._write_header(record)
-            self._write(record)
-            if record["type"] in ("final", "failed"):
-                self._finish()
 
     def _start(self, event: RunStarted) -> None:
         self._finish()
@@ -133,10 +128,10 @@ class TraceWriter(RunHooks):
 def _open(path: Path) -> IO[bytes]:
     """Open ``path`` unbuffered for writing (each record is one ``write``), creating its folder."""
     try:
-        return path.open("wb", buffering=0)
+        return open(path, "wb", buffering=0)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("wb", buffering=0)
+        return open(path, "wb", buffering=0)
 
 
 def trace_hook(
