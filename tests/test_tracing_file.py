@@ -174,6 +174,31 @@ async def test_secrets_never_reach_the_file(tmp_path: Path, monkeypatch: pytest.
     read_trace(path)  # still valid JSON lines
 
 
+def test_a_raw_body_with_non_string_keys_is_still_written() -> None:
+    """A raw body with int keys (orjson refuses them by default) is still written, not dropped."""
+    from agentkit.messages import AssistantMessage, ModelCallFinished, RunStarted, UserMessage  # noqa: PLC0415
+    from agentkit.models.abstract import ModelRequest, ModelResponse  # noqa: PLC0415
+    from agentkit.usage import Usage  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    writer = TraceWriter(buffer)
+    prompt = (UserMessage(content="hi"),)
+    writer.on_event(RunStarted(run_id="r1", agent_name="a", model_name="m", messages=prompt))
+    response = ModelResponse(
+        message=AssistantMessage(content="ok"),
+        finish_reason="stop",
+        usage=Usage(),
+        model_name="m",
+        raw={1: "one", "choices": []},  # type: ignore[dict-item]  # a provider breaking the Mapping[str, Any] type
+    )
+    call = ModelCallFinished(turn=1, request=ModelRequest(messages=prompt), response=response, duration_s=0.1)
+    writer.on_event(call)
+    records = [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [r["type"] for r in records] == ["header", "model_call"]
+    assert records[1]["raw"] == {"1": "one", "choices": []}
+    assert records[0]["origin"] == "recorded"
+
+
 async def test_trace_to_a_binary_writer() -> None:
     """trace= accepts a writer hook over an open binary file object, left open afterwards."""
     buffer = io.BytesIO()

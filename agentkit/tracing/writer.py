@@ -33,7 +33,10 @@ Origin = Literal["recorded", "authored"]
 
 _log = get_logger("agentkit.tracing")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_OPTIONS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+_OPTIONS: Final = orjson.OPT_APPEND_NEWLINE
+#: Records hold str keys (bodies decoded from JSON, encoders' own dicts); a provider's raw body
+#: with other keys is rare, so the slower option that accepts them is only the fallback.
+_ANY_KEYS: Final = _OPTIONS | orjson.OPT_NON_STR_KEYS
 
 
 class TraceWriter(RunHooks):
@@ -113,9 +116,13 @@ class TraceWriter(RunHooks):
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self._file is not None
-        line = self._redactor.redact(orjson.dumps(record, default=str, option=_OPTIONS))
-        self._file.write(line)  # unbuffered files: one write call, on disk (in the OS) at once
-        self._file.flush()
+        try:
+            encoded = orjson.dumps(record, default=str, option=_OPTIONS)
+        except TypeError:  # a dict key that is not a str
+            encoded = orjson.dumps(record, default=str, option=_ANY_KEYS)
+        self._file.write(self._redactor.redact(encoded))  # our files are unbuffered: one write call
+        if self._file is self._target:
+            self._file.flush()  # a caller's file object may buffer
 
     def _finish(self) -> None:
         if self._file is not None and self._file is not self._target:
