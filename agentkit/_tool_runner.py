@@ -138,7 +138,13 @@ class _Batch:
         self.outcomes[index] = outcome
         duration = time.perf_counter() - started
         self.emit(
-            ToolCallFinished(turn=self.ctx.turn, call=tool_call, result=outcome.message, duration_s=duration)
+            ToolCallFinished(
+                turn=self.ctx.turn,
+                call=tool_call,
+                result=outcome.message,
+                duration_s=duration,
+                retry=self.failures.get(tool_call.name, 0),
+            )
         )
 
 

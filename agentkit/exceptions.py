@@ -171,7 +171,13 @@ class ReplayMismatch(RunError):
 
 
 class ModelError(RunError):
-    """The model provider failed."""
+    """The model provider failed.
+
+    ``retries`` is how many failed attempts the provider retried before giving up with this
+    error (0 when it was not retried: a 400, a quota error, or a retry budget of 0).
+    """
+
+    retries: int = 0
 
 
 class ModelHTTPError(ModelError):

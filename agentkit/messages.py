@@ -251,12 +251,17 @@ class ToolCallStarted:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ToolCallFinished:
-    """A tool call finished; ``result.is_error`` says whether it failed."""
+    """A tool call finished; ``result.is_error`` says whether it failed.
+
+    ``retry`` counts this tool's earlier failed calls in the run (the model repairing a
+    call after a tool error; ``RunContext.retry`` inside the tool).
+    """
 
     turn: int
     call: ToolCall
     result: ToolMessage
     duration_s: float
+    retry: int = 0
     kind: Literal["tool_call_finished"] = "tool_call_finished"
 
 

@@ -190,6 +190,7 @@ async def test_retryable_errors_are_retried(
     server.add(Reply.error(status, error_type, "try later"), Reply.text("fine"))
     response = await model.complete(ModelRequest(messages=[UserMessage(content="hi")]))
     assert response.message.content == "fine"
+    assert response.retries == 1
     assert len(server.requests) == 2
 
 

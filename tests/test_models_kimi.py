@@ -225,6 +225,7 @@ async def test_stream_error_before_start_is_retried(fake_kimi: FakeKimiServer) -
     final = events[-1]
     assert isinstance(final, ModelResponse)
     assert final.message.content == "back"
+    assert final.retries == 1
     assert len(fake_kimi.requests) == 2
 
 
@@ -250,6 +251,7 @@ async def test_retryable_errors_are_retried(
     async with kimi(fake_kimi) as model:
         response = await model.complete(ASK)
     assert response.message.content == "done"
+    assert response.retries == 1  # what the trace and the model-call span report
     assert len(fake_kimi.requests) == 2
     assert [entry["event"] for entry in events(caplog)] == ["model.retry"]
 
@@ -273,6 +275,7 @@ async def test_final_errors_are_not_retried(fake_kimi: FakeKimiServer, status: i
             await model.complete(ASK)
     assert len(fake_kimi.requests) == 1
     error = caught.value
+    assert error.retries == 0
     assert (error.status_code, error.error_type, error.message) == (status, error_type, "no way")
     assert error.request_id == "fake-req-000001"
     assert error.model_name == "kimi-k2-0905-preview"
@@ -283,9 +286,10 @@ async def test_retries_stop_after_max_retries(fake_kimi: FakeKimiServer) -> None
     profile = replace(FAST, retry=replace(FAST.retry, max_retries=2))
     fake_kimi.add(*[Reply.error(500, "server_error", f"boom {i}") for i in range(3)])
     async with kimi(fake_kimi, profile=profile) as model:
-        with pytest.raises(ModelHTTPError, match="boom 2"):
+        with pytest.raises(ModelHTTPError, match="boom 2") as caught:
             await model.complete(ASK)
     assert len(fake_kimi.requests) == 3
+    assert caught.value.retries == 2
 
 
 async def test_retry_after_header_is_honoured(fake_kimi: FakeKimiServer) -> None:

@@ -16,8 +16,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 from agentkit import Agent, ModelSettings, tool
 from agentkit.models.function import ScriptedModel
 from agentkit.tracing import Tracer
+from agentkit.tracing.abstract import Span
+from agentkit.tracing.abstract import SpanKind as SpanKindName
 from agentkit.tracing.logs import LogSpanProcessor, log_processors
-from agentkit.tracing.otel import OTelSpanProcessor
+from agentkit.tracing.otel import OTelSpanProcessor, genai_attributes
 from tests.builders import calls
 
 pytestmark = pytest.mark.anyio
@@ -74,6 +76,27 @@ async def test_otel_export_follows_genai_conventions() -> None:
     assert tools[0].start_time is not None
     assert tools[1].end_time is not None
     assert tools[0].start_time < tools[1].end_time  # recorded times kept: the calls overlap
+
+
+def test_retries_are_exported_only_when_there_were_some() -> None:
+    """A retried model call and a tool's repair call carry agentkit.* retry counts; others do not."""
+
+    def span(kind: SpanKindName, **attributes: object) -> Span:
+        return Span(
+            span_id="s",
+            parent_id="p",
+            trace_id="t",
+            kind=kind,
+            name=kind,
+            start_ns=0,
+            end_ns=1,
+            attributes=attributes,
+        )
+
+    assert genai_attributes(span("model_call", retries=2))["agentkit.retries"] == 2
+    assert "agentkit.retries" not in genai_attributes(span("model_call", retries=0))
+    assert genai_attributes(span("tool_call", retry=1))["agentkit.tool.retry"] == 1
+    assert "agentkit.tool.retry" not in genai_attributes(span("tool_call"))
 
 
 async def test_log_span_processor_logs_each_span(caplog: pytest.LogCaptureFixture) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, MutableMapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -11,13 +13,17 @@ import pytest
 import structlog
 
 from agentkit import Agent, tool
+from agentkit.messages import UserMessage
+from agentkit.models import KIMI_PROFILE, KimiModel, ModelRequest, ReplayModel
 from agentkit.models.function import ScriptedModel
+from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import (
     CapturedTraces,
     Tracer,
     add_trace_context,
     capture_traces,
     current_trace_context,
+    read_trace,
 )
 from agentkit.tracing.abstract import Span
 from tests.builders import calls
@@ -194,3 +200,32 @@ async def test_nested_agent_on_the_same_tracer_keeps_both_trees() -> None:
         "invoke_agent boss",
     ]
     assert [s.name for s in sink.spans if s.kind == "run"] == ["invoke_agent helper", "invoke_agent boss"]
+
+
+async def test_retries_reach_the_spans_the_trace_file_and_a_replay(
+    fake_kimi: FakeKimiServer, tmp_path: Path
+) -> None:
+    """A provider retry (a 429, then the answer) and a tool's repair call are counted on their spans."""
+    fast = replace(KIMI_PROFILE, retry=replace(KIMI_PROFILE.retry, base_delay_s=0.001, max_delay_s=0.01))
+    fake_kimi.add(
+        Reply.error(429, "engine_overloaded_error", "busy"),
+        Reply.tool_calls(("broken", {"x": 1})),
+        Reply.tool_calls(("broken", {"x": 2})),
+        Reply.text("gave up"),
+    )
+    path = tmp_path / "retries.jsonl"
+    async with KimiModel(
+        "kimi-k2-0905-preview", base_url=fake_kimi.base_url, api_key="k", profile=fast
+    ) as model:
+        with capture_traces() as captured:
+            await Agent(model, tools=[broken]).run("go", trace=path)
+    assert [s.attributes["retries"] for s in captured.of_kind("model_call")] == [1, 0, 0]
+    assert [s.attributes["retry"] for s in captured.of_kind("tool_call")] == [0, 1]
+    records = read_trace(path).records
+    model_calls = [r for r in records if r["type"] == "model_call"]
+    assert model_calls[0]["response"]["retries"] == 1
+    assert "retries" not in model_calls[1]["response"]  # written only when there were retries
+    assert [r.get("retry", 0) for r in records if r["type"] == "tool_call"] == [0, 1]
+    replayed = ReplayModel.from_trace(path, strict=False)
+    first = await replayed.complete(ModelRequest(messages=(UserMessage(content="go"),), tools=()))
+    assert first.retries == 1

@@ -92,7 +92,8 @@ class ModelResponse:
     ``raw`` is the decoded wire body (for traces and replay) and
     ``wire_request`` the body that was sent (no headers, so no keys);
     ``cost_usd`` is priced by the provider, which knows which model actually
-    answered.
+    answered; ``retries`` counts the failed attempts (429s, 5xx, dropped connections)
+    the provider retried before this answer.
     """
 
     message: AssistantMessage
@@ -103,6 +104,7 @@ class ModelResponse:
     request_id: str | None = None
     raw: Mapping[str, Any] | None = None
     wire_request: Mapping[str, Any] | None = None
+    retries: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any, Final, Self
 
 import anyio
@@ -182,14 +183,15 @@ class AnthropicCompatModel:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Send ``request`` and return the whole answer (retried per the profile's policy)."""
         body = self.build_body(request, stream=False)
-        response = await self._post(orjson.dumps(body), stream=False)
-        return parse_message_body(
+        response, retries = await self._post(orjson.dumps(body), stream=False)
+        parsed = parse_message_body(
             decode_body(response.content),
             model_name=self._model_name,
             profile=self._profile,
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
+        return replace(parsed, retries=retries) if retries else parsed
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
@@ -197,7 +199,7 @@ class AnthropicCompatModel:
         Failures before the stream starts are retried; once it started nothing is re-sent.
         """
         body = self.build_body(request, stream=True)
-        response = await self._post(orjson.dumps(body), stream=True)
+        response, retries = await self._post(orjson.dumps(body), stream=True)
         accumulator = MessagesStreamAccumulator()
         try:
             async for line in response_lines(response):
@@ -207,25 +209,28 @@ class AnthropicCompatModel:
             await response.aclose()
         if not accumulator.saw_stop:
             raise ModelResponseError(f"stream from {self._model_name} ended before message_stop")
-        yield parse_message_body(
+        parsed = parse_message_body(
             accumulator.message_body(),
             model_name=self._model_name,
             profile=self._profile,
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
+        yield replace(parsed, retries=retries) if retries else parsed
 
     # --- sending --------------------------------------------------------------------------------
 
-    async def _post(self, content: bytes, *, stream: bool) -> httpx2.Response:
+    async def _post(self, content: bytes, *, stream: bool) -> tuple[httpx2.Response, int]:
+        """Send, retrying per the profile; return the response and how many attempts failed first."""
         policy = self._profile.retry
         attempt = 0
         while True:
             outcome = await self._send_once(content, stream=stream)
             if isinstance(outcome, httpx2.Response):
-                return outcome
+                return outcome, attempt
             error, wait_s = outcome
             if attempt >= policy.max_retries or not should_retry(policy, error):
+                error.retries = attempt
                 raise error
             delay = retry_delay_s(policy, attempt, wait_s)
             _log.warning(

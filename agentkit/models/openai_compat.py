@@ -14,7 +14,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Self
 
 import anyio
@@ -229,15 +229,16 @@ class OpenAICompatModel:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Send ``request`` and return the whole answer (retried per the profile's policy)."""
         body = await self._routed(self.build_body(request, stream=False).body)
-        response = await self._post(orjson.dumps(body), stream=False)
+        response, retries = await self._post(orjson.dumps(body), stream=False)
         data = decode_body(response.content)
-        return parse_response(
+        parsed = parse_response(
             data,
             model_name=body["model"],
             profile=self._profile,
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
+        return replace(parsed, retries=retries) if retries else parsed
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
@@ -246,7 +247,7 @@ class OpenAICompatModel:
         broken or malformed stream raises :class:`ModelResponseError`.
         """
         body = await self._routed(self.build_body(request, stream=True).body)
-        response = await self._post(orjson.dumps(body), stream=True)
+        response, retries = await self._post(orjson.dumps(body), stream=True)
         accumulator = StreamAccumulator()
         try:
             done = False
@@ -267,13 +268,14 @@ class OpenAICompatModel:
             await response.aclose()
         if not done and not accumulator.saw_finish:
             raise ModelResponseError(f"stream from {self._model_name} ended before it finished")
-        yield parse_response(
+        parsed = parse_response(
             accumulator.wire_body(),
             model_name=body["model"],
             profile=self._profile,
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
+        yield replace(parsed, retries=retries) if retries else parsed
 
     async def choose_model(self, body: Mapping[str, Any]) -> str:
         """Return the model to send ``body`` to; this one, unless a subclass routes by size."""
@@ -298,21 +300,23 @@ class OpenAICompatModel:
 
         """
         content = orjson.dumps(body) if body is not None else None
-        response = await self._post(content, stream=False, method=method, path=path)
+        response, _ = await self._post(content, stream=False, method=method, path=path)
         return decode_body(response.content)
 
     # --- sending --------------------------------------------------------------------------------
 
     async def _post(
         self, content: bytes | None, *, stream: bool, method: str = "POST", path: str = "/chat/completions"
-    ) -> httpx2.Response:
+    ) -> tuple[httpx2.Response, int]:
+        """Send, retrying per the profile; return the response and how many attempts failed first."""
         policy = self._profile.retry
         attempt = 0
         while True:
             outcome = await self._send_once(content, stream=stream, method=method, path=path)
             if isinstance(outcome, httpx2.Response):
-                return outcome
+                return outcome, attempt
             if attempt >= policy.max_retries or not should_retry(policy, outcome.error):
+                outcome.error.retries = attempt
                 raise outcome.error
             delay = retry_delay_s(policy, attempt, outcome.wait_s)
             _log.warning(

@@ -123,9 +123,13 @@ def tool_definition_from_json(data: Mapping[str, Any]) -> ToolDefinition:
     )
 
 
-def error_to_json(error: BaseException) -> dict[str, str]:
-    """Return an exception as its type name and message."""
-    return {"type": type(error).__name__, "message": str(error)}
+def error_to_json(error: BaseException) -> dict[str, Any]:
+    """Return an exception as its type name and message (and ``retries`` when it was retried)."""
+    out: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    retries = getattr(error, "retries", 0)
+    if isinstance(retries, int) and retries:
+        out["retries"] = retries
+    return out
 
 
 @dataclasses.dataclass(kw_only=True, slots=True)
@@ -195,8 +199,8 @@ def request_to_json(request: ModelRequest, delta: MessageDelta) -> dict[str, Any
 
 
 def response_to_json(response: ModelResponse) -> dict[str, Any]:
-    """Return the neutral response (message, finish reason, usage, cost, model, request id)."""
-    return {
+    """Return the neutral response (message, finish reason, usage, cost, model, request id, retries)."""
+    out = {
         "message": message_to_dict(response.message),
         "finish_reason": response.finish_reason,
         "usage": usage_to_json(response.usage),
@@ -204,6 +208,9 @@ def response_to_json(response: ModelResponse) -> dict[str, Any]:
         "cost_usd": response.cost_usd,
         "request_id": response.request_id,
     }
+    if response.retries:
+        out["retries"] = response.retries  # absent when 0: most calls are not retried
+    return out
 
 
 def response_from_json(
@@ -222,4 +229,5 @@ def response_from_json(
         request_id=data.get("request_id"),
         raw=raw,
         wire_request=wire_request,
+        retries=int(data.get("retries", 0)),
     )

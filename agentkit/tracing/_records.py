@@ -147,7 +147,7 @@ class RecordEncoder:
     def _tool_call(self, event: ToolCallFinished, now: int) -> dict[str, Any]:
         call = event.call
         result = event.result
-        return {
+        record = {
             "type": "tool_call",
             "turn": event.turn,
             "start_ns": self._tool_starts.pop((event.turn, call.id), now),
@@ -156,6 +156,9 @@ class RecordEncoder:
             "call": _call_json(call),
             "result": {"content": result.content, "is_error": result.is_error},
         }
+        if event.retry:
+            record["retry"] = event.retry
+        return record
 
     def _approval_requested(self, event: ApprovalRequested, now: int) -> dict[str, Any]:
         return {

@@ -25,7 +25,8 @@ class Span:
             (the OpenTelemetry GenAI names).
         start_ns: start, nanoseconds since the epoch.
         end_ns: end, nanoseconds since the epoch.
-        attributes: model, settings, usage, cost, tool name, arguments, result, ...
+        attributes: model, settings, usage, cost, retries, tool name, arguments, result,
+            retry (the tool's earlier failed calls), ...
         error: ``"Type: message"`` when the step failed.
     """
 

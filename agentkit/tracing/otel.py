@@ -43,25 +43,39 @@ def genai_attributes(span: Span, *, include_content: bool = False) -> dict[str, 
     elif span.kind == "turn":
         out["agentkit.turn"] = int(a.get("turn", 0))
     elif span.kind == "model_call":
-        out |= {"gen_ai.operation.name": "chat", "gen_ai.request.model": str(a.get("model"))}
-        out |= {"gen_ai.response.model": str(a.get("model")), "agentkit.turn": int(a.get("turn", 0))}
-        out |= _usage(a.get("usage"))
-        if a.get("finish_reason"):
-            out["gen_ai.response.finish_reasons"] = [str(a["finish_reason"])]
-        if a.get("request_id"):
-            out["gen_ai.response.id"] = str(a["request_id"])
-        settings: Mapping[str, Any] = a.get("settings") or {}
-        for key, name in _SETTINGS.items():
-            if settings.get(key) is not None:
-                out[f"gen_ai.request.{name}"] = settings[key]
+        out |= _chat(a)
     elif span.kind == "tool_call":
-        out |= {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": str(a.get("tool"))}
-        out |= {"gen_ai.tool.call.id": str(a.get("tool_call_id")), "gen_ai.tool.type": "function"}
-        if include_content:
-            out["gen_ai.tool.call.arguments"] = str(a.get("arguments"))
-            out["gen_ai.tool.call.result"] = str(a.get("result"))
+        out |= _tool(a, include_content=include_content)
     if span.error:
         out["error.type"] = span.error.split(":", 1)[0]
+    return out
+
+
+def _chat(a: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"gen_ai.operation.name": "chat", "gen_ai.request.model": str(a.get("model"))}
+    out |= {"gen_ai.response.model": str(a.get("model")), "agentkit.turn": int(a.get("turn", 0))}
+    out |= _usage(a.get("usage"))
+    if a.get("finish_reason"):
+        out["gen_ai.response.finish_reasons"] = [str(a["finish_reason"])]
+    if a.get("request_id"):
+        out["gen_ai.response.id"] = str(a["request_id"])
+    if a.get("retries"):
+        out["agentkit.retries"] = int(a["retries"])  # failed attempts the provider retried
+    settings: Mapping[str, Any] = a.get("settings") or {}
+    for key, name in _SETTINGS.items():
+        if settings.get(key) is not None:
+            out[f"gen_ai.request.{name}"] = settings[key]
+    return out
+
+
+def _tool(a: Mapping[str, Any], *, include_content: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": str(a.get("tool"))}
+    out |= {"gen_ai.tool.call.id": str(a.get("tool_call_id")), "gen_ai.tool.type": "function"}
+    if a.get("retry"):
+        out["agentkit.tool.retry"] = int(a["retry"])  # this tool's earlier failed calls in the run
+    if include_content:
+        out["gen_ai.tool.call.arguments"] = str(a.get("arguments"))
+        out["gen_ai.tool.call.result"] = str(a.get("result"))
     return out
 
 

@@ -104,6 +104,7 @@ class SpanBuilder:
             "usage": response.get("usage", {}),
             "cost_usd": response.get("cost_usd", 0.0),
             "request_id": response.get("request_id"),
+            "retries": response.get("retries") or (record.get("error") or {}).get("retries", 0),
         }
         self._close(turn.span_id, "model_call", f"chat {model}", record=record, attributes=attributes)
 
@@ -117,6 +118,7 @@ class SpanBuilder:
             "arguments": call["arguments"],
             "result": result["content"],
             "is_error": result["is_error"],
+            "retry": record.get("retry", 0),
         }
         error = f"ToolError: {result['content']}" if result["is_error"] else None
         name = f"execute_tool {call['name']}"
