@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import anyio
@@ -85,13 +85,11 @@ class HookPoints:
     @classmethod
     def of(cls, hooks: tuple[RunHooks, ...]) -> HookPoints:
         """Group ``hooks`` (order kept) by the methods their classes override."""
-        return cls(**{name: _overriding(hooks, name) for name in _POINTS})
-
-
-_POINTS = ("before_model_call", "after_model_call", "on_model_error", "after_turn")
+        return cls(**{point.name: _overriding(hooks, point.name) for point in fields(cls)})
 
 
 def _overriding(hooks: tuple[RunHooks, ...], name: str) -> tuple[RunHooks, ...]:
+    """The hooks whose class overrides ``RunHooks.<name>`` (the others would be no-ops there)."""
     base = getattr(RunHooks, name)
     return tuple(h for h in hooks if getattr(type(h), name) is not base)
 
@@ -232,9 +230,7 @@ def _trace_path(options: RunOptions) -> str | None:
 
 def _compose_emit(hooks: tuple[RunHooks, ...], emit: Callable[[Event], None]) -> Callable[[Event], None]:
     """One callable that hands an event to every hook, then to ``emit``."""
-    observers: list[Callable[[Event], None]] = [
-        h.on_event for h in hooks if type(h).on_event is not RunHooks.on_event
-    ]
+    observers: list[Callable[[Event], None]] = [h.on_event for h in _overriding(hooks, "on_event")]
     if not observers:
         return emit
     observers.append(emit)

@@ -10,6 +10,8 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.exceptions import TraceFormatError
+from agentkit.messages import AssistantMessage, ModelCallFinished, RunStarted, UserMessage
+from agentkit.models.abstract import ModelRequest, ModelResponse
 from agentkit.models.function import ScriptedModel
 from agentkit.tracing import (
     TRACE_DIR_ENV,
@@ -20,6 +22,7 @@ from agentkit.tracing import (
     read_traces,
     spans_from_trace,
 )
+from agentkit.usage import Usage
 from tests.builders import calls
 
 pytestmark = pytest.mark.anyio
@@ -176,10 +179,6 @@ async def test_secrets_never_reach_the_file(tmp_path: Path, monkeypatch: pytest.
 
 def test_a_raw_body_with_non_string_keys_is_still_written() -> None:
     """A raw body with int keys (orjson refuses them by default) is still written, not dropped."""
-    from agentkit.messages import AssistantMessage, ModelCallFinished, RunStarted, UserMessage  # noqa: PLC0415
-    from agentkit.models.abstract import ModelRequest, ModelResponse  # noqa: PLC0415
-    from agentkit.usage import Usage  # noqa: PLC0415
-
     buffer = io.BytesIO()
     writer = TraceWriter(buffer)
     prompt = (UserMessage(content="hi"),)

@@ -1,15 +1,17 @@
-"""HTTP plumbing the providers share: the running event loop, request ids, response lines."""
+"""HTTP plumbing the providers share: the running event loop, request ids, response lines, retries."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import replace
 
 import anyio.lowlevel
 import httpx2
 
 from agentkit.exceptions import ModelResponseError
+from agentkit.models.abstract import ModelResponse
 
-__all__ = ["current_loop", "request_id", "response_lines"]
+__all__ = ["current_loop", "request_id", "response_lines", "with_retries"]
 
 
 def current_loop() -> object:
@@ -40,3 +42,8 @@ async def response_lines(response: httpx2.Response) -> AsyncIterator[str]:
             yield line
             continue
         raise error
+
+
+def with_retries(response: ModelResponse, retries: int) -> ModelResponse:
+    """``response`` stamped with how many failed attempts were retried before it (0: as it is)."""
+    return replace(response, retries=retries) if retries else response

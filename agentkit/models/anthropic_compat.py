@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import replace
 from typing import Any, Final, Self
 
 import anyio
@@ -30,7 +29,7 @@ from agentkit.exceptions import (
     UserError,
 )
 from agentkit.models._anthropic_wire import MessagesStreamAccumulator, build_messages_body, parse_message_body
-from agentkit.models._http import current_loop, request_id, response_lines
+from agentkit.models._http import current_loop, request_id, response_lines, with_retries
 from agentkit.models._openai_wire import decode_body
 from agentkit.models.abstract import (
     ModelProfile,
@@ -191,7 +190,7 @@ class AnthropicCompatModel:
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
-        return replace(parsed, retries=retries) if retries else parsed
+        return with_retries(parsed, retries)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
@@ -216,7 +215,7 @@ class AnthropicCompatModel:
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
-        yield replace(parsed, retries=retries) if retries else parsed
+        yield with_retries(parsed, retries)
 
     # --- sending --------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final, Self
 
 import anyio
@@ -30,7 +30,7 @@ from agentkit.exceptions import (
     ModelHTTPError,
     ModelResponseError,
 )
-from agentkit.models._http import current_loop, request_id, response_lines
+from agentkit.models._http import current_loop, request_id, response_lines, with_retries
 from agentkit.models._openai_stream import StreamAccumulator, parse_sse_line
 from agentkit.models._openai_wire import (
     WireRequest,
@@ -238,7 +238,7 @@ class OpenAICompatModel:
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
-        return replace(parsed, retries=retries) if retries else parsed
+        return with_retries(parsed, retries)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
@@ -275,7 +275,7 @@ class OpenAICompatModel:
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             wire_request=body,
         )
-        yield replace(parsed, retries=retries) if retries else parsed
+        yield with_retries(parsed, retries)
 
     async def choose_model(self, body: Mapping[str, Any]) -> str:
         """Return the model to send ``body`` to; this one, unless a subclass routes by size."""
