@@ -12,6 +12,7 @@ import typer
 import agentkit
 from agentkit.cli import batch as _batch
 from agentkit.cli import demo as _demo
+from agentkit.cli import evals as _evals
 from agentkit.cli import mcp as _mcp
 from agentkit.cli import run as _run
 from agentkit.cli import sessions as _sessions
@@ -41,6 +42,7 @@ def version() -> None:
 app.command(name="run")(_run.run)
 app.command(name="demo")(_demo.demo)
 app.command(name="batch")(_batch.batch)
+app.command(name="eval")(_evals.eval_command)
 app.add_typer(_trace.app, name="trace")
 app.add_typer(_sessions.app, name="sessions")
 app.add_typer(_mcp.app, name="mcp")
