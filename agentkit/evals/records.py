@@ -73,6 +73,7 @@ class RunRecord(BaseModel):
         cost_usd: what the run cost at the model's prices.
         latency_s: wall-clock seconds of the run.
         run_id: the run's id (logs and trace).
+        model: the name of the model that answered (a replay reports the recorded one).
         trace: the run's trace file, when one was written.
         scores: each evaluator's score, by evaluator name.
         judge_cost_usd: what LLM judges spent scoring this run (not part of ``cost_usd``).
@@ -94,6 +95,7 @@ class RunRecord(BaseModel):
     cost_usd: float = 0.0
     latency_s: float = 0.0
     run_id: str | None = None
+    model: str | None = None
     trace: str | None = None
     scores: dict[str, Score] = Field(default_factory=dict)
     judge_cost_usd: float = 0.0

@@ -218,7 +218,13 @@ class Report(BaseModel):
     def build(
         cls, *, name: str, dataset: str, records: Sequence[RunRecord], model: str | None = None
     ) -> Report:
-        """Summarise ``records`` (per case in their order of first appearance, and overall)."""
+        """Summarise ``records`` (per case in their order of first appearance, and overall).
+
+        ``model`` defaults to the records' model when they all name the same one.
+        """
+        if model is None:
+            models = {r.model for r in records if r.model}
+            model = models.pop() if len(models) == 1 else None
         by_case: dict[str, list[RunRecord]] = {}
         for record in records:
             by_case.setdefault(record.case, []).append(record)

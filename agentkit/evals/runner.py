@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from agentkit.messages import (
     message_to_dict,
 )
 from agentkit.result import RunResult
+from agentkit.tracing.writer import Origin, TraceWriter
 from agentkit.usage import Usage
 
 __all__ = ["AgentSource", "rescore", "run_eval", "trace_name"]
@@ -87,7 +88,8 @@ class _Plan:
     traces: Path | None
     replay: Path | None
     replay_strict: bool
-    timeout_s: float | None
+    run_options: Mapping[str, Any]
+    trace_origin: Origin | None
 
     def evaluators_for(self, case: Case) -> list[Evaluator]:
         return [*self.dataset.evaluators, *case.checks, *self.evaluators]
@@ -178,15 +180,14 @@ async def _run_one(plan: _Plan, case: Case, repetition: int) -> RunRecord:
     started = time.perf_counter()
     try:
         agent, replay = _agent_for(plan, case, repetition)
-        kwargs: dict[str, Any] = {"hooks": [meter]}
+        kwargs: dict[str, Any] = {**plan.run_options, "hooks": [*plan.run_options.get("hooks", ()), meter]}
         if trace is not None:
-            kwargs["trace"] = trace
-        if plan.timeout_s is not None:
-            kwargs["timeout_s"] = plan.timeout_s
+            kwargs["trace"] = TraceWriter(trace, origin=plan.trace_origin)
         result: RunResult[Any] = await agent.run(case.prompt, **kwargs)
         if replay is not None:
             replay.finish()
         record = _record_ok(case, repetition, result, time.perf_counter() - started)
+        record.model = str(getattr(agent.model, "model_name", "") or "") or None
     except Exception as err:  # a failed run is a result, never lost
         record = _record_failed(case, repetition, err, meter, time.perf_counter() - started)
     if trace is not None and trace.exists():
@@ -256,7 +257,8 @@ async def run_eval(
     replay: str | os.PathLike[str] | None = None,
     replay_strict: bool = True,
     rerun_failed: bool = False,
-    timeout_s: float | None = None,
+    run_options: Mapping[str, Any] | None = None,
+    trace_origin: Origin | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
 ) -> Report:
     """Run every case of ``dataset`` ``repeat`` times through ``agent``; score, store, report.
@@ -274,7 +276,10 @@ async def run_eval(
         replay: folder of recorded traces to answer from instead of the agent's model (offline).
         replay_strict: compare each request with the recording (see ``ReplayModel``).
         rerun_failed: on resume, run again the runs that failed.
-        timeout_s: wall-clock limit of each run.
+        run_options: options of every ``agent.run`` (``approve``, ``deps``, ``timeout_s``,
+            ``usage_limits``, ...; see :class:`~agentkit.result.RunOptions`).
+        trace_origin: the traces' ``origin`` (default: decided by the writer; ``"authored"``
+            for runs against a scripted server that are committed as fixtures).
         on_result: called with each finished record (progress displays).
 
     Raises:
@@ -282,6 +287,10 @@ async def run_eval(
     """
     if repeat < 1 or concurrency < 1:
         raise UserError("repeat and concurrency must be >= 1")
+    if run_options and {"trace", "message_history", "prefill"} & set(run_options):
+        raise UserError(
+            "run_options cannot set trace, message_history or prefill: the eval sets them per case"
+        )
     store = None if results is None else Path(results)
     trace_dir = Path(traces) if traces is not None else (None if store is None else _traces_beside(store))
     judged = _judged(dataset, judge_model)
@@ -292,7 +301,8 @@ async def run_eval(
         traces=trace_dir,
         replay=None if replay is None else Path(replay),
         replay_strict=replay_strict,
-        timeout_s=timeout_s,
+        run_options=dict(run_options or {}),
+        trace_origin=trace_origin,
     )
     done = _finished(store, dataset, rerun_failed)
     records = dict(done)

@@ -15,6 +15,7 @@ agent, provider, tools and HTTP client run; the trace is written with
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -30,7 +31,7 @@ from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import TraceWriter
 from examples.trip_planner.agent import TripRequest, build_agent
 
-__all__ = ["MODEL_NAME", "TRACE", "record", "scripted_kimi"]
+__all__ = ["MODEL_NAME", "TRACE", "record", "request_of", "scripted_kimi"]
 
 TRACE = Path(__file__).with_name("trace.jsonl")
 MODEL_NAME = "kimi-k2-0905-preview"
@@ -67,14 +68,29 @@ def _results(messages: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return out
 
 
+_PROMPT = re.compile(
+    r"I live in (?P<home_city>.+?) \(airport (?P<home_airport>[A-Z]{3})\)\. I'd like to see (?P<artist>.+?) "
+    r"live somewhere between (?P<start>[\d-]+) and (?P<end>[\d-]+):.* at (?P<email>\S+?)\.$",
+    re.DOTALL,
+)
+
+
+def request_of(body: dict[str, Any]) -> TripRequest:
+    """The trip request the user message states (``TripRequest.prompt``'s words), else the default one."""
+    prompt = next((m["content"] for m in body["messages"] if m["role"] == "user"), "")
+    found = _PROMPT.match(prompt or "")
+    return TripRequest(**found.groupdict()) if found else REQUEST
+
+
 def scripted_kimi(body: dict[str, Any]) -> Reply:
     """Play Kimi-K2 for the trip request, one step per turn, from the tool results received."""
+    request = request_of(body)
     results = _results(body["messages"])
     if "search_concerts" not in results:
         return Reply.tool_calls(
             _plan(0),
-            ("search_concerts", {"artist": REQUEST.artist, "start": REQUEST.start, "end": REQUEST.end}),
-            content=f"I'll look up {REQUEST.artist}'s tour dates first.",
+            ("search_concerts", {"artist": request.artist, "start": request.start, "end": request.end}),
+            content=f"I'll look up {request.artist}'s tour dates first.",
         )
     concerts = results["search_concerts"][0]
     if "search_flights" not in results:
@@ -84,9 +100,9 @@ def scripted_kimi(body: dict[str, Any]) -> Reply:
             calls += [
                 (
                     "search_flights",
-                    {"origin": REQUEST.home_airport, "dest": concert["airport"], "day": concert["date"]},
+                    {"origin": request.home_airport, "dest": concert["airport"], "day": concert["date"]},
                 ),
-                ("search_flights", {"origin": concert["airport"], "dest": REQUEST.home_airport, "day": back}),
+                ("search_flights", {"origin": concert["airport"], "dest": request.home_airport, "day": back}),
                 ("search_hotels", {"city": concert["city"], "check_in": concert["date"], "check_out": back}),
                 ("weather_forecast", {"city": concert["city"], "day": concert["date"]}),
             ]
@@ -106,7 +122,7 @@ def scripted_kimi(body: dict[str, Any]) -> Reply:
         )
     if "send_email" not in results:
         email = {
-            "to": [REQUEST.email],
+            "to": [request.email],
             "subject": f"Your trip: {best['concert']['artist']} in {best['concert']['city']}",
             "body": _email_body(best),
             "attachments": ["itinerary.md", "trip.ics"],
@@ -114,7 +130,7 @@ def scripted_kimi(body: dict[str, Any]) -> Reply:
         return Reply.tool_calls(_plan(4), ("send_email", email))
     if len(results.get("update_plan", [])) < len(PLAN):
         return Reply.tool_calls(_plan(len(PLAN), explanation="The itinerary is sent."))
-    return Reply.text(_summary(best, options, results["send_email"][0]))
+    return Reply.text(_summary(best, options, results["send_email"][0], request.email))
 
 
 def _options(concerts: list[dict[str, Any]], results: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -236,13 +252,13 @@ def _email_body(best: dict[str, Any]) -> str:
     )
 
 
-def _summary(best: dict[str, Any], options: list[dict[str, Any]], sent: dict[str, Any]) -> str:
+def _summary(best: dict[str, Any], options: list[dict[str, Any]], sent: dict[str, Any], email: str) -> str:
     c = best["concert"]
     where = sent.get("path") or sent.get("server")
     return (
         f"Compared {len(options)} concerts; the best trip is **{c['city']} on {c['date']}** "
         f"({c['venue']}), €{best['total']} all in. I wrote `itinerary.md` and `trip.ics` and "
-        f"emailed both to {REQUEST.email} (delivered via {sent['delivered_via']}: {where}). "
+        f"emailed both to {email} (delivered via {sent['delivered_via']}: {where}). "
         "All offers are sample data."
     )
 
