@@ -17,6 +17,7 @@ from agentkit.cli import mcp as _mcp
 from agentkit.cli import run as _run
 from agentkit.cli import sessions as _sessions
 from agentkit.cli import trace as _trace
+from agentkit.cli import verify as _verify
 
 __all__ = ["app", "main"]
 
@@ -43,6 +44,7 @@ app.command(name="run")(_run.run)
 app.command(name="demo")(_demo.demo)
 app.command(name="batch")(_batch.batch)
 app.command(name="eval")(_evals.eval_command)
+app.command(name="verify")(_verify.verify_command)
 app.add_typer(_trace.app, name="trace")
 app.add_typer(_sessions.app, name="sessions")
 app.add_typer(_mcp.app, name="mcp")

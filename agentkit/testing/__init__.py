@@ -12,8 +12,10 @@ from agentkit.testing._fake_anthropic import FakeAnthropicServer
 from agentkit.testing._fake_kimi import FakeKimiServer, RecordedRequest, Responder, Script, echo
 from agentkit.testing._kimi_wire import Reply
 from agentkit.testing._network_guard import NetworkBlockedError, NetworkGuard
+from agentkit.testing._vendor import VENDOR_PROFILES, bad_vendor
 
 __all__ = [
+    "VENDOR_PROFILES",
     "FakeAnthropicServer",
     "FakeKimiServer",
     "NetworkBlockedError",
@@ -22,5 +24,6 @@ __all__ = [
     "Reply",
     "Responder",
     "Script",
+    "bad_vendor",
     "echo",
 ]

@@ -59,6 +59,8 @@ class Reply:
             the estimate.
         chunk_delay_s: when streaming, seconds to wait before each SSE event after
             the first (paces the stream like a model generating tokens).
+        omit_usage: send no ``usage`` at all (neither in the body nor in the stream),
+            as some gateways do.
 
     """
 
@@ -78,6 +80,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     usage: UsageTriple | None = None
     chunk_delay_s: float = 0.0
+    omit_usage: bool = False
 
     @classmethod
     def text(
@@ -255,7 +258,7 @@ def completion_body(reply: Reply, body: Mapping[str, Any], *, response_id: str) 
         message["tool_calls"] = _wire_tool_calls(reply, tool_call_ids(reply, body))
     if reply.reasoning is not None:
         message["reasoning_content"] = reply.reasoning
-    return {
+    completion = {
         "id": response_id,
         "object": "chat.completion",
         "created": int(time.time()),
@@ -263,6 +266,9 @@ def completion_body(reply: Reply, body: Mapping[str, Any], *, response_id: str) 
         "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
         "usage": _usage(reply, body),
     }
+    if reply.omit_usage:
+        del completion["usage"]
+    return completion
 
 
 def _split(text: str, parts: int) -> list[str]:
@@ -308,9 +314,9 @@ def stream_events(reply: Reply, body: Mapping[str, Any], *, response_id: str) ->
     options = body.get("stream_options")
     openai_usage = isinstance(options, dict) and bool(options.get("include_usage"))
     final: dict[str, Any] = {"index": 0, "delta": {}, "finish_reason": reply.finish_reason}
-    if not openai_usage:
+    if not openai_usage and not reply.omit_usage:
         final["usage"] = usage
     chunks.append({**base, "choices": [final]})
-    if openai_usage:
+    if openai_usage and not reply.omit_usage:
         chunks.append({**base, "choices": [], "usage": usage})
     return [b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
