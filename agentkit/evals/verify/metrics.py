@@ -204,6 +204,7 @@ def _behaved(o: Observation, case: SuiteCase) -> bool:
 
 
 def _answer_counts(o: Observation, case: SuiteCase, counts: Counter[str], problems: list[str]) -> None:
+    where = f"{o.case}{' (stream)' if o.stream else ''}"
     counts["succeeded"] += 1
     counts[
         f"finish:{o.finish_reason if o.finish_reason in ('stop', 'tool_calls', 'length') else 'other'}"
@@ -211,10 +212,10 @@ def _answer_counts(o: Observation, case: SuiteCase, counts: Counter[str], proble
     counts["tool_call_answers"] += bool(o.tool_calls)
     if leaked_markup(o.content):
         counts["markup_leaks"] += 1
-        problems.append(f"{o.case}: raw tool-call markup in content: {(o.content or '')[:80]!r}")
+        problems.append(f"{where}: raw tool-call markup in content: {(o.content or '')[:80]!r}")
     if not o.tool_calls and not (o.content or "").strip():
         counts["empty_answers"] += 1
-        problems.append(f"{o.case}: an empty answer (no content, no tool calls; finish {o.finish_reason})")
+        problems.append(f"{where}: an empty answer (no content, no tool calls; finish {o.finish_reason})")
     counts["usage_stream" if o.stream else "usage_nonstream"] += _usage_ok(o)
     if case.thinking == "enabled" and case.expect_tools:
         counts["reasoning_asked"] += 1

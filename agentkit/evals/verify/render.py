@@ -42,7 +42,12 @@ ROWS: tuple[tuple[str, Callable[[EndpointSummary], str]], ...] = (
     ("did what the suite expects", lambda s: _pct(s.expected_behaviour)),
     ("trigger similarity to reference", _similarity),
     ("tool calls (answers with calls)", lambda s: f"{s.calls} ({s.tool_call_answers})"),
-    ("schema accuracy", lambda s: f"{_pct(s.schema_accuracy)} ({s.schema_valid_calls}/{s.calls})"),
+    (
+        "schema accuracy",
+        lambda s: (
+            f"{_pct(s.schema_accuracy)} ({s.schema_valid_calls}/{s.calls})" if s.calls else "- (no calls)"
+        ),
+    ),
     ("schema-validation errors", lambda s: str(s.schema_errors)),
     ("malformed arguments", lambda s: str(s.malformed_args)),
     ("double-encoded arguments", lambda s: str(s.double_encoded_args)),
