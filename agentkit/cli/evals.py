@@ -111,6 +111,9 @@ def eval_command(
         list[Path] | None, typer.Option("--compare", help="Earlier report(s) to compare with (.json).")
     ] = None,
     html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report.")] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Model of the dataset's LLM judges (Kimi, or at --base-url).")
+    ] = None,
     min_pass_rate: Annotated[
         float | None, typer.Option(help="Exit with status 1 below this pass rate (CI).")
     ] = None,
@@ -128,10 +131,11 @@ def eval_command(
         store = results or Path(f"eval-{_safe(label)}.jsonl")
         earlier = [Report.load(p) for p in compare_with or []]
         total = len(data.cases) * repeat
+        judge = None if judge_model is None else build_model(judge_model, base_url)
 
         async def body() -> Report:
             if rescore_only:
-                return await rescore(data, store, name=label)
+                return await rescore(data, store, name=label, judge_model=judge)
             with _Ticker(total, sys.stderr, live=sys.stderr.isatty()) as ticker:
                 return await run_eval(
                     data,
@@ -143,6 +147,7 @@ def eval_command(
                     replay=replay,
                     replay_strict=not lenient,
                     on_result=None if quiet else ticker,
+                    judge_model=judge,
                 )
 
         if rescore_only and not store.exists():

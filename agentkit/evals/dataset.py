@@ -45,7 +45,8 @@ class Case(BaseModel):
         expected_output: what a good answer is (``Equals``/``Contains`` use it by default).
         metadata: free-form labels (difficulty, topic...), kept in the results.
         checks: evaluators for this case only, run after the dataset's own.
-        trace: a recorded trace to replay for this case when the eval runs offline.
+        trace: a recorded trace to replay for this case when the eval runs offline (in a
+            dataset file, relative to the file's folder).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -124,9 +125,19 @@ class Dataset(BaseModel):
             raise DatasetError(f"{source}: a dataset is a mapping with 'cases' (or a list of cases)")
         data.setdefault("name", source.stem)
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data)._traces_from(source.parent)
         except ValidationError as err:
             raise DatasetError(f"{source}: invalid dataset:\n{_errors(err)}") from None
+
+    def _traces_from(self, folder: Path) -> Dataset:
+        """Cases' relative ``trace`` paths, resolved against the dataset file's folder."""
+        cases = [
+            c.model_copy(update={"trace": str(folder / c.trace)})
+            if c.trace is not None and not Path(c.trace).is_absolute()
+            else c
+            for c in self.cases
+        ]
+        return self.model_copy(update={"cases": cases})
 
     @classmethod
     def _from_lines(cls, source: Path, text: str) -> Dataset:
@@ -141,7 +152,7 @@ class Dataset(BaseModel):
             except ValidationError as err:
                 raise DatasetError(f"{source}:{number}: invalid case:\n{_errors(err)}") from None
         try:
-            return cls(name=source.stem, cases=cases)
+            return cls(name=source.stem, cases=cases)._traces_from(source.parent)
         except ValidationError as err:
             raise DatasetError(f"{source}: {_errors(err)}") from None
 
