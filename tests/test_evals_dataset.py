@@ -19,6 +19,7 @@ from agentkit.evals import (
     LatencyWithin,
     LLMJudge,
     MatchesSchema,
+    NoToolErrors,
     Regex,
     RunRecord,
     Score,
@@ -26,6 +27,7 @@ from agentkit.evals import (
     ToolCalled,
     ToolCallRecord,
     ToolCallsWithin,
+    ToolOrder,
     TurnsWithin,
 )
 from agentkit.evals._base import JudgeSpend, score_run
@@ -164,6 +166,25 @@ def test_tool_checks_match_partial_arguments_patterns_and_counts() -> None:
     assert _score(ToolCalled(tool="send_email", called=False), run).passed
     assert _score(ToolCallsWithin(max=3), run).passed
     assert not _score(ToolCallsWithin(max=2), run).passed
+
+
+def test_order_and_tool_error_checks_read_the_recorded_calls() -> None:
+    """ToolOrder wants a subsequence of the calls; NoToolErrors scores the share of calls that worked."""
+    run = _run(
+        tool_calls=[
+            ToolCallRecord(name="search", arguments="{}"),
+            ToolCallRecord(name="book", arguments="{}", is_error=True),
+            ToolCallRecord(name="email", arguments="{}"),
+        ]
+    )
+    assert _score(ToolOrder(tools=["search", "email"]), run).passed
+    assert _score(ToolOrder(tools=["email", "search"]), run).reason == (
+        "found 'email' but not 'search' after it (calls: search, book, email)"
+    )
+    assert _score(ToolOrder(tools=["pay"]), run).reason == "no call of 'pay' (calls: search, book, email)"
+    errors = _score(NoToolErrors(), run)
+    assert errors.value == pytest.approx(2 / 3)
+    assert (errors.passed, errors.reason) == (False, "1 of 3 failed: book")
 
 
 def test_budget_checks_compare_the_measure_with_bounds() -> None:

@@ -23,10 +23,12 @@ from agentkit.evals.evaluators import (
     Function,
     LatencyWithin,
     MatchesSchema,
+    NoToolErrors,
     Regex,
     TokensWithin,
     ToolCalled,
     ToolCallsWithin,
+    ToolOrder,
     TurnsWithin,
 )
 from agentkit.evals.judge import LLMJudge, Verdict
@@ -52,6 +54,7 @@ __all__ = [
     "LLMJudge",
     "LatencyWithin",
     "MatchesSchema",
+    "NoToolErrors",
     "Regex",
     "Report",
     "RunRecord",
@@ -62,6 +65,7 @@ __all__ = [
     "ToolCallRecord",
     "ToolCalled",
     "ToolCallsWithin",
+    "ToolOrder",
     "TurnsWithin",
     "Verdict",
     "compare",

@@ -48,10 +48,12 @@ __all__ = [
     "Function",
     "LatencyWithin",
     "MatchesSchema",
+    "NoToolErrors",
     "Regex",
     "TokensWithin",
     "ToolCalled",
     "ToolCallsWithin",
+    "ToolOrder",
     "TurnsWithin",
 ]
 
@@ -228,6 +230,63 @@ class ToolCalled(Evaluator):
         return Score.check(ok, f"{what} called {count}x (calls of {self.tool}: {seen})")
 
 
+class ToolOrder(Evaluator):
+    """The model called ``tools`` in this order (other calls may come between them).
+
+    >>> from agentkit.evals.dataset import Case
+    >>> from agentkit.evals.records import ToolCallRecord
+    >>> run = RunRecord(case="c", tool_calls=[ToolCallRecord(name=n, arguments="{}") for n in "abcb"])
+    >>> ToolOrder(tools=["a", "c"]).evaluate(Case(name="c", prompt="?"), run, JudgeSpend()).passed
+    True
+    >>> ToolOrder(tools=["c", "a"]).evaluate(Case(name="c", prompt="?"), run, JudgeSpend()).reason
+    "found 'c' but not 'a' after it (calls: a, b, c, b)"
+    """
+
+    kind: Literal["tool_order"] = "tool_order"
+    tools: list[str] = Field(min_length=1)
+
+    def default_name(self) -> str:
+        """``order:A>B>C``."""
+        return "order:" + ">".join(self.tools)
+
+    def evaluate(self, case: Case, run: RunRecord, spend: JudgeSpend) -> Score:
+        """Look for ``tools`` as a subsequence of the calls."""
+        calls = [c.name for c in run.tool_calls]
+        found = 0
+        for name in calls:
+            if found < len(self.tools) and name == self.tools[found]:
+                found += 1
+        seen = ", ".join(calls[:20]) or "none"
+        if found == len(self.tools):
+            return Score.check(True, f"in order (calls: {seen})")
+        done = " then ".join(repr(t) for t in self.tools[:found])
+        missing = repr(self.tools[found])
+        reason = f"found {done} but not {missing} after it" if found else f"no call of {missing}"
+        return Score.check(False, f"{reason} (calls: {seen})")
+
+
+class NoToolErrors(Evaluator):
+    """No tool call failed (bad arguments, a tool error, a timeout); the score is the share that worked."""
+
+    kind: Literal["no_tool_errors"] = "no_tool_errors"
+
+    def default_name(self) -> str:
+        """``no_tool_errors``."""
+        return "no_tool_errors"
+
+    def evaluate(self, case: Case, run: RunRecord, spend: JudgeSpend) -> Score:
+        """Count the failed calls."""
+        failed = [c.name for c in run.tool_calls if c.is_error]
+        total = len(run.tool_calls)
+        value = 1.0 - len(failed) / total if total else 1.0
+        reason = (
+            "no tool call failed"
+            if not failed
+            else f"{len(failed)} of {total} failed: {', '.join(failed[:5])}"
+        )
+        return Score(value=value, passed=not failed, reason=reason)
+
+
 class _Bound(Evaluator):
     """A measured number within ``[min, max]``."""
 
@@ -363,6 +422,8 @@ EvaluatorSpec = Annotated[
     | Regex
     | MatchesSchema
     | ToolCalled
+    | ToolOrder
+    | NoToolErrors
     | TurnsWithin
     | ToolCallsWithin
     | CostWithin
