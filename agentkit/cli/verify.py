@@ -21,7 +21,7 @@ from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
 __all__ = ["verify_command"]
 
 
-def _endpoint(spec: str, model: str | None, key_env: str | None, thinking: bool) -> object:
+def _endpoint(spec: str, model: str | None, key_env: str | None, thinking: bool, max_tokens: int) -> object:
     from agentkit.evals.verify import Endpoint  # noqa: PLC0415 - loads only for this command
 
     name, _, rest = spec.partition("=") if "=" in spec.split("://", 1)[0] else ("", "", spec)
@@ -36,7 +36,14 @@ def _endpoint(spec: str, model: str | None, key_env: str | None, thinking: bool)
     key = os.environ.get(env) if env else None
     if env == "MOONSHOT_API_KEY" and not key:
         raise CliError("no Kimi API key for Moonshot's endpoint", hint="export MOONSHOT_API_KEY=sk-...")
-    return Endpoint(name=name or host, base_url=url, model=chosen, api_key=key, send_thinking=thinking)
+    return Endpoint(
+        name=name or host,
+        base_url=url,
+        model=chosen,
+        api_key=key,
+        send_thinking=thinking,
+        max_tokens=max_tokens,
+    )
 
 
 def verify_command(
@@ -58,6 +65,7 @@ def verify_command(
     thinking: Annotated[
         bool, typer.Option(help="Send Kimi's thinking switch where the suite sets it.")
     ] = True,
+    max_tokens: Annotated[int, typer.Option(help="Token budget of each answer.")] = 4096,
     min_success: Annotated[
         float | None, typer.Option(help="Exit with status 1 when an endpoint's success rate is below this.")
     ] = None,
@@ -70,7 +78,7 @@ def verify_command(
 
         if repeat < 1 or concurrency < 1:
             raise CliError("--repeat and --concurrency must be >= 1")
-        endpoints = [_endpoint(spec, model, api_key_env, thinking) for spec in endpoint]
+        endpoints = [_endpoint(spec, model, api_key_env, thinking, max_tokens) for spec in endpoint]
         ref = None if reference is None else VerifyReport.load(reference)
 
         async def body() -> VerifyReport:

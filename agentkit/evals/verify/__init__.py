@@ -41,6 +41,8 @@ class Endpoint(BaseModel):
         api_key: sent as a bearer token; never stored in a report.
         price: USD per million tokens, for cost (default: agentkit's table for ``model``).
         send_thinking: send Kimi's ``thinking`` switch on the cases that set it.
+        max_tokens: the answer's token budget (thinking models spend part of it reasoning;
+            an answer cut by it shows as finish reason ``length``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -51,6 +53,7 @@ class Endpoint(BaseModel):
     api_key: str | None = None
     price: ModelPrice | None = None
     send_thinking: bool = True
+    max_tokens: int = 4096
 
     def public_url(self) -> str:
         """``base_url`` without credentials, query or fragment (what reports show)."""
@@ -144,6 +147,7 @@ async def _observe(
                     stream=stream,
                     repetition=rep,
                     send_thinking=endpoint.send_thinking,
+                    max_tokens=endpoint.max_tokens,
                 )
 
         async with anyio.create_task_group() as group:

@@ -200,10 +200,11 @@ async def probe(
     stream: bool,
     repetition: int = 0,
     send_thinking: bool = True,
+    max_tokens: int = 4096,
 ) -> Observation:
     """Send ``case`` to ``base_url`` (``.../v1``) and return what came back (never raises for its answer)."""
     url = base_url.rstrip("/") + "/chat/completions"
-    body = case.body(model, stream=stream, send_thinking=send_thinking)
+    body = case.body(model, stream=stream, send_thinking=send_thinking, max_tokens=max_tokens)
     base: dict[str, Any] = {"case": case.id, "stream": stream, "repetition": repetition}
     started = time.perf_counter()
     try:

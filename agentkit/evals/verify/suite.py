@@ -152,13 +152,15 @@ class SuiteCase:
     expect_tools: tuple[str, ...] = ()
     ideal: tuple[tuple[str, Mapping[str, Any]], ...] | str = field(default="")
 
-    def body(self, model: str, *, stream: bool, send_thinking: bool = True) -> dict[str, Any]:
+    def body(
+        self, model: str, *, stream: bool, send_thinking: bool = True, max_tokens: int = 4096
+    ) -> dict[str, Any]:
         """The request body for ``model``."""
         body: dict[str, Any] = {
             "model": model,
             "messages": [dict(m) for m in self.messages],
             "tools": [dict(t) for t in self.tools],
-            "max_tokens": 2048,
+            "max_tokens": max_tokens,
         }
         if self.tool_choice is not None:
             body["tool_choice"] = self.tool_choice
