@@ -29,6 +29,17 @@ async def test_cases_run_in_parallel_under_the_cap_and_are_scored() -> None:
     assert oslo.cost_usd == pytest.approx(0.002)
 
 
+async def test_a_failing_progress_callback_does_not_stop_the_eval() -> None:
+    """on_result raising for every run leaves every run recorded and scored."""
+
+    def broken(record: object) -> None:
+        raise RuntimeError("terminal gone")
+
+    report = await run_eval(weather_dataset(), weather_agent(WeatherModel()), on_result=broken)
+    assert report.summary.runs == 6
+    assert report.summary.pass_rate == 1.0
+
+
 async def test_failed_runs_are_kept_with_their_error_and_spend() -> None:
     """A run whose model fails is a failed record (error, 0 scores), and the others still run."""
     report = await run_eval(weather_dataset(), weather_agent(WeatherModel(fail=("Lima",), wrong=("Kyiv",))))
@@ -127,14 +138,22 @@ async def test_rescoring_reruns_evaluators_without_the_model(tmp_path: Path) -> 
 
 
 async def test_offline_eval_replays_recorded_traces_with_no_model(tmp_path: Path) -> None:
-    """An eval recorded once runs again from its traces: same outputs, and no model is called."""
+    """An eval recorded once runs again from its traces: same outputs, no model call, same trace origin."""
     live = tmp_path / "live.jsonl"
-    recorded = await run_eval(weather_dataset(), weather_agent(WeatherModel()), results=live)
+    recorded = await run_eval(
+        weather_dataset(), weather_agent(WeatherModel()), results=live, trace_origin="recorded"
+    )
     unused = WeatherModel(fail=tuple(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     offline = await run_eval(
-        weather_dataset(), weather_agent(unused), replay=tmp_path / "live.traces", name="offline"
+        weather_dataset(),
+        weather_agent(unused),
+        replay=tmp_path / "live.traces",
+        name="offline",
+        results=tmp_path / "offline.jsonl",
     )
     assert unused.calls == 0
+    # A replay's trace keeps the recording's origin (an in-process replay would otherwise say authored).
+    assert read_trace(tmp_path / "offline.traces" / "oslo.jsonl").origin == "recorded"
     assert [r.output for r in offline.records] == [r.output for r in recorded.records]
     assert offline.summary.pass_rate == 1.0
     missing = await run_eval(

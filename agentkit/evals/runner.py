@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 import pydantic_core
 
+from agentkit._log import get_logger
 from agentkit._output import OUTPUT_TOOL_NAME
 from agentkit.agent import Agent
 from agentkit.evals._base import Evaluator, score_run
@@ -50,6 +51,8 @@ from agentkit.messages import (
 from agentkit.result import RunResult
 from agentkit.tracing.writer import Origin, TraceWriter
 from agentkit.usage import Usage
+
+_log = get_logger("agentkit.evals")
 
 __all__ = ["AgentSource", "rescore", "run_eval", "trace_name"]
 
@@ -173,6 +176,14 @@ def _agent_for(plan: _Plan, case: Case, repetition: int) -> tuple[Agent[Any], An
     return agent.replace(model=replay), replay
 
 
+def _origin(plan: _Plan, replay: Any) -> Origin | None:
+    """The new trace's origin: as asked, else, for a replayed run, the recording's own."""
+    if plan.trace_origin is not None or replay is None:
+        return plan.trace_origin
+    recorded = replay.trace.origin
+    return "recorded" if recorded == "recorded" else "authored"
+
+
 async def _run_one(plan: _Plan, case: Case, repetition: int) -> RunRecord:
     """Run one case once; any failure becomes a failed record."""
     meter = _Meter()
@@ -182,7 +193,7 @@ async def _run_one(plan: _Plan, case: Case, repetition: int) -> RunRecord:
         agent, replay = _agent_for(plan, case, repetition)
         kwargs: dict[str, Any] = {**plan.run_options, "hooks": [*plan.run_options.get("hooks", ()), meter]}
         if trace is not None:
-            kwargs["trace"] = TraceWriter(trace, origin=plan.trace_origin)
+            kwargs["trace"] = TraceWriter(trace, origin=_origin(plan, replay))
         result: RunResult[Any] = await agent.run(case.prompt, **kwargs)
         if replay is not None:
             replay.finish()
@@ -278,8 +289,9 @@ async def run_eval(
         rerun_failed: on resume, run again the runs that failed.
         run_options: options of every ``agent.run`` (``approve``, ``deps``, ``timeout_s``,
             ``usage_limits``, ...; see :class:`~agentkit.result.RunOptions`).
-        trace_origin: the traces' ``origin`` (default: decided by the writer; ``"authored"``
-            for runs against a scripted server that are committed as fixtures).
+        trace_origin: the traces' ``origin`` (default: a replayed run keeps its recording's,
+            a live one is decided by the writer; ``"authored"`` for runs against a scripted
+            server that are committed as fixtures).
         on_result: called with each finished record (progress displays).
 
     Raises:
@@ -317,7 +329,10 @@ async def run_eval(
         if file is not None:
             file.append(record)
         if on_result is not None:
-            on_result(record)
+            try:
+                on_result(record)
+            except Exception:  # a broken progress display must not stop the eval
+                _log.warning("eval.on_result_failed", case=record.case, exc_info=True)
 
     try:
         async with anyio.create_task_group() as group:
