@@ -67,6 +67,8 @@ def test_report_page_draws_charts_rows_and_the_changed_cases(tmp_path: Path) -> 
     ]
     score_chart = dom.split('id="score-chart"')[1].split("</svg>")[0]
     assert len(re.findall(r'class="bar"', score_chart)) == 6
+    evaluator_chart = dom.split('id="evaluator-chart"')[1].split("</svg>")[0]
+    assert re.findall(r'class="bar" data-label="([^"]+)"', evaluator_chart) == ["contains", "called:weather"]
     latency_chart = dom.split('id="latency-chart"')[1].split("</svg>")[0]
     assert len(re.findall(r'class="bar"', latency_chart)) == 6
     changed = re.findall(r'<tr class="changed-row"><td>(\w+)</td>', dom)

@@ -4,8 +4,9 @@ No network and no external assets: the report is embedded as JSON in a
 ``<script type="application/json">`` block with every ``<``, ``>`` and ``&`` written as a
 ``\\u`` escape, so no output, reason or error text (``</script>``, ``<!--``) can end the block
 or run as markup; the inline script builds the page with ``textContent`` and SVG elements
-only. Charts: each case's mean score (bar) and pass rate, the latency of every run, and for
-a comparison each experiment's pass rate and cost, then the cases that changed.
+only. Charts: each case's mean score (bar) and pass rate, each evaluator's pass rate, the
+latency of every run, and for a comparison each experiment's pass rate and cost, then the cases
+that changed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f7f8
 header{padding:14px 22px;background:#1d2330;color:#fff}header h1{font-size:18px;margin:0 0 4px}
 header .meta{opacity:.85;font-size:13px} main{padding:10px 22px}
 section{background:#fff;border:1px solid #d9dde5;border-radius:6px;margin:12px 0;padding:10px 14px}
-h2{font-size:15px;margin:2px 0 8px} table{border-collapse:collapse;width:100%;font-size:13px}
+h2{font-size:15px;margin:2px 0 8px} h3{font-size:13px;margin:8px 0 4px;color:#5b6478}
+table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f4;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.case{cursor:pointer} tr.case:hover{background:#eef3ff}
@@ -124,6 +126,8 @@ bars('score-chart', report.cases.map(c => ({label: c.case, value: c.mean_score,
 bars('latency-chart', report.records.map(r => ({label: r.case + '#' + r.repetition, value: r.latency_s,
   color: r.status === 'ok' ? '#3b7ddd' : '#d64545'})), Math.max(...report.records.map(r => r.latency_s), 0),
   v => v.toFixed(2) + ' s');
+bars('evaluator-chart', Object.entries(report.summary.scores).map(([name, s]) => ({label: name,
+  value: s.pass_rate, color: color(s.pass_rate)})), 1, pct);
 caseTable(report);
 comparison(data.comparison);
 """
@@ -169,12 +173,13 @@ def render_report_html(report: Report, comparison: Comparison | None = None) -> 
         f"<title>agentkit eval · {title}</title><style>{_STYLE}</style></head><body>"
         f'<header><h1>eval {title}</h1><div class="meta">{html.escape(meta)}</div></header><main>'
         '<section><h2>Mean score per case (colour: pass rate)</h2><div id="score-chart"></div></section>'
+        '<section><h2>Pass rate per evaluator</h2><div id="evaluator-chart"></div></section>'
         '<section><h2>Latency of every run</h2><div id="latency-chart"></div></section>'
         "<section><h2>Cases (click a row for its runs)</h2><table><thead><tr><th>case</th><th>passed</th>"
         "<th>score</th><th>tokens</th><th>cost</th><th>latency</th></tr></thead>"
         '<tbody id="cases"></tbody></table></section>'
         '<section id="comparison" hidden><h2>Comparison</h2>'
-        '<div id="cmp-pass"></div><div id="cmp-cost"></div>'
+        '<h3>Pass rate</h3><div id="cmp-pass"></div><h3>Cost</h3><div id="cmp-cost"></div>'
         '<p id="cmp-count"></p><table><thead><tr id="cmp-head"></tr></thead><tbody id="cmp-rows"></tbody>'
         "</table></section></main>"
         f'<script type="application/json" id="report-data">{data}</script>'
