@@ -549,10 +549,36 @@ def test_session_flag_lifts_the_block(pytester: pytest.Pytester) -> None:
 
         """
     )
+    pytester.makeini("[pytest]\nagentkit_block_network = true\n")
     pytester.runpytest_inprocess("-p", "no:cacheprovider", "--agentkit-allow-network").assert_outcomes(
         passed=1
     )
     pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(failed=1)
+
+
+_UNWRAPPED_TEST = """
+import socket
+import pytest
+
+def test_unwrapped():
+    assert "connect" not in socket.socket.__dict__
+
+@pytest.mark.block_network
+def test_wrapped_by_marker():
+    assert "connect" in socket.socket.__dict__
+"""
+
+
+@pytest.mark.allow_network  # the inner sessions run in this process: keep the outer guard off
+def test_block_is_opt_in_for_other_projects(pytester: pytest.Pytester) -> None:
+    """A project that installs agentkit keeps its network until it opts in (ini, flag or marker)."""
+    pytester.makepyfile(_UNWRAPPED_TEST)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "--agentkit-block-network").assert_outcomes(
+        passed=1, failed=1
+    )
+    pytester.makeini("[pytest]\nagentkit_block_network = true\n")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1, failed=1)
 
 
 def test_ipv6_loopback_host() -> None:

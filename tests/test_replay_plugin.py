@@ -83,6 +83,20 @@ def test_missing_trace_fails_with_the_record_command(pytester: pytest.Pytester) 
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*no trace at*record it with `pytest --agentkit-record`*"])
+    assert "agentkit/testing/plugin.py" not in result.stdout.str()  # the message, not the fixture's source
+
+
+def test_mismatch_is_one_failure_with_the_diff(
+    pytester: pytest.Pytester, fake_kimi: FakeKimiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replayed run that asks something else fails once, showing the diff, with no teardown error."""
+    _write_project(pytester)
+    _record(pytester, fake_kimi, monkeypatch)
+    pytester.makepyfile(test_weather=TEST_FILE.replace('"Oslo?"', '"Bergen?"'))
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*replay mismatch: turn 1*messages?1?.content*", "-Oslo?", "+Bergen?"])
+    assert "_loop.py" not in result.stdout.str()  # no traceback through the agent loop
 
 
 def test_unused_recorded_calls_fail_the_test(

@@ -5,11 +5,14 @@
   after the test, which fails on teardown if the server saw a problem
   (script exhausted, responder raised). Clear ``fake_kimi.problems`` in a test
   that provokes one on purpose.
-- Network blocking: while a test sets up, runs and tears down, connecting to
-  anything but loopback (127.0.0.0/8, ::1, localhost, AF_UNIX) raises
-  :class:`~agentkit.testing.NetworkBlockedError`. Opt out per test with
-  ``@pytest.mark.allow_network`` or for the whole session with
-  ``--agentkit-allow-network`` (e.g. when re-recording against a live endpoint).
+- Network blocking, **opt-in** (installing agentkit changes nothing in your suite
+  until you ask): with ``agentkit_block_network = true`` in your pytest ini
+  options, ``--agentkit-block-network`` on the command line, or
+  ``@pytest.mark.block_network`` on a test or module, connecting to anything but
+  loopback (127.0.0.0/8, ::1, localhost, AF_UNIX) while a test sets up, runs and
+  tears down raises :class:`~agentkit.testing.NetworkBlockedError`. Where blocking is
+  on, opt out per test with ``@pytest.mark.allow_network`` or for the whole session
+  with ``--agentkit-allow-network`` (e.g. when re-recording against a live endpoint).
 - ``agentkit_replay`` fixture with the ``agentkit_trace(path, strict=True)`` marker: the
   test builds its agent on ``agentkit_replay.model`` (a
   :class:`~agentkit.models.ReplayModel` of the trace) and runs it with
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import pytest
 
+from agentkit.exceptions import ReplayMismatch
 from agentkit.testing._fake_kimi import FakeKimiServer
 from agentkit.testing._network_guard import NetworkGuard
 
@@ -40,10 +44,23 @@ if TYPE_CHECKING:  # the plugin loads with pytest: the agent stack is imported o
 __all__ = ["AgentkitReplay", "agentkit_replay", "fake_kimi"]
 
 _GUARD = NetworkGuard()
+_CALL_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--agentkit-allow-network``."""
+    """Add the plugin's command-line flags and its ini option."""
+    parser.addini(
+        "agentkit_block_network",
+        type="bool",
+        default=False,
+        help="agentkit: block non-loopback network access in every test (off unless set)",
+    )
+    parser.addoption(
+        "--agentkit-block-network",
+        action="store_true",
+        default=False,
+        help="agentkit: block non-loopback network access in every test of this session",
+    )
     parser.addoption(
         "--agentkit-allow-network",
         action="store_true",
@@ -59,7 +76,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``allow_network`` marker."""
+    """Register the plugin's markers."""
+    config.addinivalue_line(
+        "markers", "block_network: refuse non-loopback connections in this test (agentkit)"
+    )
     config.addinivalue_line(
         "markers", "allow_network: let this test reach non-loopback addresses (agentkit blocks them)"
     )
@@ -70,11 +90,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _network_blocked(item: pytest.Item) -> bool:
-    if item.config.getoption("--agentkit-allow-network"):
+    config = item.config
+    if config.getoption("--agentkit-allow-network"):
         return False
-    if item.config.getoption("--agentkit-record") and item.get_closest_marker("agentkit_trace") is not None:
+    if config.getoption("--agentkit-record") and item.get_closest_marker("agentkit_trace") is not None:
         return False  # re-recording talks to the live endpoint
-    return item.get_closest_marker("allow_network") is None
+    if item.get_closest_marker("allow_network") is not None:
+        return False
+    if item.get_closest_marker("block_network") is not None:
+        return True
+    return bool(config.getoption("--agentkit-block-network") or config.getini("agentkit_block_network"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -103,6 +128,20 @@ def _guarded(item: pytest.Item) -> Generator[None, object, object]:
         return (yield)
     finally:
         _GUARD.uninstall()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Report a replay mismatch as its message and diff, not a traceback through agentkit's loop."""
+    report = yield
+    if call.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+        if call.excinfo is not None and call.excinfo.errisinstance(ReplayMismatch):
+            where = f"{report.location[0]}:{(report.location[1] or 0) + 1}"
+            report.longrepr = f"{where}: replay mismatch: {call.excinfo.value}"
+    return report
 
 
 @pytest.fixture
@@ -166,7 +205,11 @@ async def agentkit_replay(request: pytest.FixtureRequest) -> AsyncIterator[Agent
             yield AgentkitReplay(path, live, recording=True)
         return
     if not path.exists():
-        pytest.fail(f"no trace at {path}: record it with `pytest --agentkit-record` (needs MOONSHOT_API_KEY)")
+        pytest.fail(
+            f"no trace at {path}: record it with `pytest --agentkit-record` (needs MOONSHOT_API_KEY)",
+            pytrace=False,
+        )
     replay = ReplayModel.from_trace(path, strict=strict)
     yield AgentkitReplay(path, replay, recording=False)
-    replay.finish()
+    if not request.node.stash.get(_CALL_FAILED, False):  # a failed test already said what differed
+        replay.finish()
