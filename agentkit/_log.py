@@ -1,8 +1,10 @@
 """The library's structlog logger.
 
 agentkit never prints: its events go through the standard ``logging``
-logger named ``agentkit`` (and children such as ``agentkit.models``), so
-they are silent below WARNING until the application configures logging.
+logger named ``agentkit`` (and children such as ``agentkit.models``), which
+carries a :class:`logging.NullHandler` (the library convention), so nothing
+reaches stderr, at any level, until the application configures logging
+(``logging.basicConfig(level=logging.INFO)``, or a handler on ``agentkit``).
 Each record's message is the event rendered as ``key=value`` pairs, and the
 event dict itself is attached as ``record.event_dict`` for structured
 handlers (e.g. structlog's ``ProcessorFormatter``) and for tests.
@@ -17,6 +19,9 @@ from typing import Any
 import structlog
 
 __all__ = ["get_logger"]
+
+# Without a handler anywhere, Python's "last resort" would print WARNING records to stderr.
+logging.getLogger("agentkit").addHandler(logging.NullHandler())
 
 _RENDER = structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import agentkit
 from agentkit.cli._errors import EXIT_RUN_FAILED, EXIT_USAGE, one_line
 from agentkit.exceptions import MaxTurnsExceeded, ModelConnectionError, ModelHTTPError
 from agentkit.testing import FakeKimiServer, Reply
@@ -111,3 +112,10 @@ def test_one_line_keeps_only_the_first_line() -> None:
     assert one_line(ValueError("first\nsecond")) == (
         "error: unexpected ValueError: first; run again with --debug for the traceback"
     )
+
+
+def test_version_flag_prints_the_version() -> None:
+    """`agentkit --version` prints the package version and exits 0, like `agentkit version`."""
+    done = run_cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == agentkit.__version__

@@ -8,6 +8,8 @@ from rich.console import Console
 
 from agentkit.cli._progress import Progress
 from agentkit.messages import (
+    AssistantMessage,
+    ModelCallFinished,
     PlanUpdated,
     ToolCall,
     ToolCallFinished,
@@ -15,6 +17,7 @@ from agentkit.messages import (
     ToolMessage,
     TurnFinished,
 )
+from agentkit.models.abstract import ModelResponse
 from agentkit.planning import Plan, PlanStep
 from agentkit.usage import Usage
 
@@ -93,3 +96,34 @@ def test_plan_shows_in_the_live_view_and_as_a_plain_line() -> None:
     assert out.getvalue() == "turn 3: plan 1/3 done: ✓ Find the concert; ▸ Book flights; · Book a hotel\n"
     lines = _render(progress).splitlines()
     assert [line.strip() for line in lines[1:4]] == ["✓ Find the concert", "▸ Book flights", "· Book a hotel"]
+
+
+def test_tokens_count_as_soon_as_the_model_answers() -> None:
+    """The footer counts a model call's tokens when it answers, before the turn's tools finish."""
+    progress = Progress(live=False, out=io.StringIO())
+    response = ModelResponse(
+        message=AssistantMessage(content="", tool_calls=(_call("a", "Oslo"),)),
+        finish_reason="tool_calls",
+        usage=Usage(input_tokens=18_290, output_tokens=1_645, requests=1),
+        model_name="kimi",
+        retries=2,
+    )
+    progress.on_event(ModelCallFinished(turn=1, request=None, response=response, duration_s=0.1))
+    progress.on_event(ToolCallStarted(turn=1, call=_call("a", "Oslo")))
+    text = _render(progress)
+    assert "0 tool calls done · 2 model call retries · 18,290 in / 1,645 out tokens" in text
+
+
+def test_failed_tools_and_retries_show_in_the_footer_and_lines() -> None:
+    """Failed tool calls are counted apart, and a retried model call is one plain line."""
+    out = io.StringIO()
+    progress = Progress(live=False, out=out)
+    response = ModelResponse(
+        message=AssistantMessage(content="hi"), finish_reason="stop", usage=Usage(), model_name="m", retries=1
+    )
+    progress.on_event(ModelCallFinished(turn=1, request=None, response=response, duration_s=0.1))
+    call = _call("a", "Oslo")
+    failed = ToolMessage(tool_call_id="a", name="weather", content="boom", is_error=True)
+    progress.on_event(ToolCallFinished(turn=1, call=call, result=failed, duration_s=0.1))
+    assert "turn 1: the model answered after 1 retried attempt(s)" in out.getvalue()
+    assert "1 tool calls done (1 failed) · 1 model call retries" in _render(progress)

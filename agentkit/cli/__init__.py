@@ -7,6 +7,8 @@ the traceback).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 import agentkit
@@ -29,8 +31,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(agentkit.__version__)
+        raise typer.Exit
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print agentkit's version and exit."
+        ),
+    ] = False,
+) -> None:
     """Typed, parallel, testable tool-calling agents for Kimi-K2 and OpenAI-compatible models."""
 
 

@@ -81,12 +81,20 @@ class RunTally:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     tools_done: int = 0
+    tools_failed: int = 0
+    model_retries: int = 0
     plan: Any = None
 
     def totals(self) -> str:
         """Tokens and cost so far, as one short phrase."""
         u = self.usage
-        return f"{u.input_tokens} in / {u.output_tokens} out tokens, ${self.cost_usd:.4f}"
+        return f"{u.input_tokens:,} in / {u.output_tokens:,} out tokens, ${self.cost_usd:.4f}"
+
+    def done(self) -> str:
+        """Tool calls finished (and failed), model retries, tokens and cost, as one short phrase."""
+        failed = f" ({self.tools_failed} failed)" if self.tools_failed else ""
+        retries = f" · {self.model_retries} model call retries" if self.model_retries else ""
+        return f"{self.tools_done} tool calls done{failed}{retries} · {self.totals()}"
 
 
 class _Panel:
@@ -109,7 +117,7 @@ class _Panel:
                 Text(_short(run.arguments), style="dim"),
                 Text(f"{now - run.started:5.1f}s"),
             )
-        foot = Text(f"{tally.tools_done} tool calls done · {tally.totals()}", style="dim")
+        foot = Text(tally.done(), style="dim")
         return Group(head, *_plan_rows(tally.plan), table, foot)
 
 
@@ -199,6 +207,11 @@ class Progress(RunHooks):
             response = event.response
             if response is not None:
                 tally.cost_usd += float(getattr(response, "cost_usd", 0.0) or 0.0)
+                if isinstance(usage := getattr(response, "usage", None), Usage):
+                    tally.usage = tally.usage + usage  # the turn's end replaces it with the run's own sum
+                if retries := int(getattr(response, "retries", 0) or 0):
+                    tally.model_retries += retries
+                    self._line(f"turn {event.turn}: the model answered after {retries} retried attempt(s)")
         elif isinstance(event, ToolCallStarted):
             call = event.call
             tally.running[call.id] = _Running(name=call.name, arguments=call.arguments, started=now)
@@ -206,6 +219,7 @@ class Progress(RunHooks):
         elif isinstance(event, ToolCallFinished):
             tally.running.pop(event.call.id, None)
             tally.tools_done += 1
+            tally.tools_failed += event.result.is_error
             status = "failed" if event.result.is_error else "done"
             self._line(f"turn {event.turn}: {event.call.name} {status} in {event.duration_s:.2f}s")
         elif isinstance(event, TurnFinished):

@@ -168,7 +168,7 @@ def _show(result: RunResult[Any], inv: Invocation, trace: Path | None) -> None:
     u = result.usage
     where = f", trace {trace}" if trace is not None else ""
     typer.echo(
-        f"{result.turns} turns, {u.tool_calls} tool calls, {u.input_tokens} in / {u.output_tokens} out "
+        f"{result.turns} turns, {u.tool_calls} tool calls, {u.input_tokens:,} in / {u.output_tokens:,} out "
         f"tokens, ${result.cost_usd:.4f} (run {result.run_id}{where})",
         err=True,
     )

@@ -73,8 +73,8 @@ def _report(result: RunResult[str], workspace: Workspace, mailer: Mailer, took: 
         print(f"Sent email:    through {mailer.settings.host}:{mailer.settings.port}")
     usage = result.usage
     print(
-        f"\n{result.turns} turns, {usage.tool_calls} tool calls, {usage.input_tokens} input + "
-        f"{usage.output_tokens} output tokens, ${result.cost_usd:.4f} at the model's prices, {took:.1f} s"
+        f"\n{result.turns} turns, {usage.tool_calls} tool calls, {usage.input_tokens:,} input + "
+        f"{usage.output_tokens:,} output tokens, ${result.cost_usd:.4f} at the model's prices, {took:.1f} s"
     )
     if not live:
         print("(offline: the token counts are those of the authored trace, estimated; nothing was billed)")

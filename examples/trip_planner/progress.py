@@ -68,8 +68,9 @@ class ProgressPrinter:
             now = next((s.step for s in steps if s.status == "in_progress"), "all done")
             print(f"{self._stamp()}   plan {done}/{len(steps)} done, now: {now}")
         elif isinstance(event, TurnFinished):
-            tokens = event.usage.input_tokens + event.usage.output_tokens
-            print(f"{self._stamp()} turn {event.turn} done ({tokens:,} tokens so far)")
+            u = event.usage
+            so_far = f"{u.input_tokens:,} input + {u.output_tokens:,} output tokens so far"
+            print(f"{self._stamp()} turn {event.turn} done ({so_far})")
 
 
 def fresh_workspace(folder: Path) -> Workspace:
