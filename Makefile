@@ -4,21 +4,29 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
 
 .PHONY: demo test lint typecheck bench venv clean docs
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml tools/pyproject.toml
+# What the demos need (agentkit, its ready-made tools, the demos' data): a quick install.
+# Editable installs in "compat" mode are plain path entries that mypy and IDEs follow.
+$(RUNTIME): pyproject.toml tools/pyproject.toml examples/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e . -e "./tools[demos]"
+	$(BIN)/python -m pip install --quiet --no-deps -e ./examples
+	touch $(RUNTIME)
+
+# Everything `make test` and `make docs` need on top: linters, type checker, docs site, test servers.
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	# The agentkit-tools distribution (tools/), with the demos' data set and the email tests' SMTP server.
-	$(BIN)/python -m pip install --quiet -e "./tools[demos,test]"
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat \
+		-e ".[dev]" -e "./tools[demos,test]"
 	touch $(STAMP)
 
 ## make demo: the concert-trip planner, offline (replays its bundled authored trace; real tools, no key)
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/python -m examples.trip_planner
 
 ## make test: lint, strict type check, then the whole test suite (doctests included)

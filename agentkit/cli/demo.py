@@ -1,14 +1,19 @@
 """``agentkit demo report|trip``: the bundled demo agents, offline unless ``--live``.
 
-The demos live in the repository's ``examples/`` folder (they are not part of
-the installed package), so this command works from a checkout. Each demo is
-run as its own Python process; a demo whose example has not been added to the
-checkout falls back to the city-brief example, and says so.
+The demos ship as the ``agentkit-demos`` distribution (the repository's
+``examples/`` folder, installed as the ``agentkit_demos`` package), so this
+command works from any folder once it is installed; a checkout's
+``examples/`` is used when the distribution is not installed (or the folder
+``AGENTKIT_EXAMPLES`` names, for development). Each demo runs as its own
+Python process in the current folder and writes its outputs there (under
+``out/``, or ``--out``). A demo whose example is missing from such a folder
+falls back to the city-brief example, and says so.
 """
 
 from __future__ import annotations
 
 import enum
+import importlib.util
 import os
 import subprocess
 import sys
@@ -20,7 +25,7 @@ import typer
 
 from agentkit.cli._errors import CliError, reported
 
-__all__ = ["DemoName", "demo", "demo_command", "examples_dir"]
+__all__ = ["DemoName", "demo", "demo_command", "examples_dir", "installed_demos"]
 
 
 class DemoName(enum.StrEnum):
@@ -49,10 +54,25 @@ def examples_dir() -> Path | None:
     return None
 
 
-def demo_command(name: DemoName, examples: Path, *, live: bool) -> tuple[list[str], str | None]:
-    """The command line that runs demo ``name``, and a note when it falls back to another example."""
-    package = examples / _DEMOS[name].package
+def installed_demos() -> bool:
+    """Whether the ``agentkit-demos`` distribution (package ``agentkit_demos``) is installed."""
+    return importlib.util.find_spec("agentkit_demos") is not None
+
+
+def demo_command(
+    name: DemoName, examples: Path | None, *, live: bool, out: Path | None = None
+) -> tuple[list[str], str | None]:
+    """The command line that runs demo ``name``, and a note when it falls back to another example.
+
+    ``examples`` is a folder holding the demos as the ``examples`` package; ``None`` runs the
+    installed ``agentkit_demos`` package.
+    """
     flags = ["--live"] if live else []
+    if out is not None:
+        flags += ["--out", str(out)]
+    if examples is None:
+        return [sys.executable, "-m", f"agentkit_demos.{_DEMOS[name].package}", *flags], None
+    package = examples / _DEMOS[name].package
     if (package / "__main__.py").is_file():
         return [sys.executable, "-m", f"examples.{package.name}", *flags], None
     fallback = examples / _FALLBACK
@@ -68,27 +88,33 @@ def demo(
         bool,
         typer.Option("--live", help="Call Kimi-K2 instead of replaying offline (needs MOONSHOT_API_KEY)."),
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the demo writes its files (default: out/<demo> in this folder)."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ) -> None:
     """Run a demo agent: offline by default (no network, no API key), on Kimi-K2 with --live."""
     with reported(debug=debug):
-        examples = examples_dir()
-        if examples is None:
-            raise CliError(
-                "no examples/ folder found", hint="run from an agentkit checkout or set AGENTKIT_EXAMPLES"
-            )
         if live and not os.environ.get("MOONSHOT_API_KEY"):
             raise CliError(
                 "--live needs a Kimi API key",
                 hint="export MOONSHOT_API_KEY=sk-... ; without --live the demo runs offline and needs none",
             )
-        command, note = demo_command(name, examples, live=live)
+        examples = None if "AGENTKIT_EXAMPLES" not in os.environ and installed_demos() else examples_dir()
+        if examples is None and not installed_demos():
+            raise CliError(
+                "the demos are not installed",
+                hint="pip install agentkit-demos (from a checkout: pip install -e ./examples), "
+                "or run from an agentkit checkout",
+            )
+        command, note = demo_command(name, examples, live=live, out=out)
         if note:
             typer.echo(f"note: {note}", err=True)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(examples.parent), os.environ.get("PYTHONPATH")])),
-        }
-        completed = subprocess.run(command, cwd=examples.parent, env=env, check=False)  # noqa: S603 - our own interpreter and example
+        # The demo runs in this folder (its outputs land here) without importing from it.
+        env = {**os.environ, "PYTHONSAFEPATH": "1"}
+        if examples is not None:  # the checkout's folder is imported as the ``examples`` package
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(examples.parent), env.get("PYTHONPATH")]))
+        completed = subprocess.run(command, env=env, check=False)  # noqa: S603 - our own interpreter and demo
         if completed.returncode != 0:
             raise CliError(f"the {name} demo failed (exit {completed.returncode})", exit_code=1)

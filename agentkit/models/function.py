@@ -13,24 +13,61 @@ loopback server in :mod:`agentkit.testing` instead.)
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
-from agentkit.exceptions import ModelResponseError
+from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.messages import AssistantMessage, ReasoningDelta, TextDelta, ToolCall
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
 from agentkit.usage import Usage
 
-__all__ = ["FunctionModel", "Reply", "ScriptedModel", "call"]
+__all__ = ["FunctionModel", "ModelReply", "ScriptedModel", "ScriptedReply", "call"]
 
-#: What a model function may return: answer text, one tool call, a message, or a whole response.
-Reply = ModelResponse | AssistantMessage | ToolCall | str
 
-ModelFunction = Callable[[ModelRequest], Reply | Awaitable[Reply]]
+@runtime_checkable
+class ScriptedReply(Protocol):
+    """A scripted answer that knows what it means in process, e.g. :class:`agentkit.testing.Reply`.
+
+    :meth:`model_reply` returns the message or response it stands for, or raises the error a
+    provider would raise for it (an HTTP error reply raises :class:`~agentkit.exceptions.ModelHTTPError`).
+    """
+
+    def model_reply(self) -> ModelResponse | AssistantMessage:
+        """The answer in agentkit's own types (or raise the provider's error for it)."""
+        ...
+
+
+#: What a model function may return (and a script may hold): answer text, one tool call, a
+#: sequence of tool calls (a parallel turn; ``(name, arguments)`` pairs allowed), a message,
+#: a whole response, or a :class:`ScriptedReply` such as :class:`agentkit.testing.Reply`.
+ModelReply = (
+    ModelResponse
+    | AssistantMessage
+    | ToolCall
+    | str
+    | ScriptedReply
+    | Sequence[ToolCall | tuple[str, str | Mapping[str, Any]]]
+)
+
+ModelFunction = Callable[[ModelRequest], ModelReply | Awaitable[ModelReply]]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Reply":  # the old name of ModelReply, easily confused with agentkit.testing.Reply
+        warnings.warn(
+            "agentkit.models.function.Reply is renamed ModelReply; scripted answers for every double "
+            "are agentkit.testing.Reply",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ModelReply
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def call(name: str, arguments: str | Mapping[str, Any] = "{}", *, id: str | None = None) -> ToolCall:
@@ -43,8 +80,10 @@ class FunctionModel:
     """A model played by ``fn(request)``, sync or async.
 
     ``fn`` returns a string (the answer text), a :class:`ToolCall` (see
-    :func:`call`), an :class:`AssistantMessage` (e.g. with several tool
-    calls) or a full :class:`ModelResponse`. Usage is
+    :func:`call`), a list of tool calls (a parallel turn), an
+    :class:`AssistantMessage`, a full :class:`ModelResponse`, or an
+    :class:`agentkit.testing.Reply` (the same scripted replies the loopback
+    servers take). Usage is
     estimated (4 characters a token) unless a ModelResponse carries its own.
     Tool calls without an id (the :func:`call` default) get Kimi-style ids,
     ``functions.NAME:IDX``, numbered across the model's lifetime.
@@ -83,15 +122,14 @@ class FunctionModel:
             )
         yield response
 
-    def _to_response(self, request: ModelRequest, reply: Reply) -> ModelResponse:
+    def _to_response(self, request: ModelRequest, reply: ModelReply) -> ModelResponse:
+        if isinstance(reply, ScriptedReply):
+            reply = reply.model_reply()
         if isinstance(reply, ModelResponse):
+            if reply.message.tool_calls and any(not c.id for c in reply.message.tool_calls):
+                reply = dataclasses.replace(reply, message=_renumber(reply.message, self._ids))
             return reply
-        if isinstance(reply, str):
-            message = AssistantMessage(content=reply)
-        elif isinstance(reply, ToolCall):
-            message = AssistantMessage(tool_calls=(reply,))
-        else:
-            message = reply
+        message = _to_message(reply)
         if message.tool_calls:
             message = _renumber(message, self._ids)
         prompt_chars = sum(len(getattr(m, "content", None) or "") for m in request.messages)
@@ -103,6 +141,23 @@ class FunctionModel:
             usage=usage,
             model_name=self._name,
         )
+
+
+def _to_message(reply: AssistantMessage | ToolCall | str | Sequence[Any]) -> AssistantMessage:
+    """The assistant message a plain scripted reply stands for."""
+    if isinstance(reply, AssistantMessage):
+        return reply
+    if isinstance(reply, str):
+        return AssistantMessage(content=reply)
+    if isinstance(reply, ToolCall):
+        return AssistantMessage(tool_calls=(reply,))
+    if isinstance(reply, Sequence):
+        calls = tuple(item if isinstance(item, ToolCall) else call(*item) for item in reply)
+        return AssistantMessage(tool_calls=calls)
+    raise UserError(
+        f"a scripted reply cannot be a {type(reply).__name__}: use text, call(...), a list of calls, "
+        "an AssistantMessage, a ModelResponse or agentkit.testing.Reply"
+    )
 
 
 def _renumber(message: AssistantMessage, ids: Iterable[int]) -> AssistantMessage:
@@ -129,12 +184,12 @@ class ScriptedModel(FunctionModel):
     notices an agent that calls the model more often than expected.
     """
 
-    def __init__(self, replies: Iterable[Reply], *, model_name: str = "scripted") -> None:
+    def __init__(self, replies: Iterable[ModelReply], *, model_name: str = "scripted") -> None:
         self._replies = list(replies)
         self._next = 0
         super().__init__(self._play, model_name=model_name)
 
-    def _play(self, request: ModelRequest) -> Reply:
+    def _play(self, request: ModelRequest) -> ModelReply:
         if self._next >= len(self._replies):
             raise ModelResponseError(f"ScriptedModel has no reply left for request {self._next + 1}")
         reply = self._replies[self._next]

@@ -14,9 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
+
+if TYPE_CHECKING:
+    from agentkit.messages import AssistantMessage
+    from agentkit.models.abstract import ModelResponse
 
 __all__ = [
     "Reply",
@@ -159,6 +163,48 @@ class Reply:
             retry_after=retry_after,
             latency_s=latency_s,
             headers=dict(headers or {}),
+        )
+
+    def model_reply(self) -> ModelResponse | AssistantMessage:
+        """What this reply means to an in-process double (:class:`~agentkit.models.function.ScriptedModel`).
+
+        The same script drives :class:`~agentkit.testing.FakeKimiServer` over HTTP and
+        ``ScriptedModel``/``FunctionModel`` in process. Tool-call ids are left for the double
+        to number (``functions.NAME:IDX``).
+
+        >>> Reply.tool_calls(("a", {"x": 1}), ("b", {})).model_reply().tool_calls[1].name
+        'b'
+
+        Raises:
+            ModelHTTPError: for an :meth:`error` reply (what a provider raises for it).
+            ModelResponseError: for a :meth:`raw` reply, which only means something on the wire.
+        """
+        from agentkit.exceptions import ModelHTTPError, ModelResponseError  # noqa: PLC0415 - keep the wire module light
+        from agentkit.messages import AssistantMessage, ToolCall  # noqa: PLC0415
+        from agentkit.models.abstract import ModelResponse  # noqa: PLC0415
+        from agentkit.usage import Usage  # noqa: PLC0415
+
+        if self.kind == "error":
+            raise ModelHTTPError(
+                status_code=self.status, error_type=self.error_type, message=self.message or ""
+            )
+        if self.kind == "raw":
+            raise ModelResponseError(
+                "a raw Reply is bytes for the loopback servers; script text, calls or errors"
+            )
+        message = AssistantMessage(
+            content=self.content,
+            tool_calls=tuple(ToolCall(id="", name=name, arguments=args) for name, args in self.calls),
+            reasoning_content=self.reasoning,
+        )
+        if self.usage is None and self.finish_reason in ("stop", "tool_calls"):
+            return message  # the double estimates usage, as for any message
+        prompt, completion, cached = self.usage or (0, 0, 0)
+        return ModelResponse(
+            message=message,
+            finish_reason=self.finish_reason,
+            usage=Usage(input_tokens=prompt, output_tokens=completion, cached_tokens=cached, requests=1),
+            model_name="scripted",
         )
 
     @classmethod

@@ -17,7 +17,8 @@ from agentkit_tools import DataWorkspace, data_tools
 
 from agentkit import Agent, Tool
 from agentkit.models.abstract import Model
-from examples.report_agent.render import report_tools
+
+from .render import report_tools
 
 __all__ = ["INSTRUCTIONS", "PROMPT", "build_agent", "prepare_data"]
 

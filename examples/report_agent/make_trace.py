@@ -23,8 +23,9 @@ from agentkit_tools import DataWorkspace, Workspace
 from agentkit.models import KimiModel
 from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import TraceWriter
-from examples.report_agent.agent import PROMPT, build_agent, prepare_data
-from examples.report_agent.story import report_markdown, summary
+
+from .agent import PROMPT, build_agent, prepare_data
+from .story import report_markdown, summary
 
 __all__ = ["CHARTS", "MODEL_NAME", "QUERIES", "TRACE", "record", "scripted_kimi"]
 

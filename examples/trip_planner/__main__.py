@@ -28,10 +28,11 @@ from agentkit.approval import Approver, Decision, approve_all, prompt_approver
 from agentkit.messages import ToolCall
 from agentkit.models import KimiModel, Model, OpenAICompatModel, ReplayModel
 from agentkit.tracing import TraceWriter, read_trace
-from examples.trip_planner.agent import TripRequest, build_agent
-from examples.trip_planner.make_trace import TRACE
-from examples.trip_planner.progress import ProgressPrinter, fresh_workspace
-from examples.trip_planner.travel import SampleTravelProvider
+
+from .agent import TripRequest, build_agent
+from .make_trace import TRACE
+from .progress import ProgressPrinter, fresh_workspace
+from .travel import SampleTravelProvider
 
 DEFAULT_OUT = Path("out/trip_planner")
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("concerts, flights, hotels and weather are SAMPLE DATA. Email goes to a local outbox, so the")
         print("approval it needs is given automatically here (live runs ask you, or pass --yes).")
-        print("Live: MOONSHOT_API_KEY=... python -m examples.trip_planner --live ['your request']\n")
+        print(f"Live: MOONSHOT_API_KEY=... python -m {__package__} --live ['your request']\n")
         mailer = Mailer(workspace, sender="trip-planner@localhost")
         provider = SampleTravelProvider(latency_s=0.3)
         model = ReplayModel.from_trace(TRACE, strict=False)

@@ -13,7 +13,8 @@ from agentkit_tools import Mailer, Workspace, calendar_tools, email_tools, file_
 from agentkit import Agent, Tool
 from agentkit.models.abstract import Model
 from agentkit.planning import update_plan
-from examples.trip_planner.travel import SampleTravelProvider, TravelProvider, travel_tools
+
+from .travel import SampleTravelProvider, TravelProvider, travel_tools
 
 __all__ = ["INSTRUCTIONS", "TripRequest", "build_agent"]
 

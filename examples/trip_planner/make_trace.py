@@ -29,7 +29,8 @@ from agentkit.approval import approve_all
 from agentkit.models import KimiModel
 from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import TraceWriter
-from examples.trip_planner.agent import TripRequest, build_agent
+
+from .agent import TripRequest, build_agent
 
 __all__ = ["MODEL_NAME", "TRACE", "record", "request_of", "scripted_kimi"]
 

@@ -1,0 +1,76 @@
+"""The demos work installed (the agentkit-demos distribution), away from a checkout, writing to the cwd."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from tests._cli import AGENTKIT
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+def _installed_layout(site: Path) -> Path:
+    """Lay examples/ out as the wheel does: the folder becomes the ``agentkit_demos`` package."""
+    target = site / "agentkit_demos"
+    shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns("pyproject.toml", "__pycache__"))
+    return site
+
+
+def _env(site: Path) -> dict[str, str]:
+    # Only the installed layout and the venv: the checkout is not importable (no PYTHONPATH to it).
+    return {**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"}
+
+
+def test_distribution_lists_every_demo_package_and_trace() -> None:
+    """examples/pyproject.toml ships every package folder of examples/ and the traces the demos replay."""
+    config = tomllib.loads((EXAMPLES / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {p.parent.relative_to(EXAMPLES) for p in EXAMPLES.rglob("__init__.py")}
+    expected = {".".join(("agentkit_demos", *folder.parts)) for folder in folders}
+    assert set(config["packages"]) == expected
+    for trace in EXAMPLES.rglob("trace.jsonl"):
+        package = ".".join(("agentkit_demos", *trace.parent.relative_to(EXAMPLES).parts))
+        assert "trace.jsonl" in config["package-data"][package]
+
+
+def test_installed_trip_demo_runs_outside_a_checkout(tmp_path: Path) -> None:
+    """`python -m agentkit_demos.trip_planner` runs offline from any folder and writes under that folder."""
+    site = _installed_layout(tmp_path / "site")
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit_demos.trip_planner"],
+        cwd=work,
+        env=_env(site),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OFFLINE DEMO" in done.stdout
+    assert (work / "out" / "trip_planner" / "itinerary.md").is_file()
+    assert "python -m agentkit_demos.trip_planner --live" in done.stdout
+
+
+def test_agentkit_demo_uses_the_installed_demos_and_the_cwd(tmp_path: Path) -> None:
+    """`agentkit demo trip --out DIR` runs the installed demos from a folder with no examples/ in it."""
+    site = _installed_layout(tmp_path / "site")
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(  # noqa: S603 - the installed command
+        [str(AGENTKIT), "demo", "trip", "--out", "mine"],
+        cwd=work,
+        env=_env(site),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (work / "mine" / "trip.ics").is_file()
