@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
+
 from agentkit.messages import AssistantMessage
 from agentkit.models.function import call
 
@@ -12,3 +14,29 @@ from agentkit.models.function import call
 def calls(*pairs: tuple[str, str | Mapping[str, Any]], content: str | None = None) -> AssistantMessage:
     """An assistant reply asking for the given tool calls (ids assigned by the model double)."""
     return AssistantMessage(content=content, tool_calls=tuple(call(name, args) for name, args in pairs))
+
+
+class Rendezvous:
+    """A meeting point for ``parties`` concurrent async calls: each waits until all have arrived.
+
+    A call that gets through proves that all ``parties`` calls were in flight at the same time, without
+    measuring any duration. A runner that ran them one by one would never let the second arrive while the
+    first waits, so ``guard_s`` (a deadlock breaker, not a speed limit) turns that into an
+    :class:`AssertionError` naming how many had arrived.
+    """
+
+    def __init__(self, parties: int, *, guard_s: float = 10.0) -> None:
+        self.parties = parties
+        self.arrived = 0
+        self._guard_s = guard_s
+        self._all_here = anyio.Event()
+
+    async def arrive(self) -> None:
+        """Count this call in and wait for the others (raise if they never come)."""
+        self.arrived += 1
+        if self.arrived >= self.parties:
+            self._all_here.set()
+        with anyio.move_on_after(self._guard_s):
+            await self._all_here.wait()
+        if not self._all_here.is_set():
+            raise AssertionError(f"only {self.arrived} of {self.parties} calls were in flight at once")

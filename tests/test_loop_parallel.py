@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import anyio
 import pytest
@@ -11,11 +10,9 @@ import pytest
 from agentkit import Agent, tool
 from agentkit.messages import ToolMessage
 from agentkit.models.function import ScriptedModel
-from tests.builders import calls
+from tests.builders import Rendezvous, calls
 
 pytestmark = pytest.mark.anyio
-
-DELAY = 0.4
 
 
 @tool
@@ -25,37 +22,42 @@ async def nap(seconds: float) -> str:
     return "rested"
 
 
-@tool
-def sync_nap(seconds: float) -> str:
-    """Sleep in a blocking way (runs in a worker thread)."""
-    time.sleep(seconds)
-    return threading.current_thread().name
-
-
 def four_calls(name: str) -> ScriptedModel:
     """A model asking for four parallel calls of ``name``, then answering."""
-    return ScriptedModel([calls(*[(name, {"seconds": DELAY})] * 4), "done"])
+    return ScriptedModel([calls(*[(name, {})] * 4), "done"])
 
 
 async def test_four_async_tools_run_concurrently() -> None:
-    """Four async tools sleeping 0.4 s finish together, well under the 1.6 s a serial loop takes."""
-    agent = Agent(four_calls("nap"), tools=[nap])
-    started = time.perf_counter()
-    result = await agent.run("rest")
-    elapsed = time.perf_counter() - started
+    """Four async tools are all in flight at once: each waits until the other three have started."""
+    meeting = Rendezvous(4)
+
+    @tool
+    async def meet() -> str:
+        """Wait until all four calls have started."""
+        await meeting.arrive()
+        return "met"
+
+    result = await Agent(four_calls("meet"), tools=[meet]).run("meet")
+    assert [m.content for m in result.messages if isinstance(m, ToolMessage)] == ["met"] * 4
     assert result.usage.tool_calls == 4
-    assert elapsed < 0.8, elapsed
 
 
 async def test_four_sync_tools_run_concurrently_in_threads() -> None:
-    """Four blocking tools run in worker threads, concurrently, off the event loop's thread."""
-    agent = Agent(four_calls("sync_nap"), tools=[sync_nap])
-    started = time.perf_counter()
-    result = await agent.run("rest")
-    elapsed = time.perf_counter() - started
-    thread_names = {m.content for m in result.messages if isinstance(m, ToolMessage)}
-    assert elapsed < 0.8, elapsed
-    assert threading.current_thread().name not in thread_names
+    """Four blocking tools run in worker threads, all at once (a thread barrier), off the loop's thread."""
+    barrier = threading.Barrier(4, timeout=10.0)  # a deadlock breaker, not a speed limit
+
+    @tool
+    def meet_in_thread() -> str:
+        """Block until all four calls have started; answer with this thread's id."""
+        barrier.wait()
+        return str(threading.get_ident())
+
+    result = await Agent(four_calls("meet_in_thread"), tools=[meet_in_thread]).run("meet")
+    results = [m for m in result.messages if isinstance(m, ToolMessage)]
+    assert [m.is_error for m in results] == [False] * 4, [m.content for m in results]
+    threads = {m.content for m in results}
+    assert len(threads) == 4
+    assert str(threading.get_ident()) not in threads
 
 
 async def test_concurrency_cap_limits_calls_in_flight() -> None:

@@ -6,12 +6,10 @@ the fake Messages server. Both servers play the same scripted :class:`Reply` val
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import anyio
 import pytest
 from pydantic import BaseModel
 
@@ -22,6 +20,7 @@ from agentkit.models import KIMI_PROFILE, KimiModel, Model
 from agentkit.models.anthropic_compat import MOONSHOT_ANTHROPIC_PROFILE, AnthropicCompatModel
 from agentkit.testing import FakeAnthropicServer, FakeKimiServer, Reply
 from agentkit.usage import UsageLimits
+from tests.builders import Rendezvous
 
 pytestmark = pytest.mark.anyio
 
@@ -59,13 +58,12 @@ async def provider(request: pytest.FixtureRequest) -> AsyncIterator[Provider]:
 
 
 @tool
-async def slow_double(n: int) -> int:
-    """Double a number, slowly.
+async def double(n: int) -> int:
+    """Double a number.
 
     Args:
         n: The number.
     """
-    await anyio.sleep(0.2)
     return 2 * n
 
 
@@ -76,14 +74,24 @@ class Answer(BaseModel):
 
 
 async def test_parallel_calls_run_concurrently_and_results_keep_order(provider: Provider) -> None:
-    """Three calls in one turn overlap in time, and their results follow the model's order."""
+    """Three calls in one turn are in flight at once, and their results follow the model's order."""
+    meeting = Rendezvous(3)
+
+    @tool
+    async def meet_double(n: int) -> int:
+        """Double a number once all three calls have started.
+
+        Args:
+            n: The number.
+        """
+        await meeting.arrive()
+        return 2 * n
+
     provider.add(
-        Reply.tool_calls(("slow_double", {"n": 1}), ("slow_double", {"n": 2}), ("slow_double", {"n": 3})),
+        Reply.tool_calls(("meet_double", {"n": 1}), ("meet_double", {"n": 2}), ("meet_double", {"n": 3})),
         Reply.text("2, 4, 6"),
     )
-    started = time.perf_counter()
-    result = await Agent(provider.model, tools=[slow_double]).run("double 1, 2, 3")
-    assert time.perf_counter() - started < 0.55  # sequential would take >= 0.6 s
+    result = await Agent(provider.model, tools=[meet_double]).run("double 1, 2, 3")
     assistant = result.messages[1]
     assert isinstance(assistant, AssistantMessage)
     results = [m for m in result.messages if isinstance(m, ToolMessage)]
@@ -95,14 +103,14 @@ async def test_parallel_calls_run_concurrently_and_results_keep_order(provider: 
 async def test_bad_arguments_go_back_to_the_model_as_errors(provider: Provider) -> None:
     """Arguments failing the schema become an error result; the model fixes them and the run ends."""
     provider.add(
-        Reply.tool_calls(("slow_double", {"n": "two"})),
-        Reply.tool_calls(("slow_double", {"n": 2})),
+        Reply.tool_calls(("double", {"n": "two"})),
+        Reply.tool_calls(("double", {"n": 2})),
         Reply.text("4"),
     )
-    result = await Agent(provider.model, tools=[slow_double]).run("double two")
+    result = await Agent(provider.model, tools=[double]).run("double two")
     first, second = [m for m in result.messages if isinstance(m, ToolMessage)]
     assert first.is_error
-    assert "Invalid arguments for tool 'slow_double'" in first.content
+    assert "Invalid arguments for tool 'double'" in first.content
     assert (second.is_error, second.content) == (False, "4")
     assert result.output == "4"
     assert len(provider.requests()) == 3
@@ -123,8 +131,8 @@ async def test_structured_output_through_the_final_result_tool(provider: Provide
 
 async def test_request_limit_ends_the_run_with_its_messages(provider: Provider) -> None:
     """A requests limit stops the run before a second model call, keeping the conversation."""
-    provider.add(Reply.tool_calls(("slow_double", {"n": 1})))
-    agent = Agent(provider.model, tools=[slow_double], usage_limits=UsageLimits(requests=1))
+    provider.add(Reply.tool_calls(("double", {"n": 1})))
+    agent = Agent(provider.model, tools=[double], usage_limits=UsageLimits(requests=1))
     with pytest.raises(UsageLimitExceeded) as info:
         await agent.run("double 1")
     assert [m.role for m in info.value.messages] == ["user", "assistant", "tool"]
@@ -134,10 +142,10 @@ async def test_request_limit_ends_the_run_with_its_messages(provider: Provider) 
 async def test_usage_and_cost_add_up_over_turns(provider: Provider) -> None:
     """Usage sums the reported tokens of every turn and the cost is priced per turn."""
     provider.add(
-        Reply.tool_calls(("slow_double", {"n": 1}), usage=(1000, 100, 400)),
+        Reply.tool_calls(("double", {"n": 1}), usage=(1000, 100, 400)),
         Reply.text("2", usage=(1200, 10, 0)),
     )
-    result = await Agent(provider.model, tools=[slow_double]).run("double 1")
+    result = await Agent(provider.model, tools=[double]).run("double 1")
     assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.cached_tokens) == (
         2200,
         110,

@@ -43,10 +43,22 @@ agent.run_sync("go", session="crash")
 """
 
 #: Appends turns of a named writer (a user message, then an assistant message naming it), starting
-#: when the file ``go`` appears so that both writers run at once.
+#: when the file ``go`` appears. Every ``CHUNK`` turns the writer touches ``<go>.<writer>.<k>`` and waits
+#: for the other writer's file of the same ``k``: a barrier across the two processes, so each writer's
+#: chunk ``k + 1`` is stored after the other's chunk ``k`` and the two are interleaved by construction.
 APPEND_TURNS = """
 import os, sys, time, anyio
 from agentkit.messages import AssistantMessage, UserMessage
+
+CHUNK = 50
+
+def meet(go, writer, other, k):
+    open(f"{go}.{writer}.{k}", "w").close()
+    deadline = time.monotonic() + 60  # a deadlock breaker, not a speed limit
+    while not os.path.exists(f"{go}.{other}.{k}"):
+        if time.monotonic() > deadline:
+            sys.exit(f"writer {other} never reached checkpoint {k}")
+        time.sleep(0.001)
 
 async def main(kind, where, writer, count):
     if kind == "sqlite":
@@ -55,10 +67,13 @@ async def main(kind, where, writer, count):
     else:
         from agentkit.memory.postgres import PostgresMemory
         memory = PostgresMemory(where, table=sys.argv[5])
+    go, other = sys.argv[6], "b" if writer == "a" else "a"
     print("ready", flush=True)
-    while not os.path.exists(sys.argv[6]):
+    while not os.path.exists(go):
         time.sleep(0.001)
     for n in range(count):
+        if n and n % CHUNK == 0:
+            meet(go, writer, other, n // CHUNK)
         text = f"{writer}:{n}"
         await memory.append("shared", [UserMessage(content=text), AssistantMessage(content=text)])
 
@@ -116,7 +131,7 @@ async def test_kill_9_mid_run_never_leaves_a_tool_call_without_its_result(tmp_pa
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 async def test_two_processes_appending_to_one_session_lose_no_turn(kind: str, tmp_path: Path) -> None:
-    """Two writer processes append 300 turns each at once; all are stored whole, each writer's in order."""
+    """Two writer processes append 300 turns each, meeting at barriers; all stored whole, each in order."""
     count = 300
     table = f"agentkit_test_two_{os.getpid()}_{time.monotonic_ns() % 10**9}"
     if kind == "sqlite":
@@ -145,7 +160,7 @@ async def test_two_processes_appending_to_one_session_lose_no_turn(kind: str, tm
         for name in ("a", "b"):
             assert [t for t in texts if t.startswith(f"{name}:")] == [f"{name}:{n}" for n in range(count)]
         switches = sum(p[0] != q[0] for p, q in itertools.pairwise(texts))
-        assert switches > 1, "the writers did not overlap: the test did not exercise concurrency"
+        assert switches >= count // 50 - 1, "the barriers guarantee this many switches between writers"
     finally:
         if kind == "postgres":
             await memory.drop_tables()  # type: ignore[attr-defined]  # PostgresMemory here
