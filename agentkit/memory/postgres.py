@@ -1,9 +1,11 @@
 """PostgresMemory: sessions in PostgreSQL (psycopg 3, async), shared by many processes and machines.
 
-Needs the ``postgres`` extra (``pip install "agentkit[postgres]"``). Each
-append is one transaction holding a per-session advisory lock, so concurrent
-writers from any number of processes never interleave turns or lose one.
-Each session's latest summary is a row of the table ``<table>_summaries``.
+Needs the ``postgres`` extra (``pip install "agentkit[postgres]"``: psycopg and
+psycopg-pool). Operations borrow connections from a pool, so concurrent runs in
+one process use up to ``max_connections`` connections at once instead of queueing
+on one. Each append is one transaction holding a per-session advisory lock, so
+concurrent writers from any number of processes never interleave turns or lose
+one. Each session's latest summary is a row of the table ``<table>_summaries``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
 
 from agentkit.exceptions import UserError
 from agentkit.memory._codec import decode, encode
@@ -46,35 +49,78 @@ class PostgresMemory:
             (never logged).
         table: the table to use (created on first use): lower-case letters,
             digits and ``_``; summaries go in ``<table>_summaries``.
+        max_connections: the most connections the pool opens; concurrent
+            operations beyond that wait for a free one (``1`` serialises every
+            operation on a single connection).
+        min_connections: connections kept open while idle.
+        wait_timeout_s: how long an operation waits for a free connection
+            before failing with :class:`psycopg_pool.PoolTimeout`.
 
-    One connection is kept per event loop and used by one operation at a
-    time; run one ``PostgresMemory`` per process.
+    The pool is opened on first use, one per event loop (``run_sync`` from
+    different threads works), and closed by :meth:`aclose`. The schema is
+    created on first use, over a direct connection, so a wrong DSN fails at
+    once with psycopg's error instead of waiting for the pool.
     """
 
-    def __init__(self, dsn: str, *, table: str = "agentkit_messages") -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        table: str = "agentkit_messages",
+        max_connections: int = 10,
+        min_connections: int = 1,
+        wait_timeout_s: float = 30.0,
+    ) -> None:
         self._dsn = dsn
         self.table = check_table_name(table)
         if len(table) > 53:  # "<table>_summaries" must fit PostgreSQL's 63-byte identifiers
             raise UserError(f"table name {table!r} is too long for PostgresMemory (at most 53 characters)")
+        if not 0 <= min_connections <= max_connections or max_connections < 1:
+            raise UserError(
+                f"PostgresMemory needs 1 <= max_connections and 0 <= min_connections <= max_connections, "
+                f"got max_connections={max_connections}, min_connections={min_connections}"
+            )
+        self.max_connections = max_connections
+        self.min_connections = min_connections
+        self._wait_timeout_s = wait_timeout_s
         self._t = sql.Identifier(table)
         self._s = sql.Identifier(f"{table}_summaries")
-        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock: asyncio.Lock | None = None
+        self._opening: asyncio.Lock | None = None
 
     @contextlib.asynccontextmanager
     async def _locked(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
-        """Hold this loop's connection (opened on first use) for one operation."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._lock is None:
-            self._loop, self._lock, self._conn = loop, asyncio.Lock(), None
-        async with self._lock:
-            if self._conn is None or self._conn.closed:
-                self._conn = await self._open()
-            yield self._conn
+        """Borrow a connection of this loop's pool (opened on first use) for one operation."""
+        pool = self._pool if self._loop is asyncio.get_running_loop() else None
+        async with (pool or await self._open_pool()).connection(timeout=self._wait_timeout_s) as conn:
+            yield conn
 
-    async def _open(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
-        conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+    async def _open_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._opening is None:
+            # A pool serves one event loop: a new loop (another run_sync) gets its own.
+            self._loop, self._opening, self._pool = loop, asyncio.Lock(), None
+        async with self._opening:
+            if self._pool is None:
+                await self._create_schema()
+                pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]] = AsyncConnectionPool(
+                    self._dsn,
+                    min_size=self.min_connections,
+                    max_size=self.max_connections,
+                    kwargs={"autocommit": True},
+                    name=f"agentkit-memory-{self.table}",
+                    open=False,
+                )
+                await pool.open()
+                self._pool = pool
+            return self._pool
+
+    async def _create_schema(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
+            await self._create_tables(conn)
+
+    async def _create_tables(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.table,))
             await conn.execute(
@@ -90,7 +136,6 @@ class PostgresMemory:
                     "data TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)"
                 ).format(self._s)
             )
-        return conn
 
     async def load(self, session: str) -> list[Message]:
         """Return the session's messages in order (empty for an unknown session)."""
@@ -206,7 +251,7 @@ class PostgresMemory:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection (the object reconnects if used again)."""
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        """Close the pool and its connections (the object opens a new pool if used again)."""
+        pool, self._pool, self._loop, self._opening = self._pool, None, None, None
+        if pool is not None:
+            await pool.close()
