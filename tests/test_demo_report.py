@@ -14,7 +14,7 @@ from agentkit_tools import DataWorkspace, Workspace, WorkspaceError
 from agentkit.models import ReplayModel
 from agentkit.tracing import read_trace
 from examples.report_agent.agent import PROMPT, build_agent, prepare_data
-from examples.report_agent.make_trace import TRACE
+from examples.report_agent.make_trace import CHARTS, TRACE
 from examples.report_agent.render import report_tools
 
 pytestmark = pytest.mark.anyio
@@ -70,3 +70,12 @@ def test_offline_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "5 tool calls (in parallel)" in completed.stdout
     assert str(out / "report.html") in completed.stdout
     assert (out / "report.md").read_text().startswith("# What delays flights out of New York")
+
+
+def test_each_chart_plots_one_labelled_quantity() -> None:
+    """Every chart has one y series with its unit on the axis label, and months are named, not numbered."""
+    for name, args in CHARTS.items():
+        assert len(args["y"]) == 1, name
+        assert args["ylabel"], name
+    assert CHARTS["by_month"]["x"] == "month_name"
+    assert "%b" in CHARTS["by_month"]["sql"]

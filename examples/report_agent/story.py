@@ -102,7 +102,7 @@ aircraft that is late on its first leg stays late, and the slack runs out as the
 
 ## 2. Summer storms and the holidays
 
-![Departure delays by month]({charts["by_month"]})
+![Mean departure delay by month]({charts["by_month"]})
 
 The worst months by mean departure delay were {worst}; the best were {best}. The summer peak \
 matches the thunderstorm season on the East Coast and the busiest travel weeks; December adds \
@@ -124,7 +124,7 @@ connections dominate the top of both lists, which is consistent with the knock-o
 
 ## 4. Newark is the slowest airport to get away from
 
-![Delays at the three airports]({charts["by_airport"]})
+![Share of late departures at the three airports]({charts["by_airport"]})
 
 {_table(t["airport"], _AIRPORT_COLUMNS)}
 
