@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import functools
 import math
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Generic, Self, Unpack, overload
@@ -45,6 +47,11 @@ from agentkit.tool import Tool, Toolset, ToolSource
 from agentkit.usage import UsageLimits
 
 __all__ = ["Agent", "RunStream"]
+
+#: Agents swapped in by :meth:`Agent.override` for the current context (tests), by original agent.
+_OVERRIDES: contextvars.ContextVar[Mapping[Agent[Any], Agent[Any]] | None] = contextvars.ContextVar(
+    "agentkit_agent_overrides", default=None
+)
 
 
 class Agent(Generic[OutputT]):
@@ -212,6 +219,51 @@ class Agent(Generic[OutputT]):
         clone._config = replace(self._config, **changes)
         return clone
 
+    @contextlib.contextmanager
+    def override(
+        self,
+        *,
+        model: Model | None = None,
+        tools: Iterable[Tool | Callable[..., Any] | ToolSource] | None = None,
+        memory: Memory | None = None,
+        instructions: str | None = None,
+    ) -> Iterator[Agent[OutputT]]:
+        """Within the ``with`` block, runs of this agent use a :meth:`replace`-d copy (for tests).
+
+        Unlike :meth:`replace`, code that holds this very agent (a module-level agent your
+        application imports) picks up the change: ``run``, ``run_sync``, ``stream`` and
+        ``resume`` use the copy while the block lasts, in this context (tasks and threads
+        started from it included). The agent itself is not modified.
+
+        >>> from agentkit import Agent
+        >>> from agentkit.testing import ScriptedModel
+        >>> agent = Agent(ScriptedModel(["live answer"]))
+        >>> def application_code() -> str:
+        ...     return agent.run_sync("Hi").output
+        >>> with agent.override(model=ScriptedModel(["scripted answer"])):
+        ...     application_code()
+        'scripted answer'
+        >>> application_code()
+        'live answer'
+
+        Args:
+            model: the model runs use instead (e.g. a ``ScriptedModel``).
+            tools: the tools runs use instead.
+            memory: the memory runs use instead.
+            instructions: the system prompt runs use instead.
+        """
+        replacement = self.replace(model=model, tools=tools, memory=memory, instructions=instructions)
+        token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), self: replacement})
+        try:
+            yield replacement
+        finally:
+            _OVERRIDES.reset(token)
+
+    def _overridden(self) -> Agent[OutputT] | None:
+        """The copy :meth:`override` put in place of this agent here, if any."""
+        overrides = _OVERRIDES.get()
+        return None if overrides is None else overrides.get(self)
+
     async def run(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
         """Run the agent on ``prompt`` until it gives a final answer.
 
@@ -221,6 +273,8 @@ class Agent(Generic[OutputT]):
         Raises:
             RunError: a limit or a failure ended the run (``.messages`` keeps the conversation).
         """
+        if (other := self._overridden()) is not None:
+            return await other.run(prompt, **options)
         resolved = await self._resolve(RunOptions(**options))
         config = await self._with_source_tools(self._config)
         result: RunResult[OutputT] = await run_loop(config, prompt, resolved, _discard)
@@ -305,6 +359,8 @@ class Agent(Generic[OutputT]):
             RunStateError: a decision names no pending call, or edited arguments are invalid.
             RunError: a limit or a failure ended the run.
         """
+        if (other := self._overridden()) is not None:
+            return await other.resume(state, decisions, **options)
         if "message_history" in options or "prefill" in options:
             raise UserError(
                 "resume() continues the state's conversation: message_history/prefill are not allowed"
@@ -326,7 +382,7 @@ class Agent(Generic[OutputT]):
             try:
                 return await self.resume(state, decisions, **options)
             finally:
-                aclose = getattr(self.model, "aclose", None)
+                aclose = getattr((self._overridden() or self).model, "aclose", None)
                 if aclose is not None:
                     await aclose()
 
@@ -340,7 +396,7 @@ class Agent(Generic[OutputT]):
                 return await self.run(prompt, **options)
             finally:
                 # This event loop ends here: release the model's connections while it still runs.
-                aclose = getattr(self.model, "aclose", None)
+                aclose = getattr((self._overridden() or self).model, "aclose", None)
                 if aclose is not None:
                     await aclose()
 
@@ -354,6 +410,8 @@ class Agent(Generic[OutputT]):
         :class:`~agentkit.messages.FinalResultEvent`; ``run.result`` then
         holds the :class:`RunResult`.
         """
+        if (other := self._overridden()) is not None:
+            return other.stream(prompt, **options)
         config = replace(self._config, stream=True)
         return RunStream(
             config,

@@ -1,7 +1,8 @@
-"""Agent.replace: a derived agent with another model, toolset, memory or instructions."""
+"""Agent.replace and Agent.override: a derived agent with another model, toolset, memory or instructions."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from agentkit import Agent, tool
@@ -48,3 +49,32 @@ async def test_replace_instructions_and_memory() -> None:
     assert model.requests[0].messages[0].content == "New."
     assert len(await memory.load("s1")) == 2
     assert original.memory is None
+
+
+async def test_override_swaps_the_model_for_code_that_holds_the_agent() -> None:
+    """Inside override(), run and stream of the same agent use the scripted model; after it, the old one."""
+    agent = Agent(ScriptedModel(["live", "live again"]), instructions="Be brief.")
+    with agent.override(model=ScriptedModel(["scripted", "streamed"])):
+        assert (await agent.run("Hi")).output == "scripted"
+        async with agent.stream("Hi") as run:
+            async for _ in run:
+                pass
+        assert run.result.output == "streamed"
+    assert (await agent.run("Hi")).output == "live"
+
+
+async def test_override_reaches_tasks_started_inside_it_and_nests() -> None:
+    """Tasks started in the block see the override; an inner override wins and is undone on exit."""
+    agent = Agent(ScriptedModel(["never used"]))
+    outputs: list[str] = []
+
+    async def application_task() -> None:
+        outputs.append((await agent.run("Hi")).output)
+
+    with agent.override(model=ScriptedModel(["outer", "outer again"])):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(application_task)
+        with agent.override(model=ScriptedModel(["inner"])):
+            await application_task()
+        await application_task()
+    assert outputs == ["outer", "inner", "outer again"]
