@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from agentkit.evals import Case, Contains, Dataset, ToolCalled
+from agentkit.evals import Case, Contains, Dataset, LLMJudge, ToolCalled
 from agentkit.testing import FakeKimiServer, Reply
 from tests._cli import run_cli, write_agent
 
@@ -88,7 +88,7 @@ def test_eval_live_then_offline_with_a_comparison(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(240)  # three cold starts of the command on a loaded machine
 def test_eval_exits_1_below_the_pass_rate_and_rescoring_needs_no_model(tmp_path: Path) -> None:
-    """--min-pass-rate fails the command when missed; --rescore scores stored runs with no server."""
+    """--min-pass-rate fails when missed; --rescore needs no server; a judge without a model is refused."""
     agent = f"{write_agent(tmp_path)}:build"
     dataset = _dataset(tmp_path)
     with FakeKimiServer(lambda body: Reply.text("No idea.")) as server:
@@ -125,3 +125,7 @@ def test_eval_exits_1_below_the_pass_rate_and_rescoring_needs_no_model(tmp_path:
     missing = run_cli("eval", str(tmp_path / "nope.yaml"), "--agent", agent, cwd=tmp_path)
     assert missing.returncode == 2
     assert "cannot read dataset" in missing.stderr
+    judged = Dataset(cases=[Case(name="a", prompt="x")], evaluators=[LLMJudge(rubric="Polite.")])
+    no_judge = run_cli("eval", str(judged.save(tmp_path / "judged.yaml")), "--agent", agent, cwd=tmp_path)
+    assert no_judge.returncode == 2
+    assert "has LLM judges but no judge model; add --judge-model" in no_judge.stderr

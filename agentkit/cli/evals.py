@@ -126,6 +126,10 @@ def eval_command(
         from agentkit.evals.render import comparison_text, report_text  # noqa: PLC0415
 
         data = Dataset.load(dataset)
+        if judge_model is None and _has_judge(data):
+            raise CliError(
+                f"{dataset} has LLM judges but no judge model", hint="add --judge-model NAME (e.g. kimi-k2.6)"
+            )
         the_agent = _agent(agent, model, base_url, offline=replay is not None)
         label = name or model or str(getattr(the_agent.model, "model_name", "") or "experiment")
         store = results or Path(f"eval-{_safe(label)}.jsonl")
@@ -166,6 +170,13 @@ def eval_command(
         if min_pass_rate is not None and report.summary.pass_rate < min_pass_rate:
             typer.echo(f"pass rate {report.summary.pass_rate:.1%} is below {min_pass_rate:.1%}", err=True)
             raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def _has_judge(data: Any) -> bool:
+    from agentkit.evals import LLMJudge  # noqa: PLC0415 - loads with the command
+
+    checks = [*data.evaluators, *(c for case in data.cases for c in case.checks)]
+    return any(isinstance(c, LLMJudge) and c.model is None for c in checks)
 
 
 def _safe(text: str) -> str:
