@@ -178,8 +178,31 @@ async def test_comparison_names_the_cases_whose_result_changed() -> None:
     comparison = compare([base, new])
     assert {r.case: r.change for r in comparison.changed} == {"rome": "improved", "lima": "regressed"}
     assert comparison.experiments == ["v1", "v2"]
+    assert comparison.deltas[0] is None
+    same_rate = comparison.deltas[1]
+    assert same_rate is not None
+    assert same_rate.delta == 0.0
+    assert not same_rate.significant
     with pytest.raises(UserError):
         compare([base])
+
+
+async def test_a_large_pass_rate_drop_is_significant_and_a_small_one_is_not() -> None:
+    """With 20 runs a fall from all passing to half is outside the 95 % interval; one case of six is not."""
+    cities = tuple(f"City{i:02d}" for i in range(20))
+    base = await run_eval(weather_dataset(cities), weather_agent(WeatherModel()), name="base")
+    half = await run_eval(
+        weather_dataset(cities), weather_agent(WeatherModel(wrong=cities[:10])), name="half"
+    )
+    one = await run_eval(weather_dataset(cities), weather_agent(WeatherModel(wrong=cities[:1])), name="one")
+    big, small = compare([base, half, one]).deltas[1:]
+    assert big is not None
+    assert small is not None
+    assert (big.delta, big.significant) == (-0.5, True)
+    assert big.low == pytest.approx(-0.701, abs=1e-3)
+    assert big.high == pytest.approx(-0.243, abs=1e-3)
+    assert small.delta == pytest.approx(-0.05)
+    assert not small.significant
 
 
 async def test_reports_save_load_and_assert_thresholds(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agentkit.evals.report import CaseSummary, Comparison, Report, Summary
+from agentkit.evals.report import CaseSummary, Comparison, PassRateDelta, Report, Summary
 
 __all__ = [
     "comparison_table",
@@ -92,13 +92,17 @@ def report_table(report: Report) -> Table:
 def experiments_table(comparison: Comparison) -> Table:
     """One row per experiment: its model, pass rate, mean score, tokens, cost and latency."""
     table = Table(title="experiments", title_justify="left")
-    for column in ("experiment", "model", "pass rate", "score", "tokens in/out", "cost $", "p50 s", "p95 s"):
+    columns = ("experiment", "model", "pass rate", "vs first (95% CI)", "score", "tokens in/out", "cost $")
+    for column in (*columns, "p50 s", "p95 s"):
         table.add_column(column, justify="left" if column in ("experiment", "model") else "right")
-    for name, model, s in zip(comparison.experiments, comparison.models, comparison.summaries, strict=True):
+    deltas = comparison.deltas or [None] * len(comparison.experiments)
+    rows = zip(comparison.experiments, comparison.models, comparison.summaries, deltas, strict=True)
+    for name, model, s, delta in rows:
         table.add_row(
             name,
             model or "-",
             f"{s.pass_rate:.1%}",
+            _delta(delta),
             f"{s.mean_score:.3f}",
             f"{s.input_tokens}/{s.output_tokens}",
             f"{s.cost_usd:.4f}",
@@ -106,6 +110,13 @@ def experiments_table(comparison: Comparison) -> Table:
             f"{s.latency_p95_s:.2f}",
         )
     return table
+
+
+def _delta(delta: PassRateDelta | None) -> str:
+    if delta is None:
+        return "baseline"
+    mark = " *" if delta.significant else ""
+    return f"{delta.delta:+.1%} [{delta.low:+.1%}, {delta.high:+.1%}]{mark}"
 
 
 def comparison_table(comparison: Comparison, *, changed_only: bool = False) -> Table:

@@ -31,10 +31,20 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentkit.evals._stats import difference
 from agentkit.evals.records import RunRecord
 from agentkit.exceptions import UserError
 
-__all__ = ["CaseSummary", "Comparison", "ComparisonRow", "Report", "ScoreStats", "Summary", "compare"]
+__all__ = [
+    "CaseSummary",
+    "Comparison",
+    "ComparisonRow",
+    "PassRateDelta",
+    "Report",
+    "ScoreStats",
+    "Summary",
+    "compare",
+]
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -382,10 +392,42 @@ def _change(results: Sequence[CaseSummary | None], tolerance: float) -> Change:
     return "changed"
 
 
+class PassRateDelta(BaseModel):
+    """An experiment's pass rate minus the baseline's, with a 95 % interval (Newcombe, runs as samples).
+
+    ``significant``: the interval leaves out 0, so the difference is unlikely to be noise alone.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    delta: float
+    low: float
+    high: float
+
+    @property
+    def significant(self) -> bool:
+        """The interval does not include 0."""
+        return self.low > 0 or self.high < 0
+
+    @classmethod
+    def between(cls, base: Summary, other: Summary) -> PassRateDelta:
+        """``other``'s pass rate minus ``base``'s."""
+        passed = (
+            round(base.pass_rate * base.runs),
+            base.runs,
+            round(other.pass_rate * other.runs),
+            other.runs,
+        )
+        delta, low, high = difference(*passed)
+        return cls(delta=delta, low=low, high=high)
+
+
 class Comparison(BaseModel):
     """Experiments side by side: each one's summary, and every case's row.
 
-    ``improved``/``regressed`` compare the last experiment with the first (the baseline).
+    ``improved``/``regressed`` compare the last experiment with the first (the baseline);
+    ``deltas`` give each experiment's pass rate minus the baseline's with a 95 % interval
+    (``None`` for the baseline itself).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -394,6 +436,7 @@ class Comparison(BaseModel):
     models: list[str | None]
     summaries: list[Summary]
     rows: list[ComparisonRow]
+    deltas: list[PassRateDelta | None] = Field(default_factory=list)
 
     @property
     def changed(self) -> list[ComparisonRow]:
@@ -428,4 +471,5 @@ def compare(reports: Sequence[Report], *, tolerance: float = 1e-9) -> Comparison
         models=[r.model for r in reports],
         summaries=[r.summary for r in reports],
         rows=rows,
+        deltas=[None, *(PassRateDelta.between(reports[0].summary, r.summary) for r in reports[1:])],
     )
