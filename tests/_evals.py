@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from agentkit import Agent, tool
 from agentkit.evals import Case, Contains, Dataset, ToolCalled
@@ -37,7 +38,8 @@ class WeatherModel(FunctionModel):
 
     ``fail`` names prompts' words that make the model fail; ``wrong`` words make it answer badly.
     Each answer costs ``cost_per_call`` dollars. ``calls`` counts model calls; ``in_flight_max`` the
-    most runs inside a model call at once (each call sleeps ``pause_s`` so runs overlap).
+    most runs inside a model call at once. With ``gate=n`` the first calls wait until n of them
+    are inside at once (so a test proves n runs overlap without relying on timing).
     """
 
     def __init__(
@@ -45,11 +47,12 @@ class WeatherModel(FunctionModel):
         *,
         fail: tuple[str, ...] = (),
         wrong: tuple[str, ...] = (),
-        pause_s: float = 0.0,
+        gate: int = 0,
         cost_per_call: float = 0.001,
         model_name: str = "weather-model",
     ) -> None:
-        self.fail, self.wrong, self.pause_s, self.cost = fail, wrong, pause_s, cost_per_call
+        self.fail, self.wrong, self.gate, self.cost = fail, wrong, gate, cost_per_call
+        self._open: anyio.Event | None = None
         self.calls = 0
         self.in_flight = 0
         self.in_flight_max = 0
@@ -60,8 +63,12 @@ class WeatherModel(FunctionModel):
         self.in_flight += 1
         self.in_flight_max = max(self.in_flight_max, self.in_flight)
         try:
-            if self.pause_s:
-                await anyio.sleep(self.pause_s)
+            if self.gate:
+                self._open = self._open or anyio.Event()
+                if self.in_flight >= self.gate:
+                    self._open.set()
+                await self._open.wait()
+            await anyio.lowlevel.checkpoint()  # let the others in while this one is "generating"
         finally:
             self.in_flight -= 1
         prompt = _prompt(request)

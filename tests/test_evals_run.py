@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 async def test_cases_run_in_parallel_under_the_cap_and_are_scored() -> None:
     """Six cases at concurrency 2 overlap two at a time, never more, and each is scored."""
-    model = WeatherModel(pause_s=0.02)
+    model = WeatherModel(gate=2)
     report = await run_eval(weather_dataset(), weather_agent(model), concurrency=2)
     assert model.in_flight_max == 2
     assert report.summary.pass_rate == 1.0
