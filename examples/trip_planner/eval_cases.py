@@ -26,8 +26,9 @@ from agentkit.evals import Case, Dataset, Report, run_eval
 from agentkit.models import KimiModel
 from agentkit.models.abstract import Model
 from agentkit.testing import FakeKimiServer, Reply
-from examples.trip_planner.agent import build_agent
-from examples.trip_planner.make_trace import MODEL_NAME, scripted_kimi
+
+from .agent import build_agent
+from .make_trace import MODEL_NAME, scripted_kimi
 
 __all__ = ["DATASET", "EXPERIMENTS", "TRACES", "agent_factory", "hasty_kimi", "record"]
 
