@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agentkit._loop import run_loop
 from agentkit._loop_state import Parent
 from agentkit._run_context import RunContext
 from agentkit.exceptions import ModelRetry
-from agentkit.messages import Event
 from agentkit.result import RunOptions, RunResult
 from agentkit.tool import Tool, serialize_result, tool
 
@@ -60,15 +58,11 @@ def agent_tool(
 
 
 async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: str | None) -> RunResult[Any]:
-    options = await agent._resolve(RunOptions(deps=ctx.deps, session=session))
+    """Run ``agent`` for the tool call ``ctx`` belongs to (its events go to its own hooks only)."""
+    prepared = await agent.prepare(RunOptions(deps=ctx.deps, session=session))
     parent = (
         None
         if ctx.budget is None
         else Parent(budget=ctx.budget, run_id=ctx.run_id, tool_call_id=ctx.tool_call_id)
     )
-    config = await agent._with_source_tools(agent._config)
-    return await run_loop(config, task, options, _discard, parent=parent)
-
-
-def _discard(event: Event) -> None:
-    """A sub-run's events go to its hooks only (tracers attached to it see them)."""
+    return await prepared.execute(task, parent=parent)

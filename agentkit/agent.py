@@ -32,9 +32,10 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agentkit._approval import check_decisions
-from agentkit._loop import LoopConfig, Resume, run_loop
+from agentkit._loop import LoopConfig, Resume
 from agentkit._output import OutputSpec
 from agentkit._prefill import PrefillHook
+from agentkit._run import Run
 from agentkit.approval import Approver, Decision
 from agentkit.exceptions import UserError
 from agentkit.hooks import RunHooks
@@ -144,15 +145,13 @@ class Agent(Generic[OutputT]):
     ) -> None:
         if max_turns < 1 or max_concurrency < 1 or tool_retries < 0 or output_retries < 0:
             raise UserError("max_turns and max_concurrency must be >= 1; retries must be >= 0")
-        self.name = name
-        self.memory = memory
-        self.tool_choice = tool_choice
+        self._memory = memory
+        self._tool_choice = tool_choice
         tools = list(tools)
         self._tool_sources = tuple(t for t in tools if isinstance(t, ToolSource))
-        self.toolset = Toolset(t for t in tools if not isinstance(t, ToolSource))
         self._config = LoopConfig(
             model=model,
-            toolset=self.toolset,
+            toolset=Toolset(t for t in tools if not isinstance(t, ToolSource)),
             output=OutputSpec.for_type(str if output_type is None else output_type),
             instructions=instructions,
             settings=model_settings or ModelSettings(),
@@ -166,10 +165,41 @@ class Agent(Generic[OutputT]):
             approve=approve,
         )
 
+    # An agent is a frozen configuration: these read the one record runs use, and a change is
+    # a new agent (:meth:`replace`), so what a run does and what the agent says can never differ.
+
     @property
     def model(self) -> Model:
         """The model this agent calls."""
         return self._config.model
+
+    @property
+    def name(self) -> str:
+        """The agent's name (traces, ``as_tool``)."""
+        return self._config.name
+
+    @property
+    def toolset(self) -> Toolset:
+        """The agent's fixed tools (tool sources add theirs at each run)."""
+        return self._config.toolset
+
+    @property
+    def memory(self) -> Memory | None:
+        """Where ``session=`` runs keep their conversation."""
+        return self._memory
+
+    @property
+    def tool_choice(self) -> ToolChoice | None:
+        """The default ``tool_choice`` of this agent's runs."""
+        return self._tool_choice
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if not name.startswith("_"):
+            raise AttributeError(
+                f"Agent is a frozen configuration: {name!r} cannot be set; "
+                f"use agent.replace({name}=...) for an agent that differs"
+            )
+        object.__setattr__(self, name, value)
 
     @property
     def tool_sources(self) -> tuple[ToolSource, ...]:
@@ -183,6 +213,8 @@ class Agent(Generic[OutputT]):
         tools: Iterable[Tool | Callable[..., Any] | ToolSource] | None = None,
         memory: Memory | None = None,
         instructions: str | None = None,
+        name: str | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> Agent[OutputT]:
         """A new agent like this one but for the arguments given; this one is untouched.
 
@@ -202,6 +234,8 @@ class Agent(Generic[OutputT]):
             tools: the new agent's tools and tool sources, instead of this one's.
             memory: the new agent's memory, instead of this one's.
             instructions: the new agent's system prompt, instead of this one's.
+            name: the new agent's name.
+            tool_choice: the new agent's default ``tool_choice``.
         """
         clone: Agent[OutputT] = copy.copy(self)
         changes: dict[str, Any] = {}
@@ -209,13 +243,16 @@ class Agent(Generic[OutputT]):
             changes["model"] = model
         if instructions is not None:
             changes["instructions"] = instructions
+        if name is not None:
+            changes["name"] = name
         if tools is not None:
             items = list(tools)
             clone._tool_sources = tuple(t for t in items if isinstance(t, ToolSource))
-            clone.toolset = Toolset(t for t in items if not isinstance(t, ToolSource))
-            changes["toolset"] = clone.toolset
+            changes["toolset"] = Toolset(t for t in items if not isinstance(t, ToolSource))
         if memory is not None:
-            clone.memory = memory
+            clone._memory = memory
+        if tool_choice is not None:
+            clone._tool_choice = tool_choice
         clone._config = replace(self._config, **changes)
         return clone
 
@@ -275,10 +312,33 @@ class Agent(Generic[OutputT]):
         """
         if (other := self._overridden()) is not None:
             return await other.run(prompt, **options)
-        resolved = await self._resolve(RunOptions(**options))
-        config = await self._with_source_tools(self._config)
-        result: RunResult[OutputT] = await run_loop(config, prompt, resolved, _discard)
-        return result
+        prepared = await self.prepare(RunOptions(**options))
+        return await prepared.execute(prompt)
+
+    async def prepare(
+        self,
+        options: RunOptions,
+        *,
+        stream: bool = False,
+        state: RunState | None = None,
+        decisions: Mapping[str, Decision] | None = None,
+    ) -> Run[OutputT]:
+        """The run ``options`` ask for, ready to execute: what every entry point does first.
+
+        ``run``, ``stream``, ``resume``, ``resume_stream`` and :meth:`as_tool` all prepare a run and
+        then drive it. Tool sources are asked for their current tools, the session's history is loaded, trace
+        and prefill hooks are attached, and a paused ``state``'s ``decisions`` are checked.
+
+        Raises:
+            RunStateError: a decision names no pending call, or edited arguments are invalid.
+            UserError: the options cannot be honoured (e.g. ``session=`` without a memory).
+        """
+        config = replace(self._config, stream=True) if stream else self._config
+        config = await self._with_source_tools(config)
+        resume = None
+        if state is not None:
+            resume = Resume(state=state, decisions=check_decisions(state, decisions or {}, config.toolset))
+        return Run(config=config, options=await self._resolve(options), resume=resume)
 
     async def _with_source_tools(self, config: LoopConfig) -> LoopConfig:
         """One run's loop configuration: the fixed tools plus every tool source's current ones."""
@@ -361,17 +421,26 @@ class Agent(Generic[OutputT]):
         """
         if (other := self._overridden()) is not None:
             return await other.resume(state, decisions, **options)
-        if "message_history" in options or "prefill" in options:
-            raise UserError(
-                "resume() continues the state's conversation: message_history/prefill are not allowed"
-            )
-        config = await self._with_source_tools(self._config)
-        checked = check_decisions(state, decisions or {}, config.toolset)
-        resolved = await self._resolve(RunOptions(**options))
-        result: RunResult[OutputT] = await run_loop(
-            config, None, resolved, _discard, resume=Resume(state=state, decisions=checked)
+        _refuse_history(options)
+        prepared = await self.prepare(RunOptions(**options), state=state, decisions=decisions)
+        return await prepared.execute(None)
+
+    def resume_stream(
+        self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
+    ) -> RunStream[OutputT]:
+        """:meth:`resume` with live events, like :meth:`stream` (``async with agent.resume_stream(s)``).
+
+        Raises (from the iteration):
+            RunStateError: a decision names no pending call, or edited arguments are invalid.
+            RunError: a limit or a failure ended the run.
+        """
+        if (other := self._overridden()) is not None:
+            return other.resume_stream(state, decisions, **options)
+        _refuse_history(options)
+        prepare = functools.partial(
+            self.prepare, RunOptions(**options), stream=True, state=state, decisions=decisions
         )
-        return result
+        return RunStream(None, prepare)
 
     def resume_sync(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
@@ -412,12 +481,13 @@ class Agent(Generic[OutputT]):
         """
         if (other := self._overridden()) is not None:
             return other.stream(prompt, **options)
-        config = replace(self._config, stream=True)
-        return RunStream(
-            config,
-            prompt,
-            functools.partial(self._resolve, RunOptions(**options)),
-            prepare=self._with_source_tools if self._tool_sources else None,
+        return RunStream(prompt, functools.partial(self.prepare, RunOptions(**options), stream=True))
+
+
+def _refuse_history(options: Mapping[str, object]) -> None:
+    if "message_history" in options or "prefill" in options:
+        raise UserError(
+            "resume() continues the state's conversation: message_history/prefill are not allowed"
         )
 
 
@@ -446,10 +516,6 @@ def _ambient_trace_hooks() -> Sequence[RunHooks]:
     return ambient_hooks()
 
 
-def _discard(event: Event) -> None:
-    """Events of a non-streaming run go nowhere (tracing hooks attach here)."""
-
-
 class RunStream(Generic[OutputT]):
     """A running agent's events; use as an async context manager, then iterate.
 
@@ -457,17 +523,8 @@ class RunStream(Generic[OutputT]):
     ends the run is raised from the iteration (and from ``__aexit__``).
     """
 
-    def __init__(
-        self,
-        config: LoopConfig,
-        prompt: str | None,
-        resolve: Callable[[], Awaitable[RunOptions]],
-        *,
-        prepare: Callable[[LoopConfig], Awaitable[LoopConfig]] | None = None,
-    ) -> None:
-        self._config = config
+    def __init__(self, prompt: str | None, prepare: Callable[[], Awaitable[Run[OutputT]]]) -> None:
         self._prompt = prompt
-        self._resolve = resolve
         self._prepare = prepare
         self._task_group: anyio.abc.TaskGroup | None = None
         self._send: MemoryObjectSendStream[Event]
@@ -513,11 +570,8 @@ class RunStream(Generic[OutputT]):
     async def _drive(self) -> None:
         async with self._send:
             try:
-                options = await self._resolve()
-                config = self._config if self._prepare is None else await self._prepare(self._config)
-                result: RunResult[OutputT] = await run_loop(
-                    config, self._prompt, options, self._send.send_nowait
-                )
+                prepared = await self._prepare()
+                result = await prepared.execute(self._prompt, self._send.send_nowait)
             except Exception as err:
                 self._error = err
                 return
