@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,7 @@ import pytest
 from agentkit_tools import DataWorkspace, Workspace, WorkspaceError, data_tools
 
 from agentkit import Agent
+from agentkit.exceptions import UsageLimitExceeded
 from agentkit.models.function import ScriptedModel
 from tests.builders import calls
 
@@ -135,3 +137,78 @@ async def test_parallel_queries_through_an_agent(data: DataWorkspace) -> None:
     result = await Agent(model, tools=data_tools(data)).run("count")
     answers = [json.loads(str(m.content))["rows"][0][0] for m in result.messages if m.role == "tool"]
     assert answers == [200, 130, 60, 6]
+
+
+_ENDLESS = "SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b"  # 1e12 rows
+
+
+def test_a_query_past_its_time_limit_is_stopped(tmp_path: Path) -> None:
+    """SQL running longer than query_timeout_s is interrupted and reported as a time-limit tool error."""
+    data = DataWorkspace(Workspace(tmp_path), query_timeout_s=0.2, threads=1)
+    with pytest.raises(WorkspaceError, match=r"longer than 0\.2 s and was stopped"):
+        data.run_sql(_ENDLESS)
+    assert data.active_queries == 0
+    assert data.run_sql("SELECT 1 AS one")["rows"] == [[1]]
+
+
+async def test_a_run_timeout_interrupts_the_query(tmp_path: Path) -> None:
+    """When a run's timeout_s ends a run_sql call, DuckDB is interrupted before the run returns."""
+    data = DataWorkspace(Workspace(tmp_path), query_timeout_s=3600, threads=1)
+    model = ScriptedModel([calls(("run_sql", {"sql": _ENDLESS})), "done"])
+    with pytest.raises(UsageLimitExceeded):
+        await Agent(model, tools=data_tools(data)).run("sum", timeout_s=0.3)
+    # No query keeps burning CPU after the run ended (before, the worker thread ran on for hours).
+    assert data.active_queries == 0
+
+
+def test_memory_threads_and_no_temp_directory(tmp_path: Path) -> None:
+    """memory_limit and threads apply, no spill or secret folder is read, the configuration is locked."""
+    data = DataWorkspace(Workspace(tmp_path), memory_limit="300MB", threads=1)
+    names = ("memory_limit", "threads", "temp_directory")
+    settings = "SELECT " + ", ".join(f"current_setting('{name}')" for name in names)
+    assert data.run_sql(settings)["rows"] == [["286.1 MiB", 1, ""]]
+    assert data.run_sql("SELECT count(*) FROM duckdb_secrets()")["rows"] == [[0]]
+    with pytest.raises(WorkspaceError, match="locked"):
+        data.run_sql("SELECT * FROM enable_logging()")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('.tmp/x')",
+        "SELECT * FROM read_blob('.tmp/x')",
+        "SELECT * FROM glob('.tmp/*')",
+        "SELECT * FROM sniff_csv('.tmp/x')",
+        "SELECT * FROM read_csv('{outside}/x')",
+        "SELECT * FROM glob('{outside}/*')",
+        "SELECT * FROM read_text('{root}/../outside/x')",
+        "SELECT * FROM read_json('https://example.org/x.json')",
+        "SELECT * FROM read_xlsx('{root}/x.xlsx')",
+    ],
+)
+def test_no_file_outside_the_workspace_is_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    """DuckDB's spill folder in the current directory, other folders, URLs and extensions stay closed."""
+    monkeypatch.chdir(tmp_path)
+    for folder in (".tmp", "outside"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x").write_text("secret,1\n")
+    data = DataWorkspace(Workspace(tmp_path / "ws"))
+    with pytest.raises(WorkspaceError) as caught:
+        data.run_sql(sql.format(root=data.workspace.root, outside=tmp_path / "outside"))
+    assert "secret" not in str(caught.value)
+
+
+async def test_chart_fetches_at_most_one_row_past_its_cap(data: DataWorkspace) -> None:
+    """A chart query returning a million rows is refused after fetching 5,001 of them, not all."""
+    tools = {t.name: t for t in data_tools(data)}
+    args = {"sql": "SELECT range AS x, range AS y FROM range(1000000)", "kind": "line", "x": "x", "y": ["y"]}
+    tracemalloc.start()
+    try:
+        with pytest.raises(WorkspaceError, match="1 to 5000 rows; the query returned more"):
+            await tools["make_chart"].call(json.dumps({**args, "title": "T", "filename": "big"}))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000  # a million fetched rows of two ints alone take over 100 MB

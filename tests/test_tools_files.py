@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,26 @@ async def test_listing_skips_symlinks_to_the_outside(workspace: Workspace, tmp_p
 
 
 async def test_long_files_are_cut(workspace: Workspace) -> None:
-    """read_file returns at most max_read_chars characters and says how many were cut."""
+    """read_file returns at most max_read_chars characters and says where it cut and how big the file is."""
     (workspace.root / "big.txt").write_text("x" * 50)
     read_file, _, _ = file_tools(workspace, max_read_chars=10)
-    assert await read_file.call('{"path": "big.txt"}') == "x" * 10 + "\n[... cut: 40 more characters]"
+    cut = "\n[... cut at 10 characters; the file has 50 bytes]"
+    assert await read_file.call('{"path": "big.txt"}') == "x" * 10 + cut
+
+
+async def test_a_huge_file_is_not_read_whole(workspace: Workspace) -> None:
+    """Returning the first 1,000 characters of a 20 MB file allocates far less than the file's size."""
+    with (workspace.root / "huge.txt").open("wb") as out:
+        out.truncate(20_000_000)  # a sparse file: 20 MB of NUL characters
+    read_file, _, _ = file_tools(workspace, max_read_chars=1000)
+    tracemalloc.start()
+    try:
+        text = await read_file.call('{"path": "huge.txt"}')
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert text.endswith("[... cut at 1000 characters; the file has 20000000 bytes]")
+    assert peak < 2_000_000  # reading it whole took over 20 MB
 
 
 async def test_escape_attempt_reaches_the_model_as_a_tool_error(workspace: Workspace, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from agentkit_tools.workspace import WorkspaceError
 ChartKind = Literal["bar", "barh", "line", "scatter", "area"]
 
 _PALETTE = ("#2f6db5", "#e07b39", "#3f9e5a", "#c44e52", "#8172b3", "#937860")
-_MAX_POINTS = 5_000
+#: Most rows a chart plots; a longer query result is refused.
+MAX_POINTS = 5_000
 
 
 def draw_chart(
@@ -40,8 +41,10 @@ def draw_chart(
     missing = [c for c in (x, *y) if c not in columns]
     if missing:
         raise WorkspaceError(f"columns {missing} are not in the query result {list(columns)}")
-    if not rows or len(rows) > _MAX_POINTS:
-        raise WorkspaceError(f"a chart needs 1 to {_MAX_POINTS} rows; the query returned {len(rows)}")
+    if not rows:
+        raise WorkspaceError(f"a chart needs 1 to {MAX_POINTS} rows; the query returned none")
+    if len(rows) > MAX_POINTS:
+        raise WorkspaceError(f"a chart needs 1 to {MAX_POINTS} rows; the query returned more")
     xs = [row[columns.index(x)] for row in rows]
     figure = Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)

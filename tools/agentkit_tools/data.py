@@ -3,9 +3,10 @@ r"""Data tools: load CSV/Parquet into DuckDB, describe tables, run read-only SQL
 Everything is confined to a :class:`~agentkit_tools.workspace.Workspace`: files are
 named relative to it, and DuckDB itself is configured so that SQL cannot read or
 write files anywhere else (``allowed_directories`` + ``enable_external_access=false``,
-locked) nor install extensions. Only ``SELECT`` statements run through
-``run_sql``; results are capped (the model gets the first rows, the total count and
-column statistics of the whole result).
+no temporary directory, locked) nor install or load extensions. Only ``SELECT``
+statements run through ``run_sql``; results are capped (the model gets the first
+rows, the total count and column statistics of the whole result). Each call's SQL
+has a time limit, and DuckDB has a memory limit and a thread count.
 
 >>> import anyio, pathlib, tempfile
 >>> ws = Workspace(tempfile.mkdtemp())
@@ -21,13 +22,17 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import duckdb
 from pydantic import Field
 
 from agentkit import Tool, tool
-from agentkit_tools._charts import ChartKind, draw_chart
+from agentkit_tools._charts import MAX_POINTS, ChartKind, draw_chart
+from agentkit_tools._duckdb import QueryWatch, locked_connection
 from agentkit_tools.workspace import Workspace, WorkspaceError
 
 __all__ = ["ChartKind", "DataWorkspace", "data_tools"]
@@ -36,107 +41,178 @@ _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _READERS = {".csv": "read_csv", ".tsv": "read_csv", ".gz": "read_csv", ".parquet": "read_parquet"}
 _MAX_CELL_CHARS = 200
 
+Cursor = duckdb.DuckDBPyConnection
+T = TypeVar("T")
+_Rows = tuple[list[str], list[tuple[Any, ...]]]
+
 
 class DataWorkspace:
-    """A DuckDB database whose SQL can only see files inside ``workspace``.
+    """A DuckDB database whose SQL can only see files inside ``workspace``, within time and memory limits.
+
+    Every query runs under a watchdog: past ``query_timeout_s`` DuckDB is interrupted and
+    the caller gets a :class:`~agentkit_tools.workspace.WorkspaceError`. The tools of
+    :func:`data_tools` also interrupt the query when their call is cancelled (a run's
+    ``timeout_s``, a cancelled task), and return only once DuckDB has stopped.
 
     Args:
         workspace: the folder data files are loaded from and charts are written to.
         database: a database file relative to the workspace, or ``None`` for in-memory.
         max_rows: most result rows handed back by :meth:`run_sql`.
+        query_timeout_s: seconds one tool call's SQL may run before it is interrupted.
+        memory_limit: DuckDB's ``memory_limit`` (e.g. ``"1GB"``); a query needing more fails.
+        threads: DuckDB worker threads (CPU cores a query may keep busy).
     """
 
-    def __init__(self, workspace: Workspace, *, database: str | None = None, max_rows: int = 50) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        database: str | None = None,
+        max_rows: int = 50,
+        query_timeout_s: float = 30.0,
+        memory_limit: str = "1GB",
+        threads: int = 2,
+    ) -> None:
         self.workspace = workspace
         self.max_rows = max_rows
+        self.query_timeout_s = query_timeout_s
         path = ":memory:" if database is None else str(workspace.resolve(database))
-        self._db = duckdb.connect(path)
-        root = str(workspace.root).replace("'", "''")
-        for statement in (
-            f"SET allowed_directories = ['{root}/']",
-            "SET enable_external_access = false",
-            "SET autoinstall_known_extensions = false",
-            "SET GLOBAL TimeZone = 'UTC'",  # results read the same on every machine (cursors too)
-            "SET lock_configuration = true",
-        ):
-            self._db.execute(statement)
+        self._db = locked_connection(path, str(workspace.root), memory_limit=memory_limit, threads=threads)
         self._lock = threading.Lock()
+        self._active = 0
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    @property
+    def active_queries(self) -> int:
+        """How many calls are running SQL at this moment (0 once every call has returned or stopped)."""
+        with self._lock:
+            return self._active
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         # One cursor per call: cursors may be used from different threads at once.
         with self._lock:
             return self._db.cursor()
 
+    def _watched(self, cur: duckdb.DuckDBPyConnection, watch: QueryWatch, work: Callable[[Cursor], T]) -> T:
+        with self._lock:
+            self._active += 1
+        try:
+            return work(cur)
+        except duckdb.Error as err:
+            if watch.timed_out:
+                raise WorkspaceError(
+                    f"the query ran longer than {self.query_timeout_s:g} s and was stopped; "
+                    "narrow it (filters, LIMIT, fewer joins)"
+                ) from None
+            raise WorkspaceError(f"SQL error: {err}") from None
+        finally:
+            with self._lock:
+                self._active -= 1
+            watch.finish()
+
+    def call(self, work: Callable[[Cursor], T]) -> T:
+        """Run ``work`` on a fresh cursor under the time limit; DuckDB errors become ``WorkspaceError``."""
+        with self._cursor() as cur:
+            return self._watched(cur, QueryWatch(cur, self.query_timeout_s), work)
+
+    async def call_async(self, work: Callable[[Cursor], T]) -> T:
+        """:meth:`call` in a worker thread; cancelling it interrupts DuckDB and waits until it stopped."""
+        with self._cursor() as cur:
+            watch = QueryWatch(cur, self.query_timeout_s)
+            try:
+                return await anyio.to_thread.run_sync(self._watched, cur, watch, work, abandon_on_cancel=True)
+            except anyio.get_cancelled_exc_class():
+                watch.cancel()
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(watch.done.wait)
+                raise
+
     def load_table(self, path: str, table: str) -> dict[str, Any]:
         """Create (or replace) ``table`` from a CSV/TSV(.gz) or Parquet file in the workspace.
 
         In CSV files, empty fields, ``NA`` (as R writes them) and ``NULL`` are read as nulls.
         """
+        return self.call(self._load_work(path, table))
+
+    def _load_work(self, path: str, table: str) -> Callable[[Cursor], dict[str, Any]]:
         if not _TABLE_NAME.match(table):
             raise WorkspaceError(f"table name {table!r}: use letters, digits and _ (not first a digit)")
         source = self.workspace.resolve(path)
         reader = _READERS.get(source.suffix.lower())
         if reader is None or not source.is_file():
             raise WorkspaceError(f"{path!r}: not a .csv, .tsv, .csv.gz or .parquet file in the workspace")
-        with self._cursor() as cur:
+
+        def work(cur: Cursor) -> dict[str, Any]:
             # The table name matched _TABLE_NAME and the reader is ours: nothing model-given is spliced.
             options = ", nullstr = ['', 'NA', 'NULL']" if reader == "read_csv" else ""  # R's NA too
             create = f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM {reader}(?{options})'  # noqa: S608
             cur.execute(create, [str(source)])
             rows = _scalar(cur, f'SELECT count(*) FROM "{table}"')  # noqa: S608 - name checked
             columns = cur.execute(f'DESCRIBE "{table}"').fetchall()
-        return {"table": table, "rows": rows, "columns": {str(c[0]): str(c[1]) for c in columns}}
+            return {"table": table, "rows": rows, "columns": {str(c[0]): str(c[1]) for c in columns}}
+
+        return work
 
     def describe_table(self, table: str) -> dict[str, Any]:
         """Columns, types and statistics (min, max, mean, distinct count, nulls) of a table."""
+        return self.call(self._describe_work(table))
+
+    def _describe_work(self, table: str) -> Callable[[Cursor], dict[str, Any]]:
         if not _TABLE_NAME.match(table):
             raise WorkspaceError(f"no table {table!r}")
-        with self._cursor() as cur:
+
+        def work(cur: Cursor) -> dict[str, Any]:
             try:
                 rows = _scalar(cur, f'SELECT count(*) FROM "{table}"')  # noqa: S608 - name checked
             except duckdb.CatalogException:
                 names = [r[0] for r in cur.execute("SHOW TABLES").fetchall()]
                 raise WorkspaceError(f"no table {table!r}; tables: {names}") from None
             stats = _summarize(cur, f'SELECT * FROM "{table}"')  # noqa: S608 - name checked
-        return {"table": table, "rows": rows, "columns": stats}
+            return {"table": table, "rows": rows, "columns": stats}
+
+        return work
 
     def run_sql(self, sql: str) -> dict[str, Any]:
         """Run one read-only query; return the first rows, the row count and (if cut) statistics."""
-        query = _single_select(self._db, sql)
-        with self._cursor() as cur:
-            try:
-                result = cur.execute(query)
-                columns = [d[0] for d in result.description or ()]
-                head = result.fetchmany(self.max_rows + 1)
-                truncated = len(head) > self.max_rows
-                # ``query`` is one SELECT (checked by DuckDB's parser); wrapping it adds no power.
-                counting = f"SELECT count(*) FROM ({query})"  # noqa: S608
-                total = _scalar(cur, counting) if truncated else len(head)
-                out: dict[str, Any] = {
-                    "columns": columns,
-                    "rows": [[_cell(v) for v in row] for row in head[: self.max_rows]],
-                    "row_count": total,
-                    "truncated": truncated,
-                }
-                if truncated:
-                    out["summary"] = _summarize(cur, query)
-            except duckdb.Error as err:
-                raise WorkspaceError(f"SQL error: {err}") from None
-        return out
+        return self.call(self._sql_work(sql))
 
-    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one read-only query and return all its columns and rows (for charts)."""
+    def _sql_work(self, sql: str) -> Callable[[Cursor], dict[str, Any]]:
         query = _single_select(self._db, sql)
-        with self._cursor() as cur:
-            try:
-                result = cur.execute(query)
-                return [d[0] for d in result.description or ()], result.fetchall()
-            except duckdb.Error as err:
-                raise WorkspaceError(f"SQL error: {err}") from None
+
+        def work(cur: Cursor) -> dict[str, Any]:
+            result = cur.execute(query)
+            columns = [d[0] for d in result.description or ()]
+            head = result.fetchmany(self.max_rows + 1)
+            truncated = len(head) > self.max_rows
+            # ``query`` is one SELECT (checked by DuckDB's parser); wrapping it adds no power.
+            counting = f"SELECT count(*) FROM ({query})"  # noqa: S608
+            out: dict[str, Any] = {
+                "columns": columns,
+                "rows": [[_cell(v) for v in row] for row in head[: self.max_rows]],
+                "row_count": _scalar(cur, counting) if truncated else len(head),
+                "truncated": truncated,
+            }
+            if truncated:
+                out["summary"] = _summarize(cur, query)
+            return out
+
+        return work
+
+    def fetch(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one read-only query; return its columns and at most ``limit`` rows (for charts)."""
+        return self.call(self._fetch_work(sql, limit))
+
+    def _fetch_work(self, sql: str, limit: int) -> Callable[[Cursor], _Rows]:
+        query = _single_select(self._db, sql)
+
+        def work(cur: Cursor) -> _Rows:
+            result = cur.execute(query)
+            return [d[0] for d in result.description or ()], result.fetchmany(limit)
+
+        return work
 
 
 def _single_select(db: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -204,35 +280,35 @@ def data_tools(data: DataWorkspace, *, chart_folder: str = "charts") -> list[Too
     """
 
     @tool
-    def load_table(path: str, table: str) -> dict[str, Any]:
+    async def load_table(path: str, table: str) -> dict[str, Any]:
         """Load a CSV/TSV(.gz) or Parquet file from the workspace into a table (replacing it).
 
         Args:
             path: Data file path relative to the workspace.
             table: Name of the table to create.
         """
-        return data.load_table(path, table)
+        return await data.call_async(data._load_work(path, table))
 
     @tool
-    def describe_table(table: str) -> dict[str, Any]:
+    async def describe_table(table: str) -> dict[str, Any]:
         """Row count, columns, types and per-column statistics of a table.
 
         Args:
             table: The table name.
         """
-        return data.describe_table(table)
+        return await data.call_async(data._describe_work(table))
 
     @tool
-    def run_sql(sql: str) -> dict[str, Any]:
+    async def run_sql(sql: str) -> dict[str, Any]:
         """Run one read-only DuckDB SELECT; long results are cut and summarised.
 
         Args:
             sql: A single SELECT statement (DuckDB dialect).
         """
-        return data.run_sql(sql)
+        return await data.call_async(data._sql_work(sql))
 
     @tool
-    def make_chart(  # noqa: PLR0917 - the model passes arguments by name
+    async def make_chart(  # noqa: PLR0917 - the model passes arguments by name
         sql: str,
         kind: ChartKind,
         x: str,
@@ -256,7 +332,8 @@ def data_tools(data: DataWorkspace, *, chart_folder: str = "charts") -> list[Too
             ylabel: Y axis label.
             labels: Legend names of the y series, in order (default: the column names).
         """
-        columns, rows = data.fetch(sql)
+        # One row past the cap is enough to refuse a result that is too long: the rest is never fetched.
+        columns, rows = await data.call_async(data._fetch_work(sql, MAX_POINTS + 1))
         target = data.workspace.resolve(f"{chart_folder}/{filename}.png")
         draw_chart(
             columns,

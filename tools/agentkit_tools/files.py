@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from pydantic import Field
@@ -43,9 +44,12 @@ def file_tools(workspace: Workspace, *, max_read_chars: int = DEFAULT_MAX_READ_C
         target = workspace.resolve(path)
         if not target.is_file():
             raise WorkspaceError(f"{path!r} is not a file in the workspace")
-        text = target.read_text(encoding="utf-8", errors="replace")
+        with target.open(encoding="utf-8", errors="replace", newline="") as source:
+            text = source.read(max_read_chars + 1)  # never more than the cap (and one to know it is cut)
+            size = os.fstat(source.fileno()).st_size
         if len(text) > max_read_chars:
-            return text[:max_read_chars] + f"\n[... cut: {len(text) - max_read_chars} more characters]"
+            cut = f"\n[... cut at {max_read_chars} characters; the file has {size} bytes]"
+            return text[:max_read_chars] + cut
         return text
 
     @tool
