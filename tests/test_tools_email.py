@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from agentkit_tools import EmailSettings, Mailer, Workspace, WorkspaceError, ema
 
 from agentkit import Agent
 from agentkit.approval import Decision, Reject
+from agentkit.exceptions import ToolArgumentsError
 from agentkit.messages import ToolCall
 from agentkit.models.function import ScriptedModel, call
 from tests._smtp import LOGIN, PASSWORD, Inbox, smtp_server
@@ -127,3 +129,29 @@ async def test_sending_waits_for_approval_and_a_rejection_sends_nothing(tmp_path
     result = await Agent(model, tools=tools).run("mail Ana", approve=reject)
     assert [m.content for m in result.messages if m.role == "tool"] == ["not now"]
     assert not (tmp_path / "outbox").exists()
+
+
+@pytest.mark.parametrize(
+    "subject", ["Hi\r\nBcc: eve@example.org", "Hi\nthere", "a\x85b", "a\u2028b", "a\x00b", "a\x1b]52;c;x\x07"]
+)
+def test_a_subject_with_line_breaks_or_controls_is_a_typed_error(tmp_path: Path, subject: str) -> None:
+    """A subject that could forge a header raises ToolArgumentsError (not ValueError) and writes nothing."""
+    mailer = Mailer(Workspace(tmp_path))
+    with pytest.raises(ToolArgumentsError, match="subject may not contain"):
+        mailer.send(to=["ana@example.org"], subject=subject, body="b")
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_an_attachment_over_the_cap_is_refused_unread(tmp_path: Path) -> None:
+    """An attachment larger than max_attachment_bytes is refused after reading just past the cap."""
+    with (tmp_path / "big.bin").open("wb") as out:
+        out.truncate(20_000_000)  # sparse: 20 MB
+    mailer = Mailer(Workspace(tmp_path), max_attachment_bytes=1000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(WorkspaceError, match="larger than 1000 bytes"):
+            mailer.send(to=["ana@example.org"], subject="s", body="b", attachments=["big.bin"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000

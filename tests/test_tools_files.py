@@ -90,3 +90,22 @@ async def test_escape_attempt_reaches_the_model_as_a_tool_error(workspace: Works
     assert getattr(tool_message, "is_error", False)
     assert "outside the workspace" in str(tool_message.content)
     assert not (tmp_path / "evil.txt").exists()
+
+
+async def test_symlinks_fifos_and_hard_links_are_not_opened(workspace: Workspace, tmp_path: Path) -> None:
+    """A symlinked file is not followed, a FIFO is refused unblocked, a hard-linked file is not written."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("outside")
+    os.symlink(outside, workspace.root / "link.txt")
+    os.mkfifo(workspace.root / "pipe")
+    os.link(outside, workspace.root / "hard.txt")
+    read_file, write_file, _ = file_tools(workspace)
+    with pytest.raises(WorkspaceError, match="symlink"):
+        await read_file.call('{"path": "link.txt"}')
+    with pytest.raises(WorkspaceError, match="symlink"):
+        await write_file.call('{"path": "link.txt", "content": "x"}')
+    with pytest.raises(WorkspaceError, match="not a regular file"):
+        await read_file.call('{"path": "pipe"}')  # opening a FIFO for reading would wait for a writer
+    with pytest.raises(WorkspaceError, match="hard links"):
+        await write_file.call('{"path": "hard.txt", "content": "x"}')
+    assert outside.read_text() == "outside"

@@ -19,6 +19,8 @@ from agentkit import Tool, tool
 
 __all__ = ["render_html", "report_tools"]
 
+_MAX_IMAGE_BYTES = 10_000_000
+
 _IMAGE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"')
 
 _CSS = """
@@ -47,10 +49,13 @@ def render_html(workspace: Workspace, title: str, markdown: str) -> str:
 
     def embed(match: re.Match[str]) -> str:
         source, alt = html.unescape(match.group(1)), match.group(2)
-        path = workspace.resolve(source)
-        if not path.is_file() or path.suffix.lower() != ".png":
+        if not source.lower().endswith(".png"):
             raise WorkspaceError(f"image {source!r} is not a PNG file in the workspace")
-        data = base64.b64encode(path.read_bytes()).decode()
+        with workspace.open(source, "rb") as image:  # never through a symlink
+            png = image.read(_MAX_IMAGE_BYTES + 1)
+        if len(png) > _MAX_IMAGE_BYTES:
+            raise WorkspaceError(f"image {source!r} is larger than {_MAX_IMAGE_BYTES} bytes")
+        data = base64.b64encode(png).decode()
         return f'<img src="data:image/png;base64,{data}" alt="{alt}"'
 
     body = _IMAGE.sub(embed, body)
@@ -78,14 +83,10 @@ def report_tools(workspace: Workspace) -> list[Tool]:
                 ![Delays by month](charts/by_month.png).
         """
         page = render_html(workspace, title, markdown)
-        md_path, html_path = workspace.resolve(f"{name}.md"), workspace.resolve(f"{name}.html")
-        md_path.write_text(markdown, encoding="utf-8")
-        html_path.write_text(page, encoding="utf-8")
+        for path, text in ((f"{name}.md", markdown), (f"{name}.html", page)):
+            with workspace.open(path, "w") as out:
+                out.write(text)
         charts = len(re.findall(r"data:image/png", page))
-        return {
-            "markdown": workspace.relative(md_path),
-            "html": workspace.relative(html_path),
-            "charts": charts,
-        }
+        return {"markdown": f"{name}.md", "html": f"{name}.html", "charts": charts}
 
     return [write_report]

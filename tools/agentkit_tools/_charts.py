@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -22,7 +21,7 @@ MAX_POINTS = 5_000
 def draw_chart(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
-    target: Path,
+    target: BinaryIO,
     *,
     kind: ChartKind,
     x: str,
@@ -32,7 +31,7 @@ def draw_chart(
     ylabel: str | None,
     labels: Sequence[str] | None = None,
 ) -> None:
-    """Plot ``y`` against ``x`` from a query result and save the PNG at ``target``.
+    """Plot ``y`` against ``x`` from a query result and write the PNG to ``target``.
 
     Raises:
         WorkspaceError: a named column is missing, a y column is not numeric, or there are no rows.
@@ -73,7 +72,6 @@ def draw_chart(
     figure.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
     if len(y) > 1:
         axes.legend(frameon=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(target, format="png", metadata={"Software": None})
 
 

@@ -127,10 +127,10 @@ def write_ics(workspace: Workspace, path: str, events: Sequence[CalendarEvent]) 
     """Write ``events`` to the ``.ics`` file ``path`` in the workspace; return its relative path."""
     if not path.endswith(".ics"):
         raise WorkspaceError(f"{path!r}: a calendar file name must end in .ics")
-    target = workspace.resolve(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(to_ics(events).encode())
-    return workspace.relative(target)
+    text = to_ics(events)
+    with workspace.open(path, "wb", make_parents=True) as out:
+        out.write(text.encode())
+    return "/".join(workspace.parts(path))
 
 
 def local_datetime(value: str, timezone: str) -> datetime:

@@ -20,6 +20,7 @@ has a time limit, and DuckDB has a memory limit and a thread count.
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Callable
@@ -334,19 +335,26 @@ def data_tools(data: DataWorkspace, *, chart_folder: str = "charts") -> list[Too
         """
         # One row past the cap is enough to refuse a result that is too long: the rest is never fetched.
         columns, rows = await data.call_async(data._fetch_work(sql, MAX_POINTS + 1))
-        target = data.workspace.resolve(f"{chart_folder}/{filename}.png")
-        draw_chart(
-            columns,
-            rows,
-            target,
-            kind=kind,
-            x=x,
-            y=y,
-            title=title,
-            xlabel=xlabel,
-            ylabel=ylabel,
-            labels=labels,
-        )
-        return {"path": data.workspace.relative(target), "points": len(rows), "series": list(y)}
+        relative = f"{chart_folder}/{filename}.png"
+
+        def save() -> None:
+            chart = io.BytesIO()  # drawn first: a refused chart leaves no file behind
+            draw_chart(
+                columns,
+                rows,
+                chart,
+                kind=kind,
+                x=x,
+                y=y,
+                title=title,
+                xlabel=xlabel,
+                ylabel=ylabel,
+                labels=labels,
+            )
+            with data.workspace.open(relative, "wb", make_parents=True) as out:
+                out.write(chart.getvalue())
+
+        await anyio.to_thread.run_sync(save)  # drawing takes CPU time: off the event loop
+        return {"path": "/".join(data.workspace.parts(relative)), "points": len(rows), "series": list(y)}
 
     return [load_table, describe_table, run_sql, make_chart]

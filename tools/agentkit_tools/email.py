@@ -21,23 +21,27 @@ import re
 import smtplib
 import ssl
 import threading
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from agentkit import RunContext, Tool, tool
-from agentkit_tools.workspace import Workspace, WorkspaceError
+from agentkit.exceptions import ToolArgumentsError
+from agentkit_tools.workspace import MissingPathError, Workspace, WorkspaceError
 
 __all__ = ["EmailSettings", "Mailer", "email_tools"]
 
 Security = Literal["starttls", "ssl", "none"]
 _ADDRESS = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 _SLUG = re.compile(r"[^a-z0-9]+")
+#: Largest attachment a :class:`Mailer` reads (25 MB, what common mail services accept).
+DEFAULT_MAX_ATTACHMENT_BYTES = 25_000_000
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,13 +89,13 @@ class EmailSettings:
         )
 
 
-def _attach(message: EmailMessage, path: Path) -> None:
+def _attach(message: EmailMessage, name: str, data: bytes) -> None:
     """Attach a file: text as UTF-8 text (readable by any client), anything else as bytes."""
+    path = PurePosixPath(name)
     kind, _ = mimetypes.guess_type(path.name)
     if kind is None and path.suffix in (".md", ".ics", ".csv"):
         kind = {".md": "text/markdown", ".ics": "text/calendar", ".csv": "text/csv"}[path.suffix]
     maintype, subtype = (kind or "application/octet-stream").split("/", 1)
-    data = path.read_bytes()
     if maintype == "text":
         try:
             text = data.decode("utf-8")
@@ -103,6 +107,13 @@ def _attach(message: EmailMessage, path: Path) -> None:
     message.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
 
 
+def _check_header(name: str, value: str) -> None:
+    """Refuse line breaks and other control characters in a header value (they could forge headers)."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ToolArgumentsError(f"the {name} may not contain line breaks or control characters ({bad!r})")
+
+
 class Mailer:
     """Composes messages (attachments from the workspace) and delivers them.
 
@@ -111,6 +122,7 @@ class Mailer:
         settings: SMTP settings; ``None`` writes ``.eml`` files to the outbox instead.
         outbox: the outbox folder, relative to the workspace.
         sender: the From address used for the outbox (SMTP uses ``settings.sender``).
+        max_attachment_bytes: largest attachment read (a larger file is refused, not read whole).
     """
 
     def __init__(
@@ -120,8 +132,10 @@ class Mailer:
         *,
         outbox: str = "outbox",
         sender: str = "agentkit@localhost",
+        max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     ) -> None:
         self.workspace = workspace
+        self.max_attachment_bytes = max_attachment_bytes
         self.settings = settings
         self.outbox = outbox
         self.sender = settings.sender if settings is not None else sender
@@ -137,6 +151,9 @@ class Mailer:
         message_id: str | None = None,
     ) -> EmailMessage:
         """Build the message; attachment paths are relative to the workspace."""
+        _check_header("subject", subject)
+        for address in to:
+            _check_header("recipient address", address)
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = ", ".join(to)
@@ -145,10 +162,11 @@ class Mailer:
         message["Message-ID"] = message_id or make_msgid(domain="agentkit.local")
         message.set_content(body)
         for name in attachments:
-            path = self.workspace.resolve(name)
-            if not path.is_file():
-                raise WorkspaceError(f"attachment {name!r} is not a file in the workspace")
-            _attach(message, path)
+            with self.workspace.open(name, "rb") as source:
+                data = source.read(self.max_attachment_bytes + 1)  # never more than the cap
+            if len(data) > self.max_attachment_bytes:
+                raise WorkspaceError(f"attachment {name!r} is larger than {self.max_attachment_bytes} bytes")
+            _attach(message, name, data)
         return message
 
     def send(
@@ -189,30 +207,36 @@ class Mailer:
             self._record_sent(message_id or "")
         return result
 
-    def _sent_journal(self) -> Path:
-        return self.workspace.resolve(self.outbox) / ".sent-keys"
+    def _sent_journal(self) -> str:
+        return f"{self.outbox}/.sent-keys"
 
     def _already_sent(self, digest: str) -> bool:
         with self._lock:
-            journal = self._sent_journal()
-            return journal.is_file() and f"<{digest}@agentkit.local>" in journal.read_text().split()
+            try:
+                with self.workspace.open(self._sent_journal()) as journal:
+                    return any(line.strip() == f"<{digest}@agentkit.local>" for line in journal)
+            except MissingPathError:
+                return False  # nothing sent with a key yet
 
     def _record_sent(self, message_id: str) -> None:
-        with self._lock:
-            journal = self._sent_journal()
-            journal.parent.mkdir(parents=True, exist_ok=True)
-            with journal.open("a", encoding="utf-8") as out:
-                out.write(message_id + "\n")
+        with self._lock, self.workspace.open(self._sent_journal(), "a", make_parents=True) as out:
+            out.write(message_id + "\n")
 
     def _write_outbox(self, message: EmailMessage, subject: str) -> str:
+        slug = _SLUG.sub("-", subject.lower()).strip("-")[:50] or "message"
+        data = message.as_bytes()
         with self._lock:
-            folder = self.workspace.resolve(self.outbox)
-            folder.mkdir(parents=True, exist_ok=True)
-            number = 1 + sum(1 for _ in folder.glob("*.eml"))
-            slug = _SLUG.sub("-", subject.lower()).strip("-")[:50] or "message"
-            path = folder / f"{number:03d}-{slug}.eml"
-            path.write_bytes(message.as_bytes())
-        return self.workspace.relative(path)
+            with self.workspace.folder(self.outbox, create=True):
+                number = 1 + len(self.workspace.files(self.outbox, "*.eml", limit=100_000))
+            while True:  # "x": never replaces a message, even one another process wrote meanwhile
+                relative = f"{self.outbox}/{number:03d}-{slug}.eml"
+                try:
+                    with self.workspace.open(relative, "xb") as out:
+                        out.write(data)
+                    break
+                except FileExistsError:
+                    number += 1
+        return "/".join(self.workspace.parts(relative))
 
     @staticmethod
     def _send_smtp(settings: EmailSettings, message: EmailMessage) -> None:

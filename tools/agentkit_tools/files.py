@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agentkit import Tool, tool
-from agentkit_tools.workspace import Workspace, WorkspaceError
+from agentkit_tools.workspace import Workspace
 
 __all__ = ["Workspace", "file_tools"]
 
@@ -41,11 +41,8 @@ def file_tools(workspace: Workspace, *, max_read_chars: int = DEFAULT_MAX_READ_C
         Args:
             path: File path relative to the workspace root.
         """
-        target = workspace.resolve(path)
-        if not target.is_file():
-            raise WorkspaceError(f"{path!r} is not a file in the workspace")
-        with target.open(encoding="utf-8", errors="replace", newline="") as source:
-            text = source.read(max_read_chars + 1)  # never more than the cap (and one to know it is cut)
+        with workspace.open(path, errors="replace", newline="") as source:
+            text: str = source.read(max_read_chars + 1)  # never more than the cap (and one to know it is cut)
             size = os.fstat(source.fileno()).st_size
         if len(text) > max_read_chars:
             cut = f"\n[... cut at {max_read_chars} characters; the file has {size} bytes]"
@@ -61,15 +58,10 @@ def file_tools(workspace: Workspace, *, max_read_chars: int = DEFAULT_MAX_READ_C
             content: The text to write.
             append: Add to the end of the file instead of replacing it.
         """
-        target = workspace.resolve(path)
-        if target.is_dir():
-            raise WorkspaceError(f"{path!r} is a folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("a" if append else "w", encoding="utf-8", newline="") as out:
+        with workspace.open(path, "a" if append else "w", newline="", make_parents=True) as out:
             out.write(content)
-        return (
-            f"{'appended to' if append else 'wrote'} {workspace.relative(target)} ({len(content)} characters)"
-        )
+        relative = "/".join(workspace.parts(path))
+        return f"{'appended to' if append else 'wrote'} {relative} ({len(content)} characters)"
 
     @tool
     def list_files(
@@ -82,16 +74,7 @@ def file_tools(workspace: Workspace, *, max_read_chars: int = DEFAULT_MAX_READ_C
             pattern: Glob pattern the file names must match, e.g. "*.csv".
             limit: Most paths to return.
         """
-        base = workspace.resolve(folder)
-        if not base.is_dir():
-            raise WorkspaceError(f"{folder!r} is not a folder in the workspace")
-        found: list[str] = []
-        for candidate in sorted(base.rglob(pattern)):
-            # A symlink inside the workspace may point outside it: such entries are not listed.
-            if candidate.is_file() and candidate.resolve().is_relative_to(workspace.root):
-                found.append(workspace.relative(candidate))
-                if len(found) >= limit:
-                    break
-        return found
+        # Symlinks are neither followed nor listed: a link cannot show what lies outside the workspace.
+        return workspace.files(folder, pattern, limit=limit)
 
     return [read_file, write_file, list_files]
