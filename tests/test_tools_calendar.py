@@ -85,3 +85,25 @@ def test_local_datetime_attaches_the_zone() -> None:
     """A naive ISO time is read as local time in the given zone."""
     assert local_datetime("2026-07-01T12:00", "Europe/Lisbon").utcoffset() is not None
     assert local_datetime("2026-07-01T12:00", "Europe/Lisbon").astimezone(UTC).hour == 11
+
+
+def test_text_values_hold_no_controls_or_stray_line_breaks() -> None:
+    """Bare CR, VT, FF, NEL, U+2028/9, ESC, NUL and DEL in text never reach the file; breaks are escaped."""
+    nasty = "a\rb\x0bc\x0cd\x85e\u2028f\u2029g\x1b]52;c;x\x07h\x00i\x7fj\r\nBEGIN:VEVENT"
+    event = CalendarEvent(
+        summary=nasty,
+        start=date(2026, 5, 16),
+        end=date(2026, 5, 17),
+        location=nasty,
+        description=nasty,
+        uid="id\r\nX-EVIL:1",
+    )
+    text = to_ics([event], stamp=_STAMP)
+    body = text.replace("\r\n", "")  # the CRLF line ends (and folds) are the only breaks allowed
+    assert not [
+        c for c in body if (ord(c) < 0x20 and c != "\t") or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029"
+    ]
+    lines = _unfold(text)
+    assert [line.split(":", 1)[0] for line in lines].count("BEGIN") == 2  # VCALENDAR and one VEVENT
+    assert "SUMMARY:a\\nb\\nc\\nd\\ne\\nf\\ng]52\\;c\\;xhij\\nBEGIN:VEVENT" in lines
+    assert "UID:id\\nX-EVIL:1" in lines

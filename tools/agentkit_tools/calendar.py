@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -62,10 +63,21 @@ class CalendarEvent:
     uid: str = ""
 
 
+#: Every line break Python knows (CR, LF, VT, FF, FS/GS/RS, NEL, U+2028/9) becomes one escaped newline.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: Other controls RFC 5545 TEXT may not hold (C0 but TAB, DEL, C1) are dropped.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f]")
+
+
 def _escape(text: str) -> str:
-    """Escape TEXT values (RFC 5545 §3.3.11): backslash, semicolon, comma, newline."""
+    """A TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma and line breaks escaped.
+
+    Control characters (ESC, NUL, ...) are dropped, and every kind of line break is
+    written as an escaped newline, so no value can start a line or a property of its own.
+    """
+    text = _CONTROL.sub("", _LINE_BREAK.sub("\n", text))
     text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return text.replace("\r\n", "\n").replace("\n", "\\n")
+    return text.replace("\n", "\\n")
 
 
 def _fold(line: str) -> list[str]:
@@ -108,7 +120,7 @@ def to_ics(events: Sequence[CalendarEvent], *, stamp: datetime | None = None) ->
         digest = hashlib.sha256(f"{event.summary}|{event.start}|{event.end}".encode()).hexdigest()[:16]
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{event.uid or digest + '@agentkit'}",
+            f"UID:{_escape(event.uid) if event.uid else digest + '@agentkit'}",
             f"DTSTAMP:{stamped:%Y%m%dT%H%M%SZ}",
             _when("DTSTART", event.start),
             _when("DTEND", event.end),
