@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from agentkit_tools import WebFetcher, web_tools
-from agentkit_tools.web import extract_text
+from agentkit_tools.web import extract_text, is_public_address
 
 from agentkit.exceptions import ModelRetry
 
@@ -205,3 +205,26 @@ async def test_deflate_is_read_and_unknown_encodings_refused(site: str) -> None:
 def test_extract_text_keeps_paragraphs() -> None:
     """Block elements become paragraph breaks and whitespace inside them collapses."""
     assert extract_text("<div>a\n  b</div><ul><li>one</li><li>two</li></ul>") == "a b\n\none\n\ntwo"
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),  # noqa: S104 - an address under test, not a bind
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("::ffff:127.0.0.1", False),
+        ("2002:7f00:1::", False),
+        ("64:ff9b::a00:1", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_public_addresses(address: str, *, public: bool) -> None:
+    """Loopback, private, link-local, CGNAT, multicast and IPv6 forms wrapping them are not public."""
+    assert is_public_address(address) is public
