@@ -19,9 +19,11 @@ print("trip demo ran with", sys.argv[1:])
 def _examples(tmp_path: Path, *, trip: bool) -> Path:
     examples = tmp_path / "examples"
     examples.mkdir()
+    (examples / "__init__.py").write_text("")  # a package, like the real one
     shutil.copy(REPO / "examples" / "city_brief.py", examples / "city_brief.py")
     if trip:
         (examples / "trip_planner").mkdir()
+        (examples / "trip_planner" / "__init__.py").write_text("")
         (examples / "trip_planner" / "__main__.py").write_text(FAKE_DEMO)
     return examples
 
