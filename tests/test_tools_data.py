@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -212,3 +213,15 @@ async def test_chart_fetches_at_most_one_row_past_its_cap(data: DataWorkspace) -
     finally:
         tracemalloc.stop()
     assert peak < 20_000_000  # a million fetched rows of two ints alone take over 100 MB
+
+
+def test_load_refuses_fifos_and_symlinks(tmp_path: Path) -> None:
+    """load_table refuses a FIFO (DuckDB would block reading it) and a symlink, without reading either."""
+    data = DataWorkspace(Workspace(tmp_path / "ws"))
+    (data.workspace.root / "real.csv").write_text("a\n1\n")
+    os.symlink(data.workspace.root / "real.csv", data.workspace.root / "link.csv")
+    os.mkfifo(data.workspace.root / "pipe.csv")
+    with pytest.raises(WorkspaceError, match="not a regular file"):
+        data.load_table("pipe.csv", "t")
+    with pytest.raises(WorkspaceError, match="symlink"):
+        data.load_table("link.csv", "t")

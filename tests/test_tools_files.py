@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from agentkit_tools import Workspace, WorkspaceError, file_tools
+from agentkit_tools import workspace as workspace_module
 
 from agentkit import Agent
 from agentkit.models.function import ScriptedModel, call
@@ -109,3 +110,13 @@ async def test_symlinks_fifos_and_hard_links_are_not_opened(workspace: Workspace
     with pytest.raises(WorkspaceError, match="hard links"):
         await write_file.call('{"path": "hard.txt", "content": "x"}')
     assert outside.read_text() == "outside"
+
+
+async def test_listing_a_huge_tree_gives_up(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list_files stops walking past MAX_WALK_ENTRIES entries and asks for a narrower folder."""
+    monkeypatch.setattr(workspace_module, "MAX_WALK_ENTRIES", 5)
+    for i in range(6):
+        (workspace.root / f"f{i}.txt").write_text("x")
+    _, _, list_files = file_tools(workspace)
+    with pytest.raises(WorkspaceError, match="over 5 files"):
+        await list_files.call("{}")

@@ -143,8 +143,12 @@ class DataWorkspace:
             raise WorkspaceError(f"table name {table!r}: use letters, digits and _ (not first a digit)")
         source = self.workspace.resolve(path)
         reader = _READERS.get(source.suffix.lower())
-        if reader is None or not source.is_file():
+        if reader is None:
             raise WorkspaceError(f"{path!r}: not a .csv, .tsv, .csv.gz or .parquet file in the workspace")
+        # DuckDB opens the file by path itself; this open refuses symlinks, FIFOs (a read DuckDB could
+        # not be interrupted in) and devices first. A swap after this check is DuckDB's to catch.
+        with self.workspace.open(path, "rb"):
+            pass
 
         def work(cur: Cursor) -> dict[str, Any]:
             # The table name matched _TABLE_NAME and the reader is ours: nothing model-given is spliced.

@@ -44,6 +44,8 @@ _FILE_FLAGS = {
     "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
     "x": os.O_WRONLY | os.O_CREAT | os.O_EXCL,
 }
+#: Most entries :meth:`Workspace.files` looks at before it gives up (time and memory stay bounded).
+MAX_WALK_ENTRIES = 100_000
 #: errno values an O_NOFOLLOW open gives for a symlink (ELOOP) or a symlink/file where a folder is expected.
 _NOT_FOLLOWED = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 
@@ -193,10 +195,17 @@ class Workspace:
         """
         base = self.parts(folder)
         found: list[str] = []
+        seen = 0
         with self.folder(folder) as fd:
             for top, _dirs, names, top_fd in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
+                seen += len(names)
+                if seen > MAX_WALK_ENTRIES:
+                    raise WorkspaceError(f"{folder!r} holds over {MAX_WALK_ENTRIES} files; name a subfolder")
                 for name in names:
-                    info = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
+                    try:
+                        info = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
+                    except OSError:
+                        continue  # removed meanwhile
                     path = posixpath.normpath(posixpath.join(*base, top, name))
                     if stat.S_ISREG(info.st_mode) and _matches(path, pattern):
                         found.append(path)
