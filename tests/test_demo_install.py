@@ -22,9 +22,17 @@ def _installed_layout(site: Path) -> Path:
     return site
 
 
-def _env(site: Path) -> dict[str, str]:
-    # Only the installed layout and the venv: the checkout is not importable (no PYTHONPATH to it).
-    return {**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"}
+def _run_installed(site: Path, work: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``work``, importing only the installed layout (not the checkout or the cwd)."""
+    return subprocess.run(  # noqa: S603 - our own interpreter, command and demo
+        list(command),
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_distribution_lists_every_demo_package_and_trace() -> None:
@@ -43,15 +51,7 @@ def test_installed_trip_demo_runs_outside_a_checkout(tmp_path: Path) -> None:
     site = _installed_layout(tmp_path / "site")
     work = tmp_path / "work"
     work.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "agentkit_demos.trip_planner"],
-        cwd=work,
-        env=_env(site),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_installed(site, work, sys.executable, "-m", "agentkit_demos.trip_planner")
     assert done.returncode == 0, done.stderr
     assert "OFFLINE DEMO" in done.stdout
     assert (work / "out" / "trip_planner" / "itinerary.md").is_file()
@@ -63,14 +63,6 @@ def test_agentkit_demo_uses_the_installed_demos_and_the_cwd(tmp_path: Path) -> N
     site = _installed_layout(tmp_path / "site")
     work = tmp_path / "work"
     work.mkdir()
-    done = subprocess.run(  # noqa: S603 - the installed command
-        [str(AGENTKIT), "demo", "trip", "--out", "mine"],
-        cwd=work,
-        env=_env(site),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_installed(site, work, str(AGENTKIT), "demo", "trip", "--out", "mine")
     assert done.returncode == 0, done.stderr
     assert (work / "mine" / "trip.ics").is_file()
