@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from agentkit.testing import FakeKimiServer
 
@@ -41,7 +41,11 @@ def write_agent(tmp_path: Path, extra: str = "", name: str = "weather_agent.py")
 
 
 def run_cli(
-    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``agentkit *args`` without any Moonshot settings from the environment; capture its output."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MOONSHOT_", "AGENTKIT_TRACE"))}
@@ -52,8 +56,23 @@ def run_cli(
         text=True,
         env={**clean, **(env or {})},
         cwd=cwd,
-        timeout=60,
+        timeout=timeout,
         check=False,
+    )
+
+
+def start_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, output: IO[str] | None = None
+) -> subprocess.Popen[str]:
+    """Start ``agentkit *args`` in the background (no Moonshot settings); output piped, or to ``output``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MOONSHOT_", "AGENTKIT_TRACE"))}
+    return subprocess.Popen(  # noqa: S603 - our own console script
+        [str(AGENTKIT), *args],
+        stdout=output or subprocess.PIPE,
+        stderr=output or subprocess.PIPE,
+        text=True,
+        env={**clean, **(env or {})},
+        cwd=cwd,
     )
 
 

@@ -40,6 +40,7 @@ def write_tasks(path: Path, count: int) -> None:
     )
 
 
+@pytest.mark.timeout(900)
 def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path, database: str) -> None:
     """300 tasks over 3 workers: each run answers once, no model or tool call repeats, workers share it."""
     tasks, out, log = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "tools.log"
@@ -48,7 +49,8 @@ def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path, database:
         env = {URL_ENV: server.base_url, LOG_ENV: str(log)}
         done = run_cli(
             "batch", str(tasks), "--agent", AGENT, "--workers", "3", "--concurrency", "2",
-            "--out", str(out), "--batch-id", "b1", "--database", database, env=env, cwd=Path.cwd(),
+            "--out", str(out), "--batch-id", "b1", "--database", database,
+            env=env, cwd=Path.cwd(), timeout=800,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert len(server.requests) == 2 * RUNS  # two model calls per run, none repeated

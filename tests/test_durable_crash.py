@@ -29,8 +29,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def start_worker(database: str, executor_id: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start a worker process and wait until it is listening."""
+def start_worker(database: str, executor_id: str, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    """Start a worker process (``extra``: more options) and wait until it is listening."""
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
@@ -44,6 +44,7 @@ def start_worker(database: str, executor_id: str, env: dict[str, str]) -> subpro
             "0.1",
             "--concurrency",
             "4",
+            *extra,
         ],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,

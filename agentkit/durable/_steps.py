@@ -14,11 +14,13 @@ and attributes and raised again after the step.
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
+import anyio
 from dbos import DBOS, StepReservation
 
 from agentkit._run_context import RunContext, idempotency_scope
@@ -36,6 +38,7 @@ __all__ = [
     "DurableToolSource",
     "ReserveToolSteps",
     "RunSteps",
+    "StepGate",
     "idempotency_key",
 ]
 
@@ -72,6 +75,47 @@ class _Outcome(Generic[T]):
         raise err
 
 
+class StepGate:
+    """Counts the steps in flight in this process and, once closed, holds back new ones.
+
+    A worker told to stop closes the gate: the steps already running finish and
+    are checkpointed, the runs' next steps wait forever, and the worker then hands
+    its runs back to the queue and exits. Nothing in flight is cut off, so the
+    runs resume elsewhere without repeating a call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.closed = False
+
+    @property
+    def in_flight(self) -> int:
+        """Steps started and not yet checkpointed."""
+        with self._lock:
+            return self._in_flight
+
+    def close(self) -> None:
+        """Let no new step start (those running finish)."""
+        self.closed = True
+
+    async def enter(self) -> None:
+        """Count a step in, or wait forever when the gate is closed (the process is about to exit)."""
+        if self.closed:
+            await anyio.sleep_forever()
+        with self._lock:
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        """Count a step out (after its checkpoint was written)."""
+        with self._lock:
+            self._in_flight -= 1
+
+
+#: The gate of this process's durable steps.
+STEPS = StepGate()
+
+
 def _failure(err: Exception, fallback: type[Exception]) -> _Outcome[Any]:
     """Store ``err`` so that it can be raised again after a recovery (``fallback`` if it cannot)."""
     stored = (type(err), err.args, dict(getattr(err, "__dict__", {})))
@@ -97,10 +141,14 @@ async def _checkpointed(
             return _failure(err, fallback)
 
     options: Any = {"name": name}
-    if reservation is not None:
-        outcome: _Outcome[T] = await reservation.run_async(options, step)
-    else:
-        outcome = await DBOS.run_step_async(options, step)
+    await STEPS.enter()
+    try:
+        if reservation is not None:
+            outcome: _Outcome[T] = await reservation.run_async(options, step)
+        else:
+            outcome = await DBOS.run_step_async(options, step)
+    finally:
+        STEPS.leave()
     return outcome.unwrap()
 
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +24,22 @@ import anyio
 import anyio.to_thread
 import orjson
 import pydantic_core
+from dbos import WorkflowStatus
 
+from agentkit.durable._liveness import executor_is_live
 from agentkit.durable._workflow import DurableRequest, RunRecord
 from agentkit.durable.client import DurableClient
 from agentkit.durable.runner import DEFAULT_QUEUE, Progress, RateLimit
 from agentkit.exceptions import UserError
 
 __all__ = ["BatchConfig", "BatchSummary", "Task", "WorkerPool", "read_tasks", "run_batch"]
+
+#: Seconds a worker the pool starts waits for an earlier process under its executor id to exit.
+_EXECUTOR_WAIT_S = 300.0
+#: Seconds the pool gives its workers to stop cleanly before killing them.
+_STOP_WAIT_S = 75.0
+#: Seconds between checks for runs stuck under an executor no process runs.
+_DEAD_CHECK_S = 5.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,6 +140,9 @@ class WorkerPool:
         command = [sys.executable, "-m", "agentkit.durable.worker", "--database", config.database_url]
         command += ["--executor-id", executor_id, "--queue", config.queue]
         command += ["--concurrency", str(config.worker_concurrency), "--poll", str(config.poll_s)]
+        # Exit with this process (its pipe closes when it dies); wait for an earlier worker under
+        # the same id (a killed coordinator's, finishing its steps) instead of refusing to start.
+        command += ["--watch-stdin", "--wait-executor", str(_EXECUTOR_WAIT_S), "--agent", config.agent]
         rate = config.rate_limit
         if rate is not None:
             for flag, value in (("--rpm", rate.rpm), ("--tpm", rate.tpm)):
@@ -149,7 +162,8 @@ class WorkerPool:
 
     def _spawn(self, executor_id: str) -> None:
         # A long-lived child, never waited on here: Popen returns at once (S603: our own module).
-        proc = subprocess.Popen(self._command(executor_id), stdout=subprocess.PIPE)  # noqa: S603
+        command = self._command(executor_id)
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603
         self._procs[executor_id] = proc
 
     async def _wait_ready(self, executor_id: str) -> None:
@@ -157,7 +171,8 @@ class WorkerPool:
         assert proc.stdout is not None
         line = await anyio.to_thread.run_sync(_read_line, proc.stdout)
         if line.strip() != b"ready":
-            raise UserError(f"worker {executor_id} did not start (exit status {proc.poll()})")
+            code = await anyio.to_thread.run_sync(proc.wait)
+            raise UserError(f"worker {executor_id} did not start (exit status {code}; its message is above)")
 
     async def revive(self) -> None:
         """Restart any worker that has exited, under the same executor id (its runs resume)."""
@@ -169,14 +184,19 @@ class WorkerPool:
                 self._spawn(executor_id)
                 await self._wait_ready(executor_id)
 
+    @property
+    def executor_ids(self) -> list[str]:
+        """The executor ids of this pool's workers."""
+        return list(self._procs)
+
     def stop(self) -> None:
-        """Terminate every worker (runs in progress stay recoverable)."""
+        """Stop every worker (SIGTERM: each finishes its running steps and hands its runs back)."""
         for proc in self._procs.values():
             if proc.poll() is None:
                 proc.terminate()
         for proc in self._procs.values():
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=_STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -242,15 +262,51 @@ async def _wait(
     report: Callable[[str], None],
 ) -> None:
     last = ""
+    dead = _DeadExecutors(client.database_url, pool, report)
     while True:
-        progress: Progress = await client.progress(ids)
+        statuses = await client.statuses(ids)
+        progress = Progress(total=len(ids), counts=dict(Counter(s.status for s in statuses)))
         if str(progress) != last:
             last = str(progress)
             report(f"progress: {last}")
         if progress.done >= len(ids):
             return
+        await dead.check(statuses)
         await pool.revive()
         await anyio.sleep(poll_s)
+
+
+class _DeadExecutors:
+    """Says when runs sit ``PENDING`` under an executor id no live process holds (once per id)."""
+
+    def __init__(self, database_url: str, pool: WorkerPool, report: Callable[[str], None]) -> None:
+        self._database_url = database_url
+        self._pool = pool
+        self._report = report
+        self._told: set[str] = set()
+        self._next = 0.0
+
+    async def check(self, statuses: Sequence[WorkflowStatus]) -> None:
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + _DEAD_CHECK_S
+        stuck = Counter(
+            s.executor_id
+            for s in statuses
+            if s.status == "PENDING" and s.executor_id not in self._pool.executor_ids
+        )
+        for executor_id, count in stuck.items():
+            if executor_id is None or executor_id in self._told:
+                continue
+            if await anyio.to_thread.run_sync(executor_is_live, self._database_url, executor_id):
+                continue
+            self._told.add(executor_id)
+            self._report(
+                f"{count} runs are pending under executor {executor_id!r}, which no live process runs: "
+                f"restart a worker with --executor-id {executor_id} to resume them, or hand them to the "
+                f"live workers with `python -m agentkit.durable.worker --database URL --executor-id NEW_ID "
+                f"--adopt {executor_id}` (see docs/scaling.md)"
+            )
 
 
 async def _executors(client: DurableClient, ids: Sequence[str]) -> dict[str, str]:

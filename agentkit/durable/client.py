@@ -33,6 +33,7 @@ class DurableClient:
 
     def __init__(self, database_url: str, *, app_name: str = "agentkit", queue: str = DEFAULT_QUEUE) -> None:
         self.queue = queue
+        self.database_url = database_url
         self._client = DBOSClient(system_database_url=database_url, application_name=app_name)
 
     def close(self) -> None:

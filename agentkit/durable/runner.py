@@ -13,17 +13,18 @@ import math
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import anyio
+import anyio.to_thread
 from dbos import DBOS, DBOSConfig, SetWorkflowID, WorkflowHandleAsync
 
 from agentkit._log import get_logger
 from agentkit.agent import Agent
+from agentkit.durable._liveness import ExecutorLock, sqlite_path
 from agentkit.durable._workflow import DurableRequest, RunRecord, register_agent, run_agent
 from agentkit.exceptions import UserError
 
@@ -117,12 +118,9 @@ def _use_wal(database_url: str) -> None:
     times per step; in WAL mode a checkpoint costs one sync, and readers in other
     worker processes do not block the writer.
     """
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix):
-        return
-    path = database_url[len(prefix) :].split("?", 1)[0]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(path)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
 
@@ -144,6 +142,8 @@ class DurableRunner:
         agents: agents to register by name (see :func:`register_agent`).
         queue: the fan-out queue's settings.
         log_level: DBOS's own log level.
+        executor_wait_s: how long launching waits for another process to let go of
+            ``executor_id`` before raising :class:`~agentkit.durable._liveness.ExecutorLive`.
     """
 
     def __init__(
@@ -155,8 +155,14 @@ class DurableRunner:
         agents: Mapping[str, Agent[Any]] | None = None,
         queue: QueueConfig | None = None,
         log_level: str = "WARNING",
+        executor_wait_s: float = 0.0,
     ) -> None:
         self.database_url = database_url
+        self.executor_id = executor_id or "local"
+        self._lock = ExecutorLock(database_url, self.executor_id)
+        self._executor_wait_s = executor_wait_s
+        #: Called once when launching waits for another process under the same executor id.
+        self.on_executor_wait: Callable[[], None] | None = None
         self.queue = queue or QueueConfig()
         self._config: DBOSConfig = {
             "name": app_name,
@@ -174,8 +180,15 @@ class DurableRunner:
         if self._launched:
             return
         _use_wal(self.database_url)
-        DBOS(config=self._config)
-        DBOS.launch()
+        await anyio.to_thread.run_sync(
+            lambda: self._lock.acquire(wait_s=self._executor_wait_s, on_wait=self.on_executor_wait)
+        )
+        try:
+            DBOS(config=self._config)
+            DBOS.launch()
+        except BaseException:
+            self._lock.release()
+            raise
         per_minute = self.queue.rate_limit.runs_per_minute if self.queue.rate_limit else None
         await DBOS.register_queue_async(
             self.queue.name,
@@ -193,6 +206,50 @@ class DurableRunner:
         if self._launched:
             DBOS.destroy(workflow_completion_timeout_sec=0)
             self._launched = False
+            self._lock.release()
+
+    async def stop_taking_runs(self) -> None:
+        """Stop DBOS's background threads (the queue poller among them): no new run starts here.
+
+        The system database stays open, for :meth:`release_executor`.
+        """
+        from dbos._dbos import _get_dbos_instance  # noqa: PLC0415 - DBOS has no public "stop polling" call
+
+        dbos = _get_dbos_instance()
+        for event in dbos.background_thread_stop_events:
+            event.set()
+        for thread in list(dbos._background_threads):
+            await anyio.to_thread.run_sync(thread.join, 15.0)
+
+    def lock_held(self) -> bool:
+        """Whether this runner still holds its executor id's lock."""
+        return self._lock.check()
+
+    async def release_executor(self, executor_id: str, *, own: bool = False) -> int:
+        """Put the runs ``executor_id`` left pending back on the queue, for any worker; return how many.
+
+        Only a dead executor's runs (or, with ``own``, this runner's own, when it
+        stops) can be handed over: its lock is taken for the while.
+
+        Raises:
+            ExecutorLive: a live process runs under ``executor_id``.
+        """
+        self._require_launched()
+        lock = None if own else ExecutorLock(self.database_url, executor_id)
+        if lock is not None:
+            await anyio.to_thread.run_sync(lock.acquire)
+        try:
+            pending = await DBOS.list_workflows_async(
+                status="PENDING", executor_id=executor_id, load_input=False, load_output=False
+            )
+            ids = [s.workflow_id for s in pending]
+            if ids:
+                await DBOS.resume_workflows_async(ids, queue_name=self.queue.name)
+        finally:
+            if lock is not None:
+                lock.release()
+        _log.info("durable_released", executor_id=executor_id, runs=len(ids))
+        return len(ids)
 
     async def __aenter__(self) -> Self:
         await self.launch()
