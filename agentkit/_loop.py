@@ -131,7 +131,7 @@ def _result(state: LoopState, end: Final | Paused) -> RunResult[Any]:
 async def _fail(config: LoopConfig, state: LoopState, error: RunError, reason: str) -> None:
     """Close the conversation cleanly, hand its last turn to the hooks, attach it to ``error``."""
     close_dangling_calls(state.messages, reason)
-    error.attach(state.messages, state.run_id)
+    error.attach(state.messages, state.run_id, usage=state.usage, cost_usd=state.cost, turns=state.turn)
     with anyio.CancelScope(shield=True):
         await _commit_turn(config, state)
     state.emit(RunFailed(run_id=state.run_id, error=error))

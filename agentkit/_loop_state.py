@@ -170,7 +170,7 @@ def start(
     if prompt is not None:
         messages.append(UserMessage(content=prompt))
     return LoopState(
-        run_id=uuid.uuid4().hex,
+        run_id=options.run_id or uuid.uuid4().hex,
         messages=messages,
         history_len=history_len,
         deps=options.deps,

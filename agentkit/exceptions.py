@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agentkit.messages import Message
+    from agentkit.usage import Usage
 
 __all__ = [
     "AgentkitError",
@@ -130,11 +131,26 @@ class RunError(AgentkitError):
 
     messages: tuple[Message, ...] = ()
     run_id: str | None = None
+    #: What the run spent before it failed (paid model calls count), and its turns.
+    usage: Usage | None = None
+    cost_usd: float = 0.0
+    turns: int = 0
 
-    def attach(self, messages: Sequence[Message], run_id: str) -> None:
-        """Record the conversation so far and the run id (called by the loop)."""
+    def attach(
+        self,
+        messages: Sequence[Message],
+        run_id: str,
+        *,
+        usage: Usage | None = None,
+        cost_usd: float = 0.0,
+        turns: int = 0,
+    ) -> None:
+        """Record the conversation so far, the run id and what it spent (called by the loop)."""
         self.messages = tuple(messages)
         self.run_id = run_id
+        self.usage = usage
+        self.cost_usd = cost_usd
+        self.turns = turns
 
 
 class MaxTurnsExceeded(RunError):

@@ -85,6 +85,7 @@ class RunKwargs(TypedDict, total=False):
     prefill: str
     prefill_name: str
     approve: Approver
+    run_id: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,6 +109,8 @@ class RunOptions:
             partial assistant message's ``name``).
         approve: decides on calls of tools that ``requires_approval`` (overrides the
             agent's); without one such a call pauses the run.
+        run_id: this run's id in results, logs and traces (default: a random one); a
+            durable run uses its workflow id.
     """
 
     deps: Any = None
@@ -123,3 +126,4 @@ class RunOptions:
     prefill: str | None = None
     prefill_name: str | None = None
     approve: Approver | None = None
+    run_id: str | None = None

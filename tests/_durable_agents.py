@@ -23,6 +23,7 @@ URL_ENV = "AGENTKIT_TEST_KIMI_URL"
 SMTP_PORT_ENV = "AGENTKIT_TEST_SMTP_PORT"
 WORKSPACE_ENV = "AGENTKIT_TEST_WORKSPACE"
 LOG_ENV = "AGENTKIT_TEST_TOOL_LOG"
+MEMORY_ENV = "AGENTKIT_TEST_MEMORY"
 #: While this file does not exist, the ``slow`` step waits (a test kills the worker meanwhile).
 GATE_ENV = "AGENTKIT_TEST_GATE"
 
@@ -48,6 +49,8 @@ async def step(name: str, ctx: RunContext[None]) -> str:
         ctx: the run context (for the idempotency key).
     """
     _record(f"start {name} {ctx.idempotency_key}")
+    if name == "boom":
+        raise RuntimeError("the boom step always fails")
     gate = os.environ.get(GATE_ENV)
     if name == "slow" and gate:
         await _wait_for_file(gate)
@@ -59,6 +62,22 @@ def stepper() -> Agent[str]:
     """An agent with the ``step`` tool, against the fake server."""
     model = KimiModel("kimi-k2-0905-preview", base_url=os.environ[URL_ENV], api_key="test-key")
     return Agent(model, instructions="Do the steps.", tools=[step], name="stepper")
+
+
+def looper() -> Agent[str]:
+    """The stepper with a limit of three model turns (a model that never stops calling fails)."""
+    model = KimiModel("kimi-k2-0905-preview", base_url=os.environ[URL_ENV], api_key="test-key")
+    return Agent(
+        model, instructions="Do the steps.", tools=[step], name="looper", max_turns=3, tool_retries=5
+    )
+
+
+def chatter() -> Agent[str]:
+    """An agent without tools whose sessions live in the SQLite file ``AGENTKIT_TEST_MEMORY``."""
+    from agentkit.memory import SQLiteMemory  # noqa: PLC0415 - only the session tests need it
+
+    model = KimiModel("kimi-k2-0905-preview", base_url=os.environ[URL_ENV], api_key="test-key")
+    return Agent(model, instructions="Chat.", memory=SQLiteMemory(os.environ[MEMORY_ENV]), name="chatter")
 
 
 def mailer() -> Agent[str]:

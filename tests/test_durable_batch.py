@@ -64,7 +64,7 @@ def test_batch_runs_every_task_once_over_three_workers(tmp_path: Path, database:
     assert len({r["executor"] for r in results}) >= 2
     assert len(log.read_text().splitlines()) == 2 * RUNS  # start + done per tool call, one call per run
     assert len(list((out / "traces").glob("b1-*.jsonl"))) == RUNS
-    assert f"{RUNS} runs: {RUNS} ok, 0 failed" in done.stderr
+    assert f"{RUNS} runs: {RUNS} ok, 0 failed" in done.stdout
     assert f"progress: {RUNS}/{RUNS} done" in done.stderr
 
 

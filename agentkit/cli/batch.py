@@ -1,8 +1,8 @@
 """``agentkit batch``: run every task of a JSONL file durably, fanned out over worker processes.
 
-Progress and the summary go to stderr; ``OUT/results.jsonl`` gets one line per
-task (output or error, usage, cost, the worker that ran it) and ``OUT/traces/``
-one JSONL trace per run. Exit status 1 when any run failed.
+Progress goes to stderr and the summary to stdout; ``OUT/results.jsonl`` gets one
+line per task (output or error, usage, cost, the worker that ran it) and
+``OUT/traces/`` one JSONL trace per run. Exit status 1 when any run failed.
 """
 
 from __future__ import annotations
@@ -48,25 +48,33 @@ def batch(
         str | None, typer.Option(help="Run-id prefix (default: from the file's content).")
     ] = None,
     traces: Annotated[bool, typer.Option(help="Write one JSONL trace per run.")] = True,
+    connections: Annotated[
+        int, typer.Option(help="The most database connections each worker opens (PostgreSQL budget).")
+    ] = 10,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Run the tasks whose last run failed again (results merged into OUT).")
+    ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Run every task of TASKS durably on a DBOS queue over worker processes."""
     with reported(debug=debug):
         from agentkit.durable.batch import BatchConfig, read_tasks, run_batch  # noqa: PLC0415 - DBOS loads only here
-        from agentkit.durable.runner import RateLimit  # noqa: PLC0415 - likewise
+        from agentkit.durable.runner import MIN_CONNECTIONS, RateLimit  # noqa: PLC0415 - likewise
 
         if not tasks.is_file():
             raise CliError(f"no such file: {tasks}")
         if workers < 0 or concurrency < 1:
             raise CliError("--workers must be >= 0 and --concurrency >= 1")
-        out_dir = out or tasks.with_suffix("")
+        if connections < MIN_CONNECTIONS:
+            raise CliError(f"--connections must be >= {MIN_CONNECTIONS}")
+        out_dir = (out or tasks.with_suffix("")).resolve()  # workers write traces from their own cwd
         rate = None
         if rpm is not None or tpm is not None:
             rate = RateLimit(
                 rpm=rpm, tpm=tpm, requests_per_run=requests_per_run, tokens_per_run=tokens_per_run
             )
         config = BatchConfig(
-            agent=agent,
+            agent=_absolute_agent(agent),
             database_url=database or f"sqlite:///{(out_dir / 'runs.sqlite').resolve()}",
             out_dir=out_dir,
             batch_id=batch_id or hashlib.sha256(tasks.read_bytes()).hexdigest()[:12],
@@ -74,11 +82,21 @@ def batch(
             worker_concurrency=concurrency,
             rate_limit=rate,
             traces=traces,
+            retry_failed=retry_failed,
+            worker_connections=connections,
         )
         task_list = read_tasks(tasks)
         summary = anyio.run(
             lambda: run_batch(config, task_list, report=lambda line: typer.echo(line, err=True))
         )
-        typer.echo(str(summary), err=True)
+        typer.echo(str(summary))
         if summary.failed:
             raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def _absolute_agent(spec: str) -> str:
+    """``path/file.py:attr`` made absolute (workers import it from their own working directory)."""
+    location, _, attr = spec.rpartition(":") if ":" in spec else (spec, ":", "agent")
+    if location.endswith(".py") or "/" in location:
+        return f"{Path(location).resolve()}:{attr or 'agent'}"
+    return spec

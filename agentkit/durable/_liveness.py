@@ -29,6 +29,8 @@ from agentkit.exceptions import UserError
 
 __all__ = ["ExecutorLive", "ExecutorLock", "executor_is_live", "is_postgres", "libpq_url", "sqlite_path"]
 
+#: Seconds to wait for a system database another worker is creating.
+_CREATE_WAIT_S = 60.0
 #: Namespace of agentkit's advisory lock keys (two int4 keys: this, then a hash of the id).
 _PG_CLASS = 0x616B  # "ak"
 
@@ -82,12 +84,18 @@ def _pg_connect(database_url: str, *, create: bool) -> Any:
     info = psycopg.conninfo.conninfo_to_dict(url)
     name = str(info.get("dbname"))
     admin_url = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with (
-        psycopg.connect(admin_url, autocommit=True) as admin,
-        contextlib.suppress(psycopg.errors.DuplicateDatabase),
-    ):
+    # Workers started together race to create it: the losers' CREATE fails (duplicate, or
+    # template1 busy with the winner's copy); each then waits until the database is there.
+    with psycopg.connect(admin_url, autocommit=True) as admin, contextlib.suppress(psycopg.Error):
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return psycopg.connect(url, autocommit=True)
+    deadline = time.monotonic() + _CREATE_WAIT_S
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class _PgLock:

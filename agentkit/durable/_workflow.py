@@ -121,6 +121,11 @@ def durable_agent(name: str) -> Agent[Any]:
 
 
 def _import_agent(ref: str) -> Agent[Any]:
+    location = ref.rpartition(":")[0] or ref
+    if location.endswith(".py") or "/" in location:  # a file: the CLI's loader imports it by path
+        from agentkit.cli._load import load_agent  # noqa: PLC0415 - only for path/file.py:attr
+
+        return load_agent(ref, None)
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise UserError(f"unknown agent {ref!r}: register_agent() it, or name it as 'module:attr'")
@@ -150,8 +155,13 @@ def _make_durable(agent: Agent[Any]) -> Agent[Any]:
 async def run_agent(request: DurableRequest) -> RunRecord:
     """The workflow: run the agent once, each model and tool call a step; never raises a run's error."""
     workflow_id = DBOS.workflow_id or ""
-    agent = durable_agent(request.agent)
-    options: RunKwargs = {"hooks": [ReserveToolSteps()]}
+    try:
+        agent = durable_agent(request.agent)
+    except Exception as err:  # a failed run, retryable (--retry-failed) once the agent imports
+        error = f"{type(err).__name__}: cannot load the agent {request.agent!r}: {err}"
+        _log.warning("durable_run_failed", run_id=workflow_id, error=error)
+        return RunRecord(run_id=workflow_id, error=error)
+    options: RunKwargs = {"hooks": [ReserveToolSteps()], "run_id": workflow_id}
     if request.session is not None:
         options["session"] = request.session
     if request.trace is not None:
@@ -168,14 +178,26 @@ async def run_agent(request: DurableRequest) -> RunRecord:
     except RunError as err:
         _log.warning("durable_run_failed", run_id=workflow_id, error=f"{type(err).__name__}: {err}")
         return RunRecord(
-            run_id=workflow_id, error=f"{type(err).__name__}: {err}", messages=tuple(err.messages)
+            run_id=workflow_id,
+            error=f"{type(err).__name__}: {err}",
+            usage=err.usage or Usage(),
+            cost_usd=err.cost_usd,
+            turns=err.turns,
+            messages=tuple(err.messages),
         )
     finally:
         CURRENT_RUN.reset(token)
     if result.paused:  # nobody can approve inside a worker: report it, with the conversation
         waiting = ", ".join(p.call.name for p in result.pending)
         error = f"RunPaused: tool calls wait for approval ({waiting}); give the agent an approver"
-        return RunRecord(run_id=workflow_id, error=error, turns=result.turns, messages=result.messages)
+        return RunRecord(
+            run_id=workflow_id,
+            error=error,
+            usage=result.usage,
+            cost_usd=result.cost_usd,
+            turns=result.turns,
+            messages=result.messages,
+        )
     return RunRecord(
         run_id=workflow_id,
         output=result.output,

@@ -1,24 +1,22 @@
 """Batches: many runs from a JSONL file, fanned out over worker processes on a DBOS queue.
 
-The submitting process only enqueues and watches (it executes nothing); the
-worker processes it supervises (``workers=N``), or workers started elsewhere
-against the same PostgreSQL system database (``workers=0``), execute the runs.
-A worker that dies is restarted under its executor id, so its runs resume.
-Every run id is ``{batch_id}-{task id}``: submitting the same batch again
-attaches to the runs already there instead of running them twice.
+The submitting process (the coordinator) only enqueues and watches: the worker
+processes it supervises (``workers=N``), or workers started elsewhere against
+the same system database (``workers=0``), execute the runs. Every run id is
+``{batch_id}-{task id}``: submitting the same batch again attaches to the runs
+already there instead of running them twice. The tasks of one session run one
+after another, in file order; other tasks and sessions run in parallel.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -26,20 +24,22 @@ import orjson
 import pydantic_core
 from dbos import WorkflowStatus
 
+from agentkit.durable._batch_state import BatchState
 from agentkit.durable._liveness import executor_is_live
-from agentkit.durable._workflow import DurableRequest, RunRecord
+from agentkit.durable._pool import WorkerPool, worker_command
+from agentkit.durable._workflow import DurableRequest
 from agentkit.durable.client import DurableClient
-from agentkit.durable.runner import DEFAULT_QUEUE, Progress, RateLimit
+from agentkit.durable.runner import DEFAULT_QUEUE, DEFAULT_WORKER_CONNECTIONS, RateLimit
 from agentkit.exceptions import UserError
 
-__all__ = ["BatchConfig", "BatchSummary", "Task", "WorkerPool", "read_tasks", "run_batch"]
+__all__ = ["BatchConfig", "BatchSummary", "Task", "read_tasks", "run_batch"]
 
-#: Seconds a worker the pool starts waits for an earlier process under its executor id to exit.
-_EXECUTOR_WAIT_S = 300.0
-#: Seconds the pool gives its workers to stop cleanly before killing them.
-_STOP_WAIT_S = 75.0
 #: Seconds between checks for runs stuck under an executor no process runs.
 _DEAD_CHECK_S = 5.0
+#: Seconds without any run starting or ending, runs queued, before saying no worker takes them.
+_STALL_S = 10.0
+#: Failed task ids the summary lists before "and N more".
+_FAILED_SHOWN = 20
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -81,9 +81,10 @@ class BatchConfig:
     """How to run a batch.
 
     Attributes:
-        agent: ``module:attr`` (or ``path/file.py:attr``) of the agent, importable by every worker.
+        agent: ``module:attr`` (or ``/abs/path/file.py:attr``) of the agent, importable by every worker.
         database_url: the DBOS system database (SQLite file: this machine; PostgreSQL: any).
-        out_dir: where ``results.jsonl`` and the per-run traces go.
+        out_dir: where ``results.jsonl`` and the per-run traces go (make it absolute: workers
+            write the traces, from their own working directory).
         batch_id: prefix of every run id (the same id resumes the same batch).
         workers: worker processes to start and supervise here (0: workers run elsewhere).
         worker_concurrency: runs each worker executes at once.
@@ -91,6 +92,8 @@ class BatchConfig:
         traces: write one JSONL trace per run under ``out_dir/traces``.
         queue: the queue's name.
         poll_s: seconds between progress checks (and workers' queue polls).
+        retry_failed: run the tasks whose last run failed again (a new attempt each).
+        worker_connections: the most database connections each worker opens.
     """
 
     agent: str
@@ -103,177 +106,218 @@ class BatchConfig:
     traces: bool = True
     queue: str = DEFAULT_QUEUE
     poll_s: float = 0.2
+    retry_failed: bool = False
+    worker_connections: int = DEFAULT_WORKER_CONNECTIONS
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BatchSummary:
-    """What a finished batch did."""
+    """What a finished batch did.
+
+    Attributes:
+        total: tasks in the batch.
+        ok: tasks whose run answered.
+        failed_ids: tasks whose run failed, in file order.
+        seconds: the command's wall time (worker start-up included).
+        results_path: the ``results.jsonl`` written.
+        worker_restarts: workers restarted after they died.
+        already_done: runs that had ended before this command (attached, not run again).
+        resumed: runs this command found started or queued and waited for.
+        retried: tasks run again by ``retry_failed``.
+        ran_now: runs that ended while this command watched.
+        run_rate: ``ran_now`` per second, from the first enqueue to the last run's end.
+        enqueue_s: seconds the first enqueue took (every task ready at the start, in one transaction).
+        collect_s: seconds from the last run's end to ``results.jsonl`` written.
+    """
 
     total: int
     ok: int
-    failed: int
+    failed_ids: tuple[str, ...]
     seconds: float
     results_path: Path
     worker_restarts: int = 0
-    #: From the last run enqueued to the last run finished (worker start-up not included).
-    run_seconds: float = 0.0
-
-    def __str__(self) -> str:
-        rate = self.total / self.run_seconds if self.run_seconds > 0 else 0.0
-        return (
-            f"{self.total} runs: {self.ok} ok, {self.failed} failed in {self.seconds:.1f} s "
-            f"({rate:.1f} runs/s once queued); results in {self.results_path}"
-        )
-
-
-class WorkerPool:
-    """Worker processes of one batch, each under a fixed executor id; dead ones are restarted."""
-
-    def __init__(self, config: BatchConfig, report: Callable[[str], None]) -> None:
-        self._config = config
-        self._report = report
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.restarts = 0
-
-    def _command(self, executor_id: str) -> list[str]:
-        config = self._config
-        command = [sys.executable, "-m", "agentkit.durable.worker", "--database", config.database_url]
-        command += ["--executor-id", executor_id, "--queue", config.queue]
-        command += ["--concurrency", str(config.worker_concurrency), "--poll", str(config.poll_s)]
-        # Exit with this process (its pipe closes when it dies); wait for an earlier worker under
-        # the same id (a killed coordinator's, finishing its steps) instead of refusing to start.
-        command += ["--watch-stdin", "--wait-executor", str(_EXECUTOR_WAIT_S), "--agent", config.agent]
-        rate = config.rate_limit
-        if rate is not None:
-            for flag, value in (("--rpm", rate.rpm), ("--tpm", rate.tpm)):
-                if value is not None:
-                    command += [flag, str(value)]
-            command += ["--requests-per-run", str(rate.requests_per_run)]
-            command += ["--tokens-per-run", str(rate.tokens_per_run)]
-        return command
-
-    async def start(self) -> None:
-        """Start every worker at once, then wait until each listens."""
-        ids = [f"{self._config.batch_id}-worker-{index}" for index in range(self._config.workers)]
-        for executor_id in ids:
-            self._spawn(executor_id)
-        for executor_id in ids:
-            await self._wait_ready(executor_id)
-
-    def _spawn(self, executor_id: str) -> None:
-        # A long-lived child, never waited on here: Popen returns at once (S603: our own module).
-        command = self._command(executor_id)
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603
-        self._procs[executor_id] = proc
-
-    async def _wait_ready(self, executor_id: str) -> None:
-        proc = self._procs[executor_id]
-        assert proc.stdout is not None
-        line = await anyio.to_thread.run_sync(_read_line, proc.stdout)
-        if line.strip() != b"ready":
-            code = await anyio.to_thread.run_sync(proc.wait)
-            raise UserError(f"worker {executor_id} did not start (exit status {code}; its message is above)")
-
-    async def revive(self) -> None:
-        """Restart any worker that has exited, under the same executor id (its runs resume)."""
-        for executor_id, proc in list(self._procs.items()):
-            code = proc.poll()
-            if code is not None:
-                self.restarts += 1
-                self._report(f"{executor_id} exited (status {code}); restarting it, its runs resume")
-                self._spawn(executor_id)
-                await self._wait_ready(executor_id)
+    already_done: int = 0
+    resumed: int = 0
+    retried: int = 0
+    ran_now: int = 0
+    run_rate: float = 0.0
+    enqueue_s: float = 0.0
+    collect_s: float = 0.0
 
     @property
-    def executor_ids(self) -> list[str]:
-        """The executor ids of this pool's workers."""
-        return list(self._procs)
+    def failed(self) -> int:
+        """Tasks whose run failed."""
+        return len(self.failed_ids)
 
-    def stop(self) -> None:
-        """Stop every worker (SIGTERM: each finishes its running steps and hands its runs back)."""
-        for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self._procs.values():
-            try:
-                proc.wait(timeout=_STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _read_line(stream: IO[bytes]) -> bytes:
-    return stream.readline()
+    def __str__(self) -> str:
+        lines = [
+            f"{self.total} runs: {self.ok} ok, {self.failed} failed in {self.seconds:.1f} s; "
+            f"{self.ran_now} ran now ({self.run_rate:.1f} runs/s from first enqueue to last result), "
+            f"resumed {self.resumed}, already done {self.already_done}, retried {self.retried}, "
+            f"worker restarts {self.worker_restarts}; results in {self.results_path}"
+        ]
+        if self.failed_ids:
+            shown = ", ".join(self.failed_ids[:_FAILED_SHOWN])
+            more = len(self.failed_ids) - _FAILED_SHOWN
+            lines.append(f"failed: {shown}" + (f" and {more} more" if more > 0 else ""))
+            lines.append("rerun with --retry-failed to run the failed tasks again")
+        return "\n".join(lines)
 
 
-def run_id_of(batch_id: str, task: Task) -> str:
-    """The run id of ``task`` in batch ``batch_id``."""
-    return f"{batch_id}-{task.id}"
+def _pool(config: BatchConfig, report: Callable[[str], None]) -> WorkerPool:
+    commands = {
+        executor_id: worker_command(
+            database_url=config.database_url,
+            executor_id=executor_id,
+            queue=config.queue,
+            agent=config.agent,
+            concurrency=config.worker_concurrency,
+            poll_s=config.poll_s,
+            rate_limit=config.rate_limit,
+            connections=config.worker_connections,
+        )
+        for executor_id in (f"{config.batch_id}-worker-{i}" for i in range(config.workers))
+    }
+    return WorkerPool(commands, report)
 
 
 async def run_batch(
     config: BatchConfig, tasks: Sequence[Task], *, report: Callable[[str], None] = lambda line: None
 ) -> BatchSummary:
-    """Enqueue every task, supervise the workers, wait for all runs, write ``results.jsonl``."""
+    """Enqueue every task, supervise the workers, wait for all runs, write ``results.jsonl``.
+
+    Raises:
+        UserError: the system database does not exist (with no worker here to create it), or
+            a worker could not start.
+    """
     started = time.perf_counter()
     config.out_dir.mkdir(parents=True, exist_ok=True)
-    pool = WorkerPool(config, report)
+    pool = _pool(config, report)
+    state = BatchState.plan(config.batch_id, [(t.id, t.session) for t in tasks])
+    requests = {t.id: t for t in tasks}
     client: DurableClient | None = None
     try:
-        await pool.start()  # first: a worker creates the system database if it is new
+        if config.workers:
+            await pool.start()  # first: a worker creates the system database if it is new
+        else:
+            await anyio.to_thread.run_sync(DurableClient.check_database, config.database_url)
         client = DurableClient(config.database_url, queue=config.queue)
-        ids = [await _enqueue(client, config, task) for task in tasks]
-        report(f"enqueued {len(ids)} runs on queue {config.queue!r} (batch {config.batch_id})")
-        enqueued = time.perf_counter()
-        await _wait(client, pool, ids, config.poll_s, report)
-        run_seconds = time.perf_counter() - enqueued
-        records = [await client.result(run_id) for run_id in ids]
-        executors = await _executors(client, ids)
+        await _attach(client, config, state, report)
+        state.first_enqueue = time.perf_counter()
+        await _watch(client, pool, config, state, requests, report)
     finally:
         pool.stop()
         if client is not None:
             client.close()
     path = config.out_dir / "results.jsonl"
-    _write_results(path, tasks, records, executors)
-    ok = sum(r.ok for r in records)
+    _write_results(path, state)
+    written = time.perf_counter()
+    failed = tuple(state.failed_ids())
     return BatchSummary(
-        total=len(records),
-        ok=ok,
-        failed=len(records) - ok,
+        total=len(state.slots),
+        ok=len(state.slots) - len(failed),
+        failed_ids=failed,
         seconds=time.perf_counter() - started,
         results_path=path,
         worker_restarts=pool.restarts,
-        run_seconds=run_seconds,
+        already_done=state.already_done,
+        resumed=state.resumed,
+        retried=len(state.retried),
+        ran_now=state.finished_now,
+        run_rate=state.run_rate(),
+        enqueue_s=state.enqueue_s,
+        collect_s=written - state.last_finish if state.last_finish is not None else 0.0,
     )
 
 
-async def _enqueue(client: DurableClient, config: BatchConfig, task: Task) -> str:
-    run_id = run_id_of(config.batch_id, task)
-    trace = str(config.out_dir / "traces" / f"{run_id}.jsonl") if config.traces else None
-    request = DurableRequest(agent=config.agent, prompt=task.prompt, session=task.session, trace=trace)
-    return await client.enqueue(request, run_id=run_id)
+async def _attach(
+    client: DurableClient, config: BatchConfig, state: BatchState, report: Callable[[str], None]
+) -> None:
+    """Find the batch's runs already in the system database and say what was found."""
+    existing = await client.runs_with_prefix(f"{config.batch_id}-")
+    state.attach(existing, retry_failed=config.retry_failed)
+    found = state.already_done + state.resumed + len(state.retried)
+    if found:
+        report(
+            f"attached to {found} runs of batch {config.batch_id} already in the system database: "
+            f"{state.already_done} already done, {state.resumed} unfinished (resumed)"
+        )
+    if state.retried:
+        report(f"retrying {len(state.retried)} failed tasks: {', '.join(state.retried[:_FAILED_SHOWN])}")
+    if not config.workers:
+        report(
+            f"no workers started here (--workers 0): runs wait for workers on queue {config.queue!r} "
+            "of this system database (python -m agentkit.durable.worker --database URL --executor-id ID)"
+        )
 
 
-async def _wait(
+async def _watch(  # noqa: PLR0917 - private, one call site
     client: DurableClient,
     pool: WorkerPool,
-    ids: Sequence[str],
-    poll_s: float,
+    config: BatchConfig,
+    state: BatchState,
+    tasks: dict[str, Task],
     report: Callable[[str], None],
 ) -> None:
+    """Enqueue what is ready, follow the runs until every one ended, restart dead workers."""
     last = ""
     dead = _DeadExecutors(client.database_url, pool, report)
+    stall = _Stall(config, report)
     while True:
-        statuses = await client.statuses(ids)
-        progress = Progress(total=len(ids), counts=dict(Counter(s.status for s in statuses)))
-        if str(progress) != last:
-            last = str(progress)
-            report(f"progress: {last}")
-        if progress.done >= len(ids):
+        ready = state.ready()
+        if ready:
+            started = time.perf_counter()
+            await client.enqueue_many(
+                [(_request(config, tasks[s.task_id], s.run_id), s.run_id) for s in ready]
+            )
+            state.enqueued(ready)
+            if not state.enqueue_s:
+                state.enqueue_s = time.perf_counter() - started
+                report(f"enqueued {len(ready)} runs in {state.enqueue_s:.1f} s")
+        statuses = await client.statuses(state.unfinished_ids(), load_output=True)
+        state.update(statuses)
+        line = state.progress()
+        if line != last:
+            last = line
+            stall.moved()
+            report(f"progress: {line}")
+        if state.complete:
             return
+        stall.check(statuses)
         await dead.check(statuses)
         await pool.revive()
-        await anyio.sleep(poll_s)
+        await anyio.sleep(config.poll_s)
+
+
+def _request(config: BatchConfig, task: Task, run_id: str) -> DurableRequest:
+    trace = str(config.out_dir / "traces" / f"{run_id}.jsonl") if config.traces else None
+    return DurableRequest(agent=config.agent, prompt=task.prompt, session=task.session, trace=trace)
+
+
+class _Stall:
+    """Says once when runs sit queued and nothing moves for a while with no worker started here."""
+
+    def __init__(self, config: BatchConfig, report: Callable[[str], None]) -> None:
+        self._config = config
+        self._report = report
+        self._since = time.monotonic()
+        self._told = False
+
+    def moved(self) -> None:
+        self._since = time.monotonic()
+
+    def check(self, statuses: Sequence[WorkflowStatus]) -> None:
+        if self._told or self._config.workers or time.monotonic() - self._since < _STALL_S:
+            return
+        queued = sum(1 for s in statuses if s.status == "ENQUEUED")
+        running = sum(1 for s in statuses if s.status == "PENDING")
+        if queued and not running:
+            self._told = True
+            self._report(
+                f"no worker has taken a run for {_STALL_S:.0f} s ({queued} queued): start one with "
+                f"`python -m agentkit.durable.worker --database URL --queue {self._config.queue} "
+                "--executor-id ID` against this system database"
+            )
 
 
 class _DeadExecutors:
@@ -290,10 +334,9 @@ class _DeadExecutors:
         if time.monotonic() < self._next:
             return
         self._next = time.monotonic() + _DEAD_CHECK_S
+        ours = self._pool.executor_ids
         stuck = Counter(
-            s.executor_id
-            for s in statuses
-            if s.status == "PENDING" and s.executor_id not in self._pool.executor_ids
+            s.executor_id for s in statuses if s.status == "PENDING" and s.executor_id not in ours
         )
         for executor_id, count in stuck.items():
             if executor_id is None or executor_id in self._told:
@@ -309,25 +352,22 @@ class _DeadExecutors:
             )
 
 
-async def _executors(client: DurableClient, ids: Sequence[str]) -> dict[str, str]:
-    statuses = await client.statuses(ids)
-    return {s.workflow_id: s.executor_id or "" for s in statuses}
-
-
-def _write_results(
-    path: Path, tasks: Sequence[Task], records: Sequence[RunRecord], executors: dict[str, str]
-) -> None:
-    with path.open("wb") as out:
-        for task, record in zip(tasks, records, strict=True):
-            line: dict[str, Any] = {
-                "id": task.id,
-                "run_id": record.run_id,
-                "ok": record.ok,
-                "output": pydantic_core.to_jsonable_python(record.output, fallback=str),
-                "error": record.error,
-                "turns": record.turns,
-                "usage": pydantic_core.to_jsonable_python(record.usage),
-                "cost_usd": record.cost_usd,
-                "executor": executors.get(record.run_id, ""),
-            }
-            out.write(orjson.dumps(line) + b"\n")
+def _write_results(path: Path, state: BatchState) -> None:
+    """One line per task, in file order, from each task's latest run."""
+    lines = []
+    for slot in state.slots:
+        record = slot.record
+        assert record is not None  # every slot ended before results are written
+        line: dict[str, Any] = {
+            "id": slot.task_id,
+            "run_id": record.run_id,
+            "ok": record.ok,
+            "output": pydantic_core.to_jsonable_python(record.output, fallback=str),
+            "error": record.error,
+            "turns": record.turns,
+            "usage": pydantic_core.to_jsonable_python(record.usage),
+            "cost_usd": record.cost_usd,
+            "executor": slot.executor,
+        }
+        lines.append(orjson.dumps(line))
+    path.write_bytes(b"\n".join(lines) + b"\n")

@@ -12,14 +12,20 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
+import anyio.to_thread
 from dbos import DBOSClient, EnqueueOptions, WorkflowStatus
+from sqlalchemy import exc as sa_exc
 
+from agentkit.durable._liveness import is_postgres, libpq_url, sqlite_path
 from agentkit.durable._workflow import RUN_WORKFLOW_NAME, DurableRequest, RunRecord
 from agentkit.durable.runner import DEFAULT_QUEUE, Progress
+from agentkit.exceptions import UserError
 
 __all__ = ["DurableClient"]
 
 _POLL_S = 0.1
+#: Database connections a client opens at most (it enqueues and reads, a few statements at a time).
+_POOL = 4
 
 
 class DurableClient:
@@ -34,7 +40,9 @@ class DurableClient:
     def __init__(self, database_url: str, *, app_name: str = "agentkit", queue: str = DEFAULT_QUEUE) -> None:
         self.queue = queue
         self.database_url = database_url
-        self._client = DBOSClient(system_database_url=database_url, application_name=app_name)
+        self._client = DBOSClient(
+            system_database_url=database_url, application_name=app_name, system_database_pool_size=_POOL
+        )
 
     def close(self) -> None:
         """Release the database connections."""
@@ -67,13 +75,77 @@ class DurableClient:
             return RunRecord(run_id=run_id, error=f"{type(err).__name__}: {err}")
         return record
 
-    async def statuses(self, run_ids: Sequence[str]) -> list[WorkflowStatus]:
-        """DBOS's status rows of the runs (status, executor id, timestamps), without inputs or outputs."""
+    async def enqueue_many(self, items: Sequence[tuple[DurableRequest, str]]) -> None:
+        """Queue ``(request, run id)`` pairs in one transaction (ids already queued are left as they are)."""
+        if not items:
+            return
+        try:
+            await anyio.to_thread.run_sync(self._enqueue_in_one_transaction, items)
+        except sa_exc.IntegrityError:  # an id already there (another coordinator?): one by one, attaching
+            for request, run_id in items:
+                await self.enqueue(request, run_id=run_id)
+
+    def _enqueue_in_one_transaction(self, items: Sequence[tuple[DurableRequest, str]]) -> None:
+        engine = self._client._sys_db.engine  # the system database's own engine, as DBOS asks
+        with engine.begin() as conn:
+            for request, run_id in items:
+                options: EnqueueOptions = {
+                    "queue_name": self.queue,
+                    "workflow_name": RUN_WORKFLOW_NAME,
+                    "workflow_id": run_id,
+                }
+                self._client.enqueue_in_transaction(conn, options, request)
+
+    async def statuses(self, run_ids: Sequence[str], *, load_output: bool = False) -> list[WorkflowStatus]:
+        """DBOS's status rows of the runs (status, executor id, timestamps; outputs with ``load_output``)."""
+        if not run_ids:
+            return []
         return await self._client.list_workflows_async(
-            workflow_ids=list(run_ids), load_input=False, load_output=False
+            workflow_ids=list(run_ids), load_input=False, load_output=load_output
         )
+
+    async def runs_with_prefix(self, prefix: str) -> list[WorkflowStatus]:
+        """The status rows, outputs included, of every run whose id starts with ``prefix``."""
+        return await self._client.list_workflows_async(
+            workflow_id_prefix=prefix, load_input=False, load_output=True
+        )
+
+    @staticmethod
+    def check_database(database_url: str) -> None:
+        """Raise a clear error if the system database does not exist (workers create it; clients do not).
+
+        Raises:
+            UserError: no such PostgreSQL database, or no such SQLite file.
+        """
+        if is_postgres(database_url):
+            import psycopg  # noqa: PLC0415 - a DBOS dependency, needed only for PostgreSQL
+
+            try:
+                psycopg.connect(libpq_url(database_url), connect_timeout=10).close()
+            except psycopg.OperationalError as err:
+                if "does not exist" in str(err):
+                    raise UserError(
+                        f"the system database in {_hide_password(database_url)} does not exist: a worker "
+                        "creates it when it starts (start one first), or check --database"
+                    ) from None
+                raise UserError(f"cannot connect to the system database: {err}") from None
+            return
+        path = sqlite_path(database_url)
+        if path is not None and not path.exists():
+            raise UserError(
+                f"no system database at {path}: a worker creates it when it starts, start one first"
+            )
 
     async def progress(self, run_ids: Sequence[str]) -> Progress:
         """Count the runs' statuses (``ENQUEUED``, ``PENDING``, ``SUCCESS``...)."""
         statuses = await self.statuses(run_ids)
         return Progress(total=len(run_ids), counts=dict(Counter(s.status for s in statuses)))
+
+
+def _hide_password(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (errors must not show secrets)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"

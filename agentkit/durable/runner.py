@@ -28,12 +28,28 @@ from agentkit.durable._liveness import ExecutorLock, sqlite_path
 from agentkit.durable._workflow import DurableRequest, RunRecord, register_agent, run_agent
 from agentkit.exceptions import UserError
 
-__all__ = ["DEFAULT_QUEUE", "DurableRunner", "Progress", "QueueConfig", "RateLimit"]
+__all__ = [
+    "DEFAULT_QUEUE",
+    "DEFAULT_WORKER_CONNECTIONS",
+    "MIN_CONNECTIONS",
+    "DurableRunner",
+    "Progress",
+    "QueueConfig",
+    "RateLimit",
+]
 
 _log = get_logger("agentkit.durable")
 
 #: How often a waiting caller looks for a queued run's result.
 _POLL_S = 0.1
+
+#: Connections a process holds outside DBOS's pool: the executor lock's and the notification listener's.
+_OUTSIDE_POOL = 2
+#: The smallest connection budget that leaves DBOS a pool of two.
+MIN_CONNECTIONS = _OUTSIDE_POOL + 2
+#: Connections one worker opens at most unless told otherwise: six workers and a coordinator
+#: stay well under PostgreSQL's default ``max_connections=100``.
+DEFAULT_WORKER_CONNECTIONS = 10
 
 #: The queue fan-out uses unless told otherwise.
 DEFAULT_QUEUE = "agentkit-runs"
@@ -144,6 +160,8 @@ class DurableRunner:
         log_level: DBOS's own log level.
         executor_wait_s: how long launching waits for another process to let go of
             ``executor_id`` before raising :class:`~agentkit.durable._liveness.ExecutorLive`.
+        connections: the most database connections this process opens (its executor lock
+            and DBOS's notification listener included); ``None``: DBOS's default pool of 20.
     """
 
     def __init__(
@@ -156,6 +174,7 @@ class DurableRunner:
         queue: QueueConfig | None = None,
         log_level: str = "WARNING",
         executor_wait_s: float = 0.0,
+        connections: int | None = None,
     ) -> None:
         self.database_url = database_url
         self.executor_id = executor_id or "local"
@@ -171,6 +190,10 @@ class DurableRunner:
         }
         if executor_id is not None:
             self._config["executor_id"] = executor_id
+        if connections is not None:
+            if connections < MIN_CONNECTIONS:
+                raise UserError(f"connections must be at least {MIN_CONNECTIONS}, not {connections}")
+            self._config["sys_db_pool_size"] = connections - _OUTSIDE_POOL
         for name, agent in (agents or {}).items():
             register_agent(name, agent)
         self._launched = False

@@ -17,6 +17,7 @@ own once it is listening.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -27,7 +28,13 @@ import anyio
 import anyio.to_thread
 
 from agentkit.durable._steps import STEPS
-from agentkit.durable.runner import DEFAULT_QUEUE, DurableRunner, QueueConfig, RateLimit
+from agentkit.durable.runner import (
+    DEFAULT_QUEUE,
+    DEFAULT_WORKER_CONNECTIONS,
+    DurableRunner,
+    QueueConfig,
+    RateLimit,
+)
 from agentkit.exceptions import AgentkitError, UserError
 
 __all__ = ["main", "serve"]
@@ -36,6 +43,23 @@ __all__ = ["main", "serve"]
 EXIT_START_FAILED = 3
 #: Seconds between checks that the executor lock is still held.
 _LOCK_CHECK_S = 2.0
+
+
+class _OneLine(logging.Formatter):
+    """Log records as one line each: a tool's failure is reported by the run, not by a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return super().format(record)
+
+
+def _log_one_line_per_event(executor_id: str) -> None:
+    """Agentkit's warnings on stderr, one line each, prefixed with the executor id."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine(f"worker {executor_id}: %(levelname)s %(message)s"))
+    logger = logging.getLogger("agentkit")
+    logger.addHandler(handler)
+    logger.propagate = False
 
 
 def _say(executor_id: str, line: str) -> None:
@@ -120,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--wait-executor",
         type=float,
-        default=2.0,
+        default=30.0,
         help="seconds to wait for another process to release this executor id before refusing",
     )
     parser.add_argument(
@@ -135,6 +159,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="EXECUTOR_ID",
         help="hand the pending runs of this dead executor back to the queue (repeatable)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=DEFAULT_WORKER_CONNECTIONS,
+        help="the most database connections this worker opens",
     )
     parser.add_argument("--agent", default=None, help="import this agent (module:attr) before saying ready")
     return parser
@@ -154,13 +184,18 @@ def runner_from_args(args: argparse.Namespace) -> DurableRunner:
         name=args.queue, worker_concurrency=args.concurrency, rate_limit=rate, polling_interval_s=args.poll
     )
     return DurableRunner(
-        args.database, executor_id=args.executor_id, queue=queue, executor_wait_s=args.wait_executor
+        args.database,
+        executor_id=args.executor_id,
+        queue=queue,
+        executor_wait_s=args.wait_executor,
+        connections=args.connections,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run one worker with the command line's options."""
     args = _parser().parse_args(argv)
+    _log_one_line_per_event(args.executor_id)
     try:
         if args.agent is not None:
             check_agent(args.agent)
