@@ -205,13 +205,13 @@ async def run_batch(
         await _attach(client, config, state, report)
         state.first_enqueue = time.perf_counter()
         await _watch(client, pool, config, state, requests, report)
+        path = config.out_dir / "results.jsonl"
+        _write_results(path, state)  # before the workers stop, which takes them a moment
+        written = time.perf_counter()
     finally:
         pool.stop()
         if client is not None:
             client.close()
-    path = config.out_dir / "results.jsonl"
-    _write_results(path, state)
-    written = time.perf_counter()
     failed = tuple(state.failed_ids())
     return BatchSummary(
         total=len(state.slots),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sqlite3
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -50,6 +51,9 @@ MIN_CONNECTIONS = _OUTSIDE_POOL + 2
 #: Connections one worker opens at most unless told otherwise: six workers and a coordinator
 #: stay well under PostgreSQL's default ``max_connections=100``.
 DEFAULT_WORKER_CONNECTIONS = 10
+
+#: Seconds a stopping worker waits for DBOS's background threads (the queue poller ends within one poll).
+_STOP_THREADS_S = 5.0
 
 #: The queue fan-out uses unless told otherwise.
 DEFAULT_QUEUE = "agentkit-runs"
@@ -241,8 +245,9 @@ class DurableRunner:
         dbos = _get_dbos_instance()
         for event in dbos.background_thread_stop_events:
             event.set()
+        deadline = time.monotonic() + _STOP_THREADS_S
         for thread in list(dbos._background_threads):
-            await anyio.to_thread.run_sync(thread.join, 15.0)
+            await anyio.to_thread.run_sync(thread.join, max(0.0, deadline - time.monotonic()))
 
     def lock_held(self) -> bool:
         """Whether this runner still holds its executor id's lock."""

@@ -84,11 +84,11 @@ async def serve(
     for dead in adopt:
         count = await runner.release_executor(dead)
         _say(executor_id, f"adopted {count} pending runs of executor {dead!r} (back on the queue)")
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    if watch_stdin:
-        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        if watch_stdin:  # once signals are caught: its SIGTERM must stop us cleanly
+            threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
         async with anyio.create_task_group() as group:
             group.start_soon(_watch_lock, runner)
             async for _ in signals:
