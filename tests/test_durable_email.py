@@ -95,6 +95,7 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
         proc.wait()
 
 
+@pytest.mark.timeout(900)  # worker processes start slowly on a loaded machine
 async def test_one_email_per_run_when_worker_is_killed_mid_delivery(
     tmp_path: Path, database: str, workers: list[subprocess.Popen[str]]
 ) -> None:
@@ -115,7 +116,7 @@ async def test_one_email_per_run_when_worker_is_killed_mid_delivery(
                     await client.enqueue(DurableRequest(agent=AGENT, prompt=f"run {i}"), run_id=f"mail-{i}")
                     for i in range(RUNS)
                 ]
-                assert await anyio.to_thread.run_sync(mailbox.first_arrived.wait, 30)
+                assert await anyio.to_thread.run_sync(mailbox.first_arrived.wait, 300)
                 workers[0].send_signal(signal.SIGKILL)
                 workers[0].wait()
                 mailbox.release.set()
