@@ -93,7 +93,7 @@ def test_a_live_executor_id_is_refused(
 def test_killed_coordinator_rerun_runs_each_task_once(tmp_path: Path, database: str) -> None:
     """SIGKILL of the coordinator mid-batch: its workers stop, the rerun finishes; each call happened once."""
     tasks, out, log = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "tools.log"
-    runs = 40
+    runs = 120  # enough that a fast machine is still mid-batch when the kill lands
     write_tasks(tasks, runs)
     args = ["batch", str(tasks), "--agent", AGENT, "--workers", "2", "--concurrency", "3",
             "--out", str(out), "--batch-id", "k1", "--database", database]  # fmt: skip
