@@ -8,7 +8,7 @@ started it:
   :class:`~agentkit.RunResult` includes the sub-run's usage and cost; the inner
   agent's own limits apply too;
 - its :class:`~agentkit.messages.RunStarted` names the caller's run and tool call
-  (``parent_run_id``, ``parent_tool_call_id``), so a trace can nest it;
+  (``parent_run_id``, ``parent_tool_call_key``), so a trace can nest it;
 - it keeps its own conversation: a memory session when ``session=`` is given
   (the inner agent needs a ``memory``), else a fresh one per call;
 - it gets the caller's ``deps``.
@@ -63,6 +63,11 @@ async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: 
     parent = (
         None
         if ctx.budget is None
-        else Parent(budget=ctx.budget, run_id=ctx.run_id, tool_call_id=ctx.tool_call_id)
+        else Parent(
+            budget=ctx.budget,
+            run_id=ctx.run_id,
+            tool_call_id=ctx.tool_call_id,
+            tool_call_key=ctx.tool_call_key,
+        )
     )
     return await prepared.execute(task, parent=parent)

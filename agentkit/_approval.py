@@ -6,7 +6,8 @@ waiting (no decision yet: the run pauses). It emits
 :class:`~agentkit.messages.ApprovalRequested` and
 :class:`~agentkit.messages.ApprovalDecided` events, so traces and UIs see every
 decision. Calls whose arguments fail validation are not gated: they run and
-fail as usual, and the model is asked to fix them.
+fail as usual, and the model is asked to fix them. Every call is known by
+agentkit's key (turn and position in the answer), never by the model's id.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ import orjson
 
 from agentkit.approval import Approve, Approver, Decision, EditArguments, PendingCall, Reject
 from agentkit.exceptions import RunStateError, ToolArgumentsError, UserError
-from agentkit.messages import ApprovalDecided, ApprovalRequested, Event, ToolCall, ToolMessage
+from agentkit.messages import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
+    ToolCall,
+    ToolMessage,
+    tool_call_key,
+)
 from agentkit.run_state import CallResult, RunState
 
 if TYPE_CHECKING:
@@ -31,7 +39,7 @@ __all__ = ["Gate", "Review", "check_decisions", "needs_gate", "review"]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Gate:
-    """Who decides: decisions given up front (by call id), then the approver, else the call waits."""
+    """Who decides: decisions given up front (by call key), then the approver, else the call waits."""
 
     approver: Approver | None = None
     decisions: Mapping[str, Decision] = field(default_factory=dict)
@@ -78,11 +86,12 @@ async def review(
         if arguments is None:
             out.run.append((index, call))
             continue
-        decision = gate.decisions.get(call.id)
+        key = tool_call_key(turn, index)
+        decision = gate.decisions.get(key)
         if decision is None:
-            emit(ApprovalRequested(turn=turn, call=call, arguments=arguments))
+            emit(ApprovalRequested(turn=turn, call=call, key=key, arguments=arguments))
             if gate.approver is None:
-                out.pending.append(PendingCall(call=call, arguments=arguments))
+                out.pending.append(PendingCall(key=key, call=call, arguments=arguments))
                 continue
             decision = await _ask(gate.approver, call, arguments)
         _apply(out, index, call, arguments, decision, turn=turn, emit=emit)
@@ -115,42 +124,51 @@ def _apply(
     turn: int,
     emit: Callable[[Event], None],
 ) -> None:
+    key = tool_call_key(turn, index)
     if isinstance(decision, Reject):
         message = ToolMessage(tool_call_id=call.id, name=call.name, content=decision.message, is_error=True)
         out.answered[index] = CallResult(message=message)
-        emit(ApprovalDecided(turn=turn, call=call, decision="reject", message=decision.message))
+        emit(ApprovalDecided(turn=turn, call=call, key=key, decision="reject", message=decision.message))
     elif isinstance(decision, EditArguments):
         edited = dict(decision.arguments)
         out.run.append((index, replace(call, arguments=orjson.dumps(edited).decode())))
         out.edited.add(index)
-        emit(ApprovalDecided(turn=turn, call=call, decision="edit", arguments=edited))
+        emit(ApprovalDecided(turn=turn, call=call, key=key, decision="edit", arguments=edited))
     else:
         out.run.append((index, call))
-        emit(ApprovalDecided(turn=turn, call=call, decision="approve", arguments=arguments))
+        emit(ApprovalDecided(turn=turn, call=call, key=key, decision="approve", arguments=arguments))
 
 
 def check_decisions(
     state: RunState, decisions: Mapping[str, Decision], toolset: Toolset
 ) -> dict[str, Decision]:
-    """Check decisions given to ``resume`` before the run continues.
+    """Check decisions given to ``resume`` (keyed by :attr:`PendingCall.key`) before the run continues.
 
     Raises:
-        RunStateError: a decision names no pending call, is not a decision, or edits the
-            arguments into ones the tool's schema refuses.
+        RunStateError: a decision names no pending call's key (a model's call id is not a
+            key), is not a decision, or edits the arguments into ones the tool's schema refuses.
     """
-    pending = {p.call.id: p.call for p in state.pending}
-    for call_id, decision in decisions.items():
-        call = pending.get(call_id)
+    pending = {p.key: p.call for p in state.pending}
+    for key, decision in decisions.items():
+        call = pending.get(key)
         if call is None:
-            raise RunStateError(f"no pending call has id {call_id!r}; pending: {sorted(pending)}")
+            raise RunStateError(_unknown_key(key, state))
         if not isinstance(decision, Approve | Reject | EditArguments):
-            raise RunStateError(f"the decision for {call_id!r} must be Approve, Reject or EditArguments")
+            raise RunStateError(f"the decision for {key!r} must be Approve, Reject or EditArguments")
         found = toolset.get(call.name)
         if found is None:
-            raise RunStateError(f"this agent has no tool {call.name!r} (pending call {call_id!r})")
+            raise RunStateError(f"this agent has no tool {call.name!r} (pending call {key!r})")
         if isinstance(decision, EditArguments):
             try:
                 found.validate_arguments(orjson.dumps(dict(decision.arguments)).decode())
             except ToolArgumentsError as err:
-                raise RunStateError(f"edited arguments for {call_id!r} are invalid: {err.message}") from None
+                raise RunStateError(f"edited arguments for {key!r} are invalid: {err.message}") from None
     return dict(decisions)
+
+
+def _unknown_key(key: object, state: RunState) -> str:
+    keys = sorted(p.key for p in state.pending)
+    text = f"no pending call has key {key!r}; pending keys: {keys}"
+    if any(p.call.id == key for p in state.pending):
+        text += " (decisions are keyed by PendingCall.key, not by the model's call id)"
+    return text

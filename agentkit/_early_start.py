@@ -6,12 +6,16 @@ as soon as its arguments close a JSON object (checked when a fragment ends with
 message ends. :class:`EarlyStarter` watches the deltas and launches every
 complete call whose arguments parse as a JSON object, in the turn's task group.
 The tool phase then reuses each launch whose call is the one in the final
-message (same id and name, arguments equal as JSON) and runs the others as
-usual; results are still appended in the model's order.
+message at the same position (same id and name, arguments equal as JSON) and
+runs the others as usual; results are still appended in the model's order.
+Calls are numbered by the order they first appear in the stream (their position
+in the final message), which gives each launch agentkit's key for the call.
 
 Not started early: calls of tools that are ``sequential`` (and every call after
-one, to keep the barrier), that ``requires_approval``, that are unknown, and
-calls that would pass the run's ``tool_calls`` limit.
+one, to keep the barrier), that ``requires_approval``, that are unknown, calls
+that would pass the run's ``tool_calls`` limit, and a call whose id repeats an
+earlier call's of the same message (the tool phase refuses such duplicates; the
+earlier call may already be running, and then keeps its result).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import orjson
 
 from agentkit._run_context import RunContext
 from agentkit._tool_runner import Launch, launch
-from agentkit.messages import Event, ToolCall
+from agentkit.messages import Event, ToolCall, tool_call_key
 from agentkit.models.abstract import ToolCallDelta
 from agentkit.tool import Toolset
 
@@ -36,6 +40,7 @@ __all__ = ["EarlyStarter", "early_start"]
 
 @dataclass(kw_only=True, slots=True)
 class _Partial:
+    position: int
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
@@ -53,7 +58,9 @@ class EarlyStarter:
     failures: dict[str, int]
     #: How many more calls the run's ``tool_calls`` limit allows (``None``: no limit).
     allowance: int | None = None
+    #: The calls started, by position in the message.
     launched: dict[int, Launch] = field(default_factory=dict)
+    #: The calls being streamed, by the stream's own index.
     _partials: dict[int, _Partial] = field(default_factory=dict)
     _current: int | None = None
     _blocked: bool = False
@@ -66,7 +73,7 @@ class EarlyStarter:
             self._current = delta.index
         partial = self._partials.get(delta.index)
         if partial is None:
-            partial = self._partials[delta.index] = _Partial()
+            partial = self._partials[delta.index] = _Partial(position=len(self._partials))
         if delta.id and not partial.id:
             partial.id = delta.id
         if delta.name and not partial.name:
@@ -81,9 +88,9 @@ class EarlyStarter:
             self._complete(self._current)
             self._current = None
 
-    def reusable(self, index: int, call: ToolCall) -> Launch | None:
-        """The launch of call ``index`` if it ran exactly ``call``, else ``None``."""
-        found = self.launched.get(index)
+    def reusable(self, position: int, call: ToolCall) -> Launch | None:
+        """The launch of the call at ``position`` if it ran exactly ``call``, else ``None``."""
+        found = self.launched.get(position)
         if found is None or found.call.id != call.id or found.call.name != call.name:
             return None
         if found.call.arguments == call.arguments or _loads(found.call.arguments) == _loads(call.arguments):
@@ -92,8 +99,10 @@ class EarlyStarter:
 
     def _complete(self, index: int) -> None:
         partial = self._partials.get(index)
-        if partial is None or self._blocked or index in self.launched:
+        if partial is None or self._blocked or partial.position in self.launched:
             return
+        if any(p.id == partial.id for p in self._partials.values() if p is not partial):
+            return  # a repeated id: the tool phase refuses the call
         found = self.toolset.get(partial.name)
         if found is None or found.requires_approval:
             return
@@ -106,8 +115,9 @@ class EarlyStarter:
         if not isinstance(_loads(arguments), dict):
             return
         call = ToolCall(id=partial.id, name=partial.name, arguments=arguments)
-        self.launched[index] = launch(
+        self.launched[partial.position] = launch(
             self.tg,
+            tool_call_key(self.ctx.turn, partial.position),
             call,
             self.toolset,
             self.ctx,

@@ -94,6 +94,7 @@ async def run_loop(
             resumed=resume is not None,
             parent_run_id=parent.run_id if parent is not None else None,
             parent_tool_call_id=parent.tool_call_id if parent is not None else None,
+            parent_tool_call_key=parent.tool_call_key if parent is not None else None,
         )
     )
     try:

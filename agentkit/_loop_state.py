@@ -63,7 +63,7 @@ class LoopConfig:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Resume:
-    """A paused run to continue, and decisions for its waiting calls (by call id)."""
+    """A paused run to continue, and decisions for its waiting calls (by call key)."""
 
     state: RunState
     decisions: Mapping[str, Decision] = field(default_factory=dict)
@@ -140,6 +140,7 @@ class Parent:
     budget: UsageBudget
     run_id: str
     tool_call_id: str | None = None
+    tool_call_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -55,14 +55,17 @@ class RunContext(Generic[DepsT]):
         turn: the current model turn, counting from 1.
         usage: usage up to the start of this turn.
         messages: the conversation up to the start of this turn.
-        tool_call_id: the id of the call being run (``None`` outside a tool call).
+        tool_call_id: the model's id of the call being run, as sent on the wire (``None``
+            outside a tool call); the model chooses it and may repeat it.
+        tool_call_key: agentkit's key of the call being run, unique in the run (turn and
+            position, see :func:`agentkit.messages.tool_call_key`); ``None`` outside a tool call.
         retry: how many earlier calls of this tool failed in this run.
         budget: the run's usage budget; an agent used as a tool charges its sub-run's
             usage and cost to it, so limits and cost are shared (``None`` outside a run).
         emit: hands an event to the run's hooks and stream (e.g. the planning tool's
             ``PlanUpdated``); ``None`` outside a run.
         idempotency_key: a key stable across retries and crash recovery of this one tool
-            call (durable runs: workflow id, turn and tool-call id), for tools with side
+            call (durable runs: workflow id and the call's key), for tools with side
             effects to de-duplicate on; ``None`` outside durable runs.
     """
 
@@ -72,6 +75,7 @@ class RunContext(Generic[DepsT]):
     usage: Usage = field(default_factory=Usage)
     messages: Sequence[Message] = ()
     tool_call_id: str | None = None
+    tool_call_key: str | None = None
     tool_name: str | None = None
     retry: int = 0
     budget: UsageBudget | None = None

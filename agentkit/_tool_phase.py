@@ -2,10 +2,13 @@
 
 Calls of tools that need approval go through :mod:`agentkit._approval` first; when
 some still wait for a decision the turn pauses (:class:`~agentkit._loop_state.Paused`).
+Calls are known by their position in the answer (agentkit's key), never by the model's
+id; calls of one answer sharing an id are refused, each with an error result.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,10 +18,10 @@ from agentkit._log import get_logger
 from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused
 from agentkit._output import OUTPUT_TOOL_NAME, OutputInvalid
 from agentkit._run_context import RunContext
-from agentkit._tool_runner import CallOutcome, run_tool_calls
+from agentkit._tool_runner import CallOutcome, KeyedCall, run_tool_calls
 from agentkit.approval import PendingCall
 from agentkit.exceptions import OutputValidationError, ToolRetriesExceeded, UsageLimitExceeded
-from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, tool_call_key
 from agentkit.run_state import CallResult, RunState
 from agentkit.usage import Usage
 
@@ -31,11 +34,12 @@ async def handle_tool_calls(
     config: LoopConfig, state: LoopState, calls: tuple[ToolCall, ...], early: EarlyStarter | None = None
 ) -> Outcome:
     """Gate, run and apply one turn's calls; pause when some still wait for a decision."""
+    refused = _refuse_repeated_ids(calls, state.carried, early)
     is_output = config.output.tool is not None
     waiting = [
         (i, c)
         for i, c in enumerate(calls)
-        if not (is_output and c.name == OUTPUT_TOOL_NAME) and i not in state.carried
+        if not (is_output and c.name == OUTPUT_TOOL_NAME) and i not in state.carried and i not in refused
     ]
     _check_tool_call_limit(state, len(waiting))
     gated = (
@@ -47,6 +51,7 @@ async def handle_tool_calls(
     results = gated.annotate(
         {
             **state.carried,
+            **refused,
             **gated.answered,
             **{i: _kept(o) for (i, _), o in zip(gated.run, outcomes, strict=True)},
         }
@@ -62,6 +67,30 @@ async def handle_tool_calls(
     return final
 
 
+def _refuse_repeated_ids(
+    calls: tuple[ToolCall, ...], carried: Mapping[int, CallResult], early: EarlyStarter | None
+) -> dict[int, CallResult]:
+    """An error result for every call whose id another call of the answer shares (none of them runs).
+
+    Ids are the model's: two calls under one id cannot be told apart on the wire, so each
+    is refused and the model asked to call again with distinct ids. A call already started
+    mid-stream (only tools needing no approval start early) keeps its result: it ran.
+    """
+    counts = Counter(c.id for c in calls)
+    refused: dict[int, CallResult] = {}
+    for index, call in enumerate(calls):
+        shared = counts[call.id]
+        if shared < 2 or index in carried or (early is not None and early.reusable(index, call)):
+            continue
+        text = (
+            f"Not run: {shared} tool calls in this answer share the id {call.id!r}, so their results "
+            "could not be told apart. Call the tools again, each call with its own id."
+        )
+        message = ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=True)
+        refused[index] = CallResult(message=message, failed=True)
+    return refused
+
+
 async def _run_calls(
     config: LoopConfig, state: LoopState, run: list[tuple[int, ToolCall]], early: EarlyStarter | None
 ) -> list[CallOutcome]:
@@ -75,11 +104,12 @@ async def _run_calls(
             count=len(early.launched) - len(reused),
         )
     done = {i: await found.wait() for i, found in reused.items()}  # before the rest: keeps barriers
-    rest = iter(await _run_now(config, state, [c for i, c in run if i not in reused]))
+    keyed = [(tool_call_key(state.turn, i), c) for i, c in run if i not in reused]
+    rest = iter(await _run_now(config, state, keyed))
     return [done[i] if i in done else next(rest) for i, _ in run]
 
 
-async def _run_now(config: LoopConfig, state: LoopState, calls: list[ToolCall]) -> list[CallOutcome]:
+async def _run_now(config: LoopConfig, state: LoopState, calls: list[KeyedCall]) -> list[CallOutcome]:
     if not calls:
         return []
     ctx: RunContext[Any] = RunContext(
@@ -196,11 +226,21 @@ def _check_tool_call_limit(state: LoopState, count: int) -> None:
 
 
 def close_dangling_calls(messages: list[Message], reason: str) -> None:
-    """Give every tool call without a result an explanatory error result (history stays valid)."""
-    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
-    for message in reversed(messages):
+    """Give every tool call of the last answer without a result an error result (history stays valid).
+
+    Results are counted per id after that answer only: the model may repeat an id, within
+    the answer or from an earlier turn, and each call needs its own result.
+    """
+    for position in range(len(messages) - 1, -1, -1):
+        message = messages[position]
         if isinstance(message, AssistantMessage):
-            missing = [c for c in message.tool_calls if c.id not in answered]
+            answered = Counter(m.tool_call_id for m in messages[position + 1 :] if isinstance(m, ToolMessage))
+            missing: list[ToolCall] = []
+            for call in message.tool_calls:
+                if answered[call.id] > 0:
+                    answered[call.id] -= 1
+                else:
+                    missing.append(call)
             messages.extend(
                 ToolMessage(tool_call_id=c.id, name=c.name, content=reason, is_error=True) for c in missing
             )

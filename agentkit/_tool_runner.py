@@ -22,7 +22,7 @@ from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
 from agentkit.tool import Tool, Toolset
 
-__all__ = ["CallOutcome", "Launch", "launch", "run_tool_calls"]
+__all__ = ["CallOutcome", "KeyedCall", "Launch", "launch", "run_tool_calls"]
 
 _log = get_logger("agentkit.tools")
 
@@ -39,8 +39,12 @@ class CallOutcome:
     stop: StopRun | None = None
 
 
+#: A call to run with agentkit's key for it (see :func:`agentkit.messages.tool_call_key`).
+KeyedCall = tuple[str, ToolCall]
+
+
 async def run_tool_calls(
-    calls: Sequence[ToolCall],
+    calls: Sequence[KeyedCall],
     toolset: Toolset,
     ctx: RunContext[Any],
     *,
@@ -68,6 +72,7 @@ async def run_tool_calls(
 class Launch:
     """A call started ahead of its turn's tool phase (while the model still streams)."""
 
+    key: str
     call: ToolCall
     done: anyio.Event = field(default_factory=anyio.Event)
     outcome: CallOutcome | None = None
@@ -81,6 +86,7 @@ class Launch:
 
 def launch(
     tg: anyio.abc.TaskGroup,
+    key: str,
     call: ToolCall,
     toolset: Toolset,
     ctx: RunContext[Any],
@@ -90,8 +96,10 @@ def launch(
     failures: dict[str, int],
 ) -> Launch:
     """Start one call in ``tg`` now; its events and limits are those of any other call."""
-    runner = _Batch(calls=[call], toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures)
-    started = Launch(call=call)
+    runner = _Batch(
+        calls=[(key, call)], toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures
+    )
+    started = Launch(key=key, call=call)
 
     async def go() -> None:
         await runner.run(0)
@@ -102,10 +110,10 @@ def launch(
     return started
 
 
-def _batches(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
+def _batches(calls: Sequence[KeyedCall], toolset: Toolset) -> list[list[int]]:
     """Group call indexes: runs of concurrent calls, each sequential call alone."""
     batches: list[list[int]] = [[]]
-    for index, tool_call in enumerate(calls):
+    for index, (_, tool_call) in enumerate(calls):
         found = toolset.get(tool_call.name)
         if found is not None and found.sequential:
             batches.extend(([index], []))
@@ -118,7 +126,7 @@ def _batches(calls: Sequence[ToolCall], toolset: Toolset) -> list[list[int]]:
 class _Batch:
     """One turn's calls and what they share; ``outcomes[i]`` is filled in by call ``i``."""
 
-    calls: Sequence[ToolCall]
+    calls: Sequence[KeyedCall]
     toolset: Toolset
     ctx: RunContext[Any]
     emit: Callable[[Event], None]
@@ -130,17 +138,18 @@ class _Batch:
         self.outcomes = [None] * len(self.calls)
 
     async def run(self, index: int) -> None:
-        tool_call = self.calls[index]
-        self.emit(ToolCallStarted(turn=self.ctx.turn, call=tool_call))
+        key, tool_call = self.calls[index]
+        self.emit(ToolCallStarted(turn=self.ctx.turn, call=tool_call, key=key))
         started = time.perf_counter()
         async with self.limiter:
-            outcome = await _run_one(tool_call, self.toolset, self.ctx, self.failures)
+            outcome = await _run_one(key, tool_call, self.toolset, self.ctx, self.failures)
         self.outcomes[index] = outcome
         duration = time.perf_counter() - started
         self.emit(
             ToolCallFinished(
                 turn=self.ctx.turn,
                 call=tool_call,
+                key=key,
                 result=outcome.message,
                 duration_s=duration,
                 retry=self.failures.get(tool_call.name, 0),
@@ -149,7 +158,7 @@ class _Batch:
 
 
 async def _run_one(
-    tool_call: ToolCall, toolset: Toolset, ctx: RunContext[Any], failures: dict[str, int]
+    key: str, tool_call: ToolCall, toolset: Toolset, ctx: RunContext[Any], failures: dict[str, int]
 ) -> CallOutcome:
     if tool_call.type == _BUILTIN_ECHO:
         # Kimi's builtin tools ($web_search) run on the server: answer with the arguments unchanged.
@@ -158,7 +167,11 @@ async def _run_one(
     if found is None:
         return _failure(tool_call, _unknown_tool_text(tool_call.name, toolset))
     call_ctx = replace(
-        ctx, tool_call_id=tool_call.id, tool_name=tool_call.name, retry=failures.get(tool_call.name, 0)
+        ctx,
+        tool_call_id=tool_call.id,
+        tool_call_key=key,
+        tool_name=tool_call.name,
+        retry=failures.get(tool_call.name, 0),
     )
     return await _invoke(found, tool_call, call_ctx)
 
@@ -181,6 +194,7 @@ async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> Cal
             run_id=ctx.run_id,
             turn=ctx.turn,
             tool=tool_call.name,
+            tool_call_key=ctx.tool_call_key,
             tool_call_id=tool_call.id,
             error=f"{type(err).__name__}: {err}",
             exc_info=err,

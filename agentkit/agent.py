@@ -409,14 +409,15 @@ class Agent(Generic[OutputT]):
     ) -> RunResult[OutputT]:
         """Continue a paused run (see :mod:`agentkit.approval`), here or in another process.
 
-        ``decisions`` maps a pending call's id to :class:`~agentkit.approval.Approve`,
+        ``decisions`` maps a pending call's key (:attr:`~agentkit.approval.PendingCall.key`,
+        never the model's call id) to :class:`~agentkit.approval.Approve`,
         :class:`~agentkit.approval.Reject` or :class:`~agentkit.approval.EditArguments`;
         calls left without one go to ``approve=`` if given, or the run pauses again.
         Options are those of :meth:`run` (``deps``, ``session``, ``trace``, hooks...),
         except ``message_history`` and ``prefill``: the conversation is the state's.
 
         Raises:
-            RunStateError: a decision names no pending call, or edited arguments are invalid.
+            RunStateError: a decision names no pending call's key, or edited arguments are invalid.
             RunError: a limit or a failure ended the run.
         """
         if (other := self._overridden()) is not None:

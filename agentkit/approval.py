@@ -9,6 +9,13 @@ its validated arguments. Without an approver the run *pauses*: it returns a
 ``pending`` and the serialisable ``state``; ``agent.resume(state, decisions)``
 continues it later, in this process or another.
 
+Decisions are given by :attr:`PendingCall.key`, a key agentkit assigns to each
+call (unique in the run), never by the model's ``call.id``: the model chooses
+ids and may repeat them, and a decision must only ever apply to the call it
+was shown for. Calls of one answer that share an id are the model's error:
+none of them runs or waits for a decision; each gets an error result asking
+for distinct ids.
+
 >>> from agentkit import Agent, tool
 >>> from agentkit.models.function import ScriptedModel, call
 >>> @tool(requires_approval=True)
@@ -20,7 +27,9 @@ continues it later, in this process or another.
 >>> paused = agent.run_sync("Email Bob")
 >>> paused.paused, paused.pending[0].arguments["to"]
 (True, 'bob@example.com')
->>> done = agent.resume_sync(paused.state, {paused.pending[0].call.id: Approve()})
+>>> paused.pending[0].key
+'1.0'
+>>> done = agent.resume_sync(paused.state, {paused.pending[0].key: Approve()})
 >>> done.output, done.messages[-2].content
 ('Done.', 'sent to bob@example.com')
 """
@@ -76,8 +85,15 @@ Approver: TypeAlias = Callable[[ToolCall, dict[str, Any]], Decision | Awaitable[
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PendingCall:
-    """A tool call waiting for a decision: the model's call and its validated arguments."""
+    """A tool call waiting for a decision: the model's call and its validated arguments.
 
+    ``key`` is the key to give its decision under (``decisions[p.key] = Approve()``):
+    agentkit's key for the call (turn and position, see
+    :func:`~agentkit.messages.tool_call_key`), unique in the run. ``call.id`` is
+    the model's and is only sent back on the wire.
+    """
+
+    key: str
     call: ToolCall
     arguments: dict[str, Any] = field(default_factory=dict)
 

@@ -43,6 +43,7 @@ __all__ = [
     "UserMessage",
     "message_from_dict",
     "message_to_dict",
+    "tool_call_key",
 ]
 
 
@@ -180,6 +181,20 @@ def message_from_dict(data: Mapping[str, Any]) -> Message:
     raise ValueError(f"unknown message role {role!r}")
 
 
+def tool_call_key(turn: int, index: int) -> str:
+    """The key agentkit gives the call at ``index`` of the answer of ``turn``: ``"turn.index"``.
+
+    The model chooses :attr:`ToolCall.id` and may repeat it (two calls in one answer, or an id
+    from an earlier turn), so agentkit never uses it to tell calls apart: pending calls,
+    decisions, events, trace records and durable steps are keyed by this key, unique in a run.
+    The id stays what is sent back on the wire.
+
+    >>> tool_call_key(3, 0)
+    '3.0'
+    """
+    return f"{turn}.{index}"
+
+
 # --- events a run emits (streaming UIs and the tracer consume these) ---------
 
 
@@ -203,9 +218,9 @@ class ReasoningDelta:
 class RunStarted:
     """A run began (``messages`` is the conversation it starts from, prompt included).
 
-    ``parent_run_id`` / ``parent_tool_call_id`` name the run and tool call that
-    started this one (an agent used as a tool); ``resumed`` marks a paused run
-    continuing (same ``run_id``).
+    ``parent_run_id`` / ``parent_tool_call_key`` name the run and tool call that
+    started this one (an agent used as a tool; ``parent_tool_call_id`` is that call's
+    model id); ``resumed`` marks a paused run continuing (same ``run_id``).
     """
 
     run_id: str
@@ -215,6 +230,7 @@ class RunStarted:
     tools: tuple[Any, ...] = ()  # the ToolDefinitions the model is offered
     parent_run_id: str | None = None
     parent_tool_call_id: str | None = None
+    parent_tool_call_key: str | None = None
     resumed: bool = False
     kind: Literal["run_started"] = "run_started"
 
@@ -242,10 +258,11 @@ class ModelCallFinished:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ToolCallStarted:
-    """A tool call began running (parallel calls start together)."""
+    """A tool call began running (parallel calls start together); ``key`` is agentkit's key for it."""
 
     turn: int
     call: ToolCall
+    key: str
     kind: Literal["tool_call_started"] = "tool_call_started"
 
 
@@ -254,11 +271,13 @@ class ToolCallFinished:
     """A tool call finished; ``result.is_error`` says whether it failed.
 
     ``retry`` counts this tool's earlier failed calls in the run (the model repairing a
-    call after a tool error; ``RunContext.retry`` inside the tool).
+    call after a tool error; ``RunContext.retry`` inside the tool). ``key`` is agentkit's key
+    for the call (see :func:`tool_call_key`), the same as on its :class:`ToolCallStarted`.
     """
 
     turn: int
     call: ToolCall
+    key: str
     result: ToolMessage
     duration_s: float
     retry: int = 0
@@ -293,10 +312,15 @@ class RunFailed:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ApprovalRequested:
-    """A call of a tool that ``requires_approval`` waits for a decision (``arguments`` validated)."""
+    """A call of a tool that ``requires_approval`` waits for a decision (``arguments`` validated).
+
+    ``key`` is agentkit's key for the call, the one decisions are given under
+    (:attr:`agentkit.approval.PendingCall.key`).
+    """
 
     turn: int
     call: ToolCall
+    key: str
     arguments: Mapping[str, Any]
     kind: Literal["approval_requested"] = "approval_requested"
 
@@ -305,11 +329,13 @@ class ApprovalRequested:
 class ApprovalDecided:
     """A decision on a waiting call: ``"approve"``, ``"reject"`` (with ``message``) or ``"edit"``.
 
-    ``arguments`` are the arguments the call runs with (the edited ones for ``"edit"``).
+    ``arguments`` are the arguments the call runs with (the edited ones for ``"edit"``);
+    ``key`` is agentkit's key for the call.
     """
 
     turn: int
     call: ToolCall
+    key: str
     decision: Literal["approve", "reject", "edit"]
     arguments: Mapping[str, Any] | None = None
     message: str | None = None

@@ -25,7 +25,7 @@ import orjson
 
 from agentkit._run_context import RunContext
 from agentkit.exceptions import ModelRetry
-from agentkit.messages import AssistantMessage, Message, PlanUpdated, ToolMessage
+from agentkit.messages import AssistantMessage, Message, PlanUpdated, ToolCall, ToolMessage
 from agentkit.tool import tool
 
 __all__ = ["PLAN_TOOL_NAME", "Plan", "PlanStep", "current_plan", "update_plan"]
@@ -80,15 +80,26 @@ async def update_plan(ctx: RunContext[Any], steps: list[PlanStep], explanation: 
 
 
 def current_plan(messages: Sequence[Message]) -> Plan | None:
-    """Return the latest plan the model recorded in ``messages`` (``None`` if it never did)."""
-    accepted = {m.tool_call_id for m in messages if isinstance(m, ToolMessage) and not m.is_error}
-    for message in reversed(messages):
-        if not isinstance(message, AssistantMessage):
-            continue
-        for call in reversed(message.tool_calls):
-            if call.name == PLAN_TOOL_NAME and call.id in accepted:
-                return _parse(call.arguments)
-    return None
+    """Return the latest plan the model recorded in ``messages`` (``None`` if it never did).
+
+    A plan counts once its call got a result that is not an error. Results are matched to
+    the calls of the answer just before them, one result per call: the model may repeat a
+    call id, so an id alone does not say which call a result belongs to.
+    """
+    latest: ToolCall | None = None
+    waiting: list[ToolCall] = []
+    for message in messages:
+        if isinstance(message, AssistantMessage):
+            waiting = list(message.tool_calls)
+        elif isinstance(message, ToolMessage):
+            call = next((c for c in waiting if c.id == message.tool_call_id), None)
+            if call is not None:
+                waiting.remove(call)
+                if call.name == PLAN_TOOL_NAME and not message.is_error:
+                    latest = call
+        else:
+            waiting = []
+    return None if latest is None else _parse(latest.arguments)
 
 
 def _parse(arguments: str) -> Plan | None:

@@ -9,9 +9,11 @@ cost so far, the limits, the turn, retry counters and the trace it was
 recorded to. Dependencies (``deps``) and hooks are not state: pass them to
 ``agent.resume`` again.
 
-The JSON document is versioned: ``{"format": "agentkit-run-state", "version": 1, ...}``.
+The JSON document is versioned: ``{"format": "agentkit-run-state", "version": 2, ...}``.
 A document of another format or a newer version is refused with
-:class:`~agentkit.exceptions.RunStateError`.
+:class:`~agentkit.exceptions.RunStateError`. Version 2 added each pending call's
+``key``; a version 1 document is still read, each key derived from the call's
+position in the paused message.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from agentkit.messages import (
     ToolMessage,
     message_from_dict,
     message_to_dict,
+    tool_call_key,
 )
 from agentkit.usage import Usage, UsageLimits
 
@@ -40,7 +43,7 @@ __all__ = ["STATE_FORMAT", "STATE_VERSION", "CallResult", "RunState"]
 #: The ``format`` field of a serialised run state.
 STATE_FORMAT: Final = "agentkit-run-state"
 #: The run-state version this agentkit writes and reads.
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,7 +69,7 @@ class RunState:
         cost_usd: cost so far.
         usage_limits: the run's limits (they keep applying to the whole run).
         max_turns: the run's turn limit.
-        pending: the calls waiting for a decision, with their validated arguments.
+        pending: the calls waiting for a decision, with their keys and validated arguments.
         results: results of the paused turn's calls that already ran, by the call's
             position in the assistant message's ``tool_calls``.
         tool_failures: failed calls so far per tool name (retry budgets).
@@ -167,6 +170,14 @@ def _check_header(data: Mapping[str, Any]) -> None:
 
 
 def _state_from_json(data: Mapping[str, Any]) -> RunState:
+    state = _read_state(data)
+    if any(not p.key for p in state.pending):  # version 1 saved no keys
+        return dataclasses.replace(state, pending=_keyed(state))
+    _check_keys(state)
+    return state
+
+
+def _read_state(data: Mapping[str, Any]) -> RunState:
     state = RunState(
         run_id=str(data["run_id"]),
         agent_name=str(data["agent_name"]),
@@ -203,6 +214,7 @@ def _known(cls: type[Usage] | type[UsageLimits], data: Mapping[str, Any] | None)
 def _pending_to_json(pending: PendingCall) -> dict[str, Any]:
     call = pending.call
     return {
+        "key": pending.key,
         "call": {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type},
         "arguments": pending.arguments,
     }
@@ -213,7 +225,31 @@ def _pending_from_json(data: Mapping[str, Any]) -> PendingCall:
     call = ToolCall(
         id=raw["id"], name=raw["name"], arguments=raw["arguments"], type=raw.get("type", "function")
     )
-    return PendingCall(call=call, arguments=dict(data.get("arguments") or {}))
+    return PendingCall(key=str(data.get("key") or ""), call=call, arguments=dict(data.get("arguments") or {}))
+
+
+def _check_keys(state: RunState) -> None:
+    """Each pending call's key must name that very call in the paused message, once."""
+    calls = state.paused_message.tool_calls
+    expected = {tool_call_key(state.turn, i): c for i, c in enumerate(calls) if i not in state.results}
+    seen: set[str] = set()
+    for pending in state.pending:
+        if expected.get(pending.key) != pending.call or pending.key in seen:
+            raise ValueError(f"pending key {pending.key!r} does not name its call in the paused message")
+        seen.add(pending.key)
+
+
+def _keyed(state: RunState) -> tuple[PendingCall, ...]:
+    """Keys for the pending calls of a version 1 state: each call's position in the paused message."""
+    free = [i for i in range(len(state.paused_message.tool_calls)) if i not in state.results]
+    out: list[PendingCall] = []
+    for pending in state.pending:
+        index = next((i for i in free if state.paused_message.tool_calls[i] == pending.call), None)
+        if index is None:
+            raise ValueError(f"pending call {pending.call.name!r} is not in the paused message")
+        free.remove(index)
+        out.append(dataclasses.replace(pending, key=tool_call_key(state.turn, index)))
+    return tuple(out)
 
 
 def _tool_message(data: Mapping[str, Any]) -> ToolMessage:

@@ -103,7 +103,7 @@ async def test_resume_in_a_fresh_agent_from_a_file_finishes_the_run(tmp_path: Pa
 
     fresh = _agent("All done.")
     state = RunState.from_json(path.read_text())
-    done = await fresh.resume(state, {state.pending[0].call.id: Approve()})
+    done = await fresh.resume(state, {state.pending[0].key: Approve()})
     assert done.output == "All done."
     assert not done.paused
     results = [m for m in done.messages if isinstance(m, ToolMessage)]
@@ -120,7 +120,7 @@ async def test_reject_sends_the_message_to_the_model_and_skips_the_tool() -> Non
     paused = await _agent(_email()).run("Email Bob")
     assert paused.state is not None
     agent = _agent("OK, I won't.")
-    done = await agent.resume(paused.state, {paused.pending[0].call.id: Reject(message="Not Bob, ever.")})
+    done = await agent.resume(paused.state, {paused.pending[0].key: Reject(message="Not Bob, ever.")})
     result = done.messages[-2]
     assert isinstance(result, ToolMessage)
     assert result.is_error
@@ -134,7 +134,7 @@ async def test_edited_arguments_run_and_the_model_is_told() -> None:
     paused = await _agent(_email()).run("Email Bob")
     assert paused.state is not None
     decision = EditArguments(arguments={"to": "amy@example.com", "body": "hi"})
-    done = await _agent("Sent to Amy.").resume(paused.state, {paused.pending[0].call.id: decision})
+    done = await _agent("Sent to Amy.").resume(paused.state, {paused.pending[0].key: decision})
     assert SENT == ["amy@example.com"]
     result = done.messages[-2]
     assert isinstance(result, ToolMessage)
@@ -209,11 +209,11 @@ async def test_bad_decisions_are_refused_before_the_run_continues() -> None:
     """Unknown call ids and edited arguments that fail the schema raise RunStateError."""
     paused = await _agent(_email()).run("Email Bob")
     assert paused.state is not None
-    call_id = paused.pending[0].call.id
+    key = paused.pending[0].key
     with pytest.raises(RunStateError, match="no pending call"):
         await _agent().resume(paused.state, {"nope": Approve()})
     with pytest.raises(RunStateError, match="invalid"):
-        await _agent().resume(paused.state, {call_id: EditArguments(arguments={"to": 5})})
+        await _agent().resume(paused.state, {key: EditArguments(arguments={"to": 5})})
 
 
 def test_unknown_format_or_newer_version_is_refused() -> None:
@@ -230,7 +230,7 @@ async def test_limits_and_turns_carry_over_into_the_resumed_run() -> None:
     assert paused.state is not None
     assert paused.state.usage_limits.requests == 1
     with pytest.raises(UsageLimitExceeded, match="requests"):
-        await _agent("never").resume(paused.state, {paused.pending[0].call.id: Approve()})
+        await _agent("never").resume(paused.state, {paused.pending[0].key: Approve()})
 
 
 async def test_session_gets_the_paused_turn_only_once_it_completes(tmp_path: Path) -> None:
@@ -239,9 +239,7 @@ async def test_session_gets_the_paused_turn_only_once_it_completes(tmp_path: Pat
     paused = await _agent(_email(), memory=memory).run("Email Bob", session="s")
     assert paused.state is not None
     assert await memory.load("s") == []
-    await _agent("Sent.", memory=memory).resume(
-        paused.state, {paused.pending[0].call.id: Approve()}, session="s"
-    )
+    await _agent("Sent.", memory=memory).resume(paused.state, {paused.pending[0].key: Approve()}, session="s")
     assert [m.role for m in await memory.load("s")] == ["user", "assistant", "tool", "assistant"]
 
 
@@ -260,7 +258,7 @@ def send_email(to: str, body: str) -> str:
 state = RunState.from_json(open(sys.argv[1]).read())
 agent = Agent(ScriptedModel(["Finished in process 2."]), tools=[send_email])
 decision = EditArguments(arguments={"to": "amy@example.com", "body": "hi"})
-result = agent.resume_sync(state, {state.pending[0].call.id: decision})
+result = agent.resume_sync(state, {state.pending[0].key: decision})
 print(result.output, "|", result.messages[-2].content.splitlines()[-1], "|", result.usage.requests)
 """
 

@@ -35,8 +35,8 @@ def _render(progress: Progress) -> str:
 def test_live_view_shows_parallel_calls_side_by_side() -> None:
     """Two running calls get a row each with arguments and elapsed seconds, under the current turn."""
     progress = Progress(live=False, out=io.StringIO())
-    progress.on_event(ToolCallStarted(turn=2, call=_call("a", "Oslo")))
-    progress.on_event(ToolCallStarted(turn=2, call=_call("b", "Rome")))
+    progress.on_event(ToolCallStarted(turn=2, key="2.0", call=_call("a", "Oslo")))
+    progress.on_event(ToolCallStarted(turn=2, key="2.1", call=_call("b", "Rome")))
     progress.tally.turn = 2
     lines = _render(progress).splitlines()
     assert lines[0].startswith("turn 2  2 tool call(s) running")
@@ -50,9 +50,9 @@ def test_live_view_totals_after_a_turn() -> None:
     """A finished call leaves the running rows; tokens and cost so far appear in the footer."""
     progress = Progress(live=False, out=io.StringIO())
     call = _call("a", "Oslo")
-    progress.on_event(ToolCallStarted(turn=1, call=call))
+    progress.on_event(ToolCallStarted(turn=1, key="1.0", call=call))
     result = ToolMessage(tool_call_id="a", name="weather", content="21 C")
-    progress.on_event(ToolCallFinished(turn=1, call=call, result=result, duration_s=0.25))
+    progress.on_event(ToolCallFinished(turn=1, key="1.0", call=call, result=result, duration_s=0.25))
     progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=120, output_tokens=30, requests=1)))
     text = _render(progress)
     assert "weather" not in text
@@ -64,9 +64,9 @@ def test_plain_lines_report_failures() -> None:
     out = io.StringIO()
     progress = Progress.plain(out)
     call = _call("a", "Oslo")
-    progress.on_event(ToolCallStarted(turn=1, call=call))
+    progress.on_event(ToolCallStarted(turn=1, key="1.0", call=call))
     failed = ToolMessage(tool_call_id="a", name="weather", content="boom", is_error=True)
-    progress.on_event(ToolCallFinished(turn=1, call=call, result=failed, duration_s=0.5))
+    progress.on_event(ToolCallFinished(turn=1, key="1.0", call=call, result=failed, duration_s=0.5))
     assert out.getvalue().splitlines() == [
         'turn 1: weather({"city": "Oslo"}) started',
         "turn 1: weather failed in 0.50s",

@@ -25,7 +25,7 @@ async def runner(tmp_path: Path) -> AsyncIterator[DurableRunner]:
 
 
 async def test_tool_calls_get_stable_idempotency_keys(runner: DurableRunner) -> None:
-    """Each tool call of a durable run sees workflow id, turn and tool-call id as its key."""
+    """Each tool call of a durable run sees workflow id and agentkit's call key (turn.position) as its key."""
     keys: list[str | None] = []
 
     @tool
@@ -42,7 +42,7 @@ async def test_tool_calls_get_stable_idempotency_keys(runner: DurableRunner) -> 
     assert record.ok
     assert record.output == "3 and 7"
     assert record.turns == 2
-    assert sorted(k or "" for k in keys) == ["run-keys:1:functions.add:0", "run-keys:1:functions.add:1"]
+    assert sorted(k or "" for k in keys) == ["run-keys:1.0", "run-keys:1.1"]
 
 
 async def test_same_run_id_returns_the_recorded_run(runner: DurableRunner) -> None:

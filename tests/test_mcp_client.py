@@ -291,7 +291,7 @@ async def test_approval_rules_apply_to_mcp_tools(http_url: str) -> None:
         assert paused.paused
         assert paused.state is not None
         assert paused.pending[0].arguments == {"text": "x"}
-        done = await agent.resume(paused.state, {paused.pending[0].call.id: Reject(message="no echo")})
+        done = await agent.resume(paused.state, {paused.pending[0].key: Reject(message="no echo")})
     assert done.output == "rejected, fine"
     (message,) = [m for m in done.messages if isinstance(m, ToolMessage)]
     assert message.is_error

@@ -77,3 +77,14 @@ def test_the_warning_names_the_session_and_counts(caplog: pytest.LogCaptureFixtu
         1,
         1,
     )
+
+
+def test_two_calls_sharing_an_id_keep_both_results() -> None:
+    """A model that repeated an id in one answer keeps one result per call, none dropped or added."""
+    history: list[Message] = [
+        AssistantMessage(tool_calls=(_call("a"), _call("a"))),
+        _result("a"),
+        _result("a"),
+        AssistantMessage(content="done"),
+    ]
+    assert repair_history(history) == history

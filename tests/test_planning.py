@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from agentkit import Agent
-from agentkit.messages import PlanUpdated, ToolMessage
+from agentkit.messages import AssistantMessage, Message, PlanUpdated, ToolCall, ToolMessage
 from agentkit.models.function import ScriptedModel, call
-from agentkit.planning import PlanStep, update_plan
+from agentkit.planning import PlanStep, current_plan, update_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -65,3 +65,18 @@ async def test_two_steps_in_progress_are_refused_and_the_plan_stays() -> None:
 async def test_without_the_tool_there_is_no_plan() -> None:
     """A run that never plans has plan None."""
     assert (await Agent(ScriptedModel(["hi"])).run("hello")).plan is None
+
+
+def test_a_refused_plan_reusing_an_accepted_calls_id_is_not_the_plan() -> None:
+    """A plan call whose result was an error does not count because an earlier call had its id."""
+    accepted = ToolCall(id="functions.x:0", name="update_plan", arguments='{"steps": [{"step": "old"}]}')
+    refused = ToolCall(id="functions.x:0", name="update_plan", arguments='{"steps": [{"step": "new"}]}')
+    history: list[Message] = [
+        AssistantMessage(tool_calls=(accepted,)),
+        ToolMessage(tool_call_id="functions.x:0", name="update_plan", content="Plan updated."),
+        AssistantMessage(tool_calls=(refused,)),
+        ToolMessage(tool_call_id="functions.x:0", name="update_plan", content="refused", is_error=True),
+    ]
+    plan = current_plan(history)
+    assert plan is not None
+    assert [s.step for s in plan.steps] == ["old"]

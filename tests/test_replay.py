@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
+import orjson
 import pytest
 
 from agentkit import Agent, Tool, tool
@@ -13,6 +14,7 @@ from agentkit.exceptions import ModelError, ReplayMismatch
 from agentkit.messages import TextDelta
 from agentkit.models import KimiModel, ReplayModel
 from agentkit.models.abstract import Model
+from agentkit.models.function import Reply as Scripted
 from agentkit.models.function import ScriptedModel
 from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import read_trace
@@ -198,3 +200,21 @@ async def test_recorded_model_failure_replays_as_a_model_error(
             await make_agent(model).run("hi", trace=path)
     with pytest.raises(ModelError, match="recorded failure: ModelHTTPError"):
         await make_agent(ReplayModel.from_trace(path)).run("hi")
+
+
+async def test_recorded_results_are_found_by_call_key_and_in_traces_without_keys(tmp_path: Path) -> None:
+    """Recorded results are matched by agentkit's call key; a trace written before keys still replays."""
+    path = tmp_path / "t.jsonl"
+    script: list[Scripted] = [calls(("weather", {"city": "Oslo"}), ("weather", {"city": "Rome"})), "done"]
+    await make_agent(ScriptedModel(script)).run("Oslo and Rome?", trace=path)
+    records = [orjson.loads(line) for line in path.read_text().splitlines()]
+    assert [r["key"] for r in records if r.get("type") == "tool_call"] == ["1.0", "1.1"]
+    for record in records:
+        record.pop("key", None)
+    old = tmp_path / "old.jsonl"
+    old.write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
+    for trace in (path, old):
+        replay = ReplayModel.from_trace(trace)
+        result = await make_agent(replay, tools=replay.recorded_tools([weather])).run("Oslo and Rome?")
+        assert result.output == "done"
+        replay.finish()

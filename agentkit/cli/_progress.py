@@ -10,7 +10,9 @@ Anywhere else (a pipe, a CI log) it prints one plain line per step instead.
 >>> from agentkit.messages import ToolCall, ToolCallStarted
 >>> out = io.StringIO()
 >>> progress = Progress.plain(out)
->>> progress.on_event(ToolCallStarted(turn=1, call=ToolCall(id="c1", name="search", arguments='{"q": "x"}')))
+>>> search = ToolCall(id="c1", name="search", arguments='{"q": "x"}')
+>>> started = ToolCallStarted(turn=1, key="1.0", call=search)
+>>> progress.on_event(started)
 >>> print(out.getvalue(), end="")
 turn 1: search({"q": "x"}) started
 """
@@ -214,10 +216,10 @@ class Progress(RunHooks):
                     self._line(f"turn {event.turn}: the model answered after {retries} retried attempt(s)")
         elif isinstance(event, ToolCallStarted):
             call = event.call
-            tally.running[call.id] = _Running(name=call.name, arguments=call.arguments, started=now)
+            tally.running[event.key] = _Running(name=call.name, arguments=call.arguments, started=now)
             self._line(f"turn {event.turn}: {call.name}({_short(call.arguments)}) started")
         elif isinstance(event, ToolCallFinished):
-            tally.running.pop(event.call.id, None)
+            tally.running.pop(event.key, None)
             tally.tools_done += 1
             tally.tools_failed += event.result.is_error
             status = "failed" if event.result.is_error else "done"

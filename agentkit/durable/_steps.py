@@ -27,7 +27,7 @@ from agentkit._run_context import RunContext, idempotency_scope
 from agentkit.exceptions import ModelError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.memory.abstract import Memory
-from agentkit.messages import Message
+from agentkit.messages import Message, tool_call_key
 from agentkit.models.abstract import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from agentkit.tool import Tool, ToolSource
 
@@ -50,8 +50,8 @@ class RunSteps:
     """The step bookkeeping of one durable run (one per workflow execution)."""
 
     workflow_id: str
-    #: Step ids drawn for the tool calls of a model response, by ``(turn, tool_call_id)``.
-    reserved: dict[tuple[int, str], StepReservation] = field(default_factory=dict)
+    #: Step ids drawn for the tool calls of a model response, by agentkit's call key.
+    reserved: dict[str, StepReservation] = field(default_factory=dict)
 
 
 #: Set by the workflow for the run it executes; ``None`` outside durable runs.
@@ -164,8 +164,8 @@ class ReserveToolSteps(RunHooks):
         """Reserve one step per tool call (nothing outside a durable run)."""
         steps = CURRENT_RUN.get()
         if steps is not None:
-            for call in response.message.tool_calls:
-                steps.reserved[(info.turn, call.id)] = DBOS.reserve_step()
+            for index in range(len(response.message.tool_calls)):
+                steps.reserved[tool_call_key(info.turn, index)] = DBOS.reserve_step()
         return response
 
 
@@ -211,13 +211,16 @@ class DurableModel:
         raise ModelError("the model's stream ended without a response")
 
 
-def idempotency_key(workflow_id: str, turn: int, tool_call_id: str) -> str:
+def idempotency_key(workflow_id: str, call_key: str) -> str:
     """The key a side-effect tool de-duplicates on: the same for every execution of one call.
 
-    >>> idempotency_key("batch-7", 2, "functions.send_email:1")
-    'batch-7:2:functions.send_email:1'
+    ``call_key`` is agentkit's key for the call (turn and position in the model's answer),
+    not the model's call id, which the model may repeat.
+
+    >>> idempotency_key("batch-7", "2.1")
+    'batch-7:2.1'
     """
-    return f"{workflow_id}:{turn}:{tool_call_id}"
+    return f"{workflow_id}:{call_key}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -241,11 +244,11 @@ class DurableTool(Tool):
     async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
         """Run the wrapped tool as a checkpointed step (a plain call outside a durable run)."""
         steps = CURRENT_RUN.get()
-        if steps is None or ctx is None or ctx.tool_call_id is None:
+        if steps is None or ctx is None or ctx.tool_call_key is None:
             return await self.inner.call(arguments, ctx)
-        key = idempotency_key(steps.workflow_id, ctx.turn, ctx.tool_call_id)
+        key = idempotency_key(steps.workflow_id, ctx.tool_call_key)
         keyed = replace(ctx, idempotency_key=key)
-        reservation = steps.reserved.pop((ctx.turn, ctx.tool_call_id), None)
+        reservation = steps.reserved.pop(ctx.tool_call_key, None)
 
         async def keyed_call() -> str:
             with idempotency_scope(key):

@@ -147,7 +147,7 @@ async def call_tool(
     )
     ctx: RunContext[Any] = RunContext(deps=None, run_id=call.id)
     (outcome,) = await run_tool_calls(
-        [call], toolset, ctx, emit=_ignore, limiter=anyio.CapacityLimiter(1), failures={}
+        [(call.id, call)], toolset, ctx, emit=_ignore, limiter=anyio.CapacityLimiter(1), failures={}
     )
     message = outcome.message
     if outcome.failed:

@@ -9,7 +9,9 @@ an old file or written by another tool may. :func:`repair_history` fixes it:
 - a tool result that answers no call of the assistant message just before it
   (or answers one twice) is dropped;
 
-and logs one warning saying what it changed.
+and logs one warning saying what it changed. A result answers the first call not
+yet answered that has its id: the model may repeat an id, and two calls sharing
+one keep their two results.
 
 >>> from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
 >>> broken = [
@@ -46,31 +48,32 @@ def repair_history(messages: Sequence[Message], *, session: str | None = None) -
     ``history_repaired`` warning is logged with the counts (and ``session``).
     """
     repaired: list[Message] = []
-    pending: dict[str, ToolCall] = {}
+    pending: list[ToolCall] = []
     added = dropped = 0
     for message in messages:
         if isinstance(message, ToolMessage):
-            if pending.pop(message.tool_call_id, None) is None:
+            answered = next((c for c in pending if c.id == message.tool_call_id), None)
+            if answered is None:
                 dropped += 1
             else:
+                pending.remove(answered)
                 repaired.append(message)
             continue
         added += _answer(pending, repaired)
         repaired.append(message)
         if isinstance(message, AssistantMessage):
-            pending = {c.id: c for c in message.tool_calls}
+            pending = list(message.tool_calls)
     added += _answer(pending, repaired)
     if added or dropped:
         _log.warning("history_repaired", session=session, orphaned_calls=added, orphaned_results=dropped)
     return repaired
 
 
-def _answer(pending: dict[str, ToolCall], out: list[Message]) -> int:
+def _answer(pending: list[ToolCall], out: list[Message]) -> int:
     """Append an error result for each unanswered call in ``pending`` (then empty it)."""
     count = len(pending)
     out.extend(
-        ToolMessage(tool_call_id=c.id, name=c.name, content=MISSING_RESULT, is_error=True)
-        for c in pending.values()
+        ToolMessage(tool_call_id=c.id, name=c.name, content=MISSING_RESULT, is_error=True) for c in pending
     )
     pending.clear()
     return count

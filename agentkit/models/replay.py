@@ -176,12 +176,14 @@ class ReplayModel:
 
         Names, descriptions and schemas stay those of the given tools (so strict
         comparison of the tool definitions still applies); each call returns the
-        result recorded for the same turn and tool-call id (a recorded error is
-        returned as an error).
+        result recorded for the same call key (turn and position in the answer; a
+        trace without keys is matched by turn and tool-call id). A recorded error is
+        returned as an error.
         """
-        results: dict[tuple[int, str], Mapping[str, Any]] = {
-            (r["turn"], r["call"]["id"]): r["result"] for r in self.trace.of_type("tool_call")
-        }
+        results: dict[str, Mapping[str, Any]] = {}
+        for record in self.trace.of_type("tool_call"):
+            key = record.get("key") or _legacy_key(record["turn"], record["call"]["id"])
+            results.setdefault(str(key), record["result"])
         return [_RecordedTool.wrap(t, results) for t in Toolset(tools)]
 
 
@@ -189,23 +191,30 @@ class ReplayModel:
 class _RecordedTool(Tool):
     """A tool whose calls return the recorded results (definition unchanged)."""
 
-    recorded: Mapping[tuple[int, str], Mapping[str, Any]] = field(default_factory=dict)
+    recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def wrap(cls, tool: Tool, recorded: Mapping[tuple[int, str], Mapping[str, Any]]) -> _RecordedTool:
+    def wrap(cls, tool: Tool, recorded: Mapping[str, Mapping[str, Any]]) -> _RecordedTool:
         # Every field of the real tool is kept (its schema plan included); only ``call`` differs.
         kept = {f.name: getattr(tool, f.name) for f in fields(Tool)}
         return cls(**kept, recorded=recorded)
 
     async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
         """Return the result recorded for this call (``ModelRetry`` for a recorded error)."""
-        key = (ctx.turn, ctx.tool_call_id or "") if ctx is not None else (0, "")
-        found = self.recorded.get(key)
+        key = ctx.tool_call_key if ctx is not None else None
+        found = self.recorded.get(key) if key is not None else None
+        if found is None and ctx is not None:
+            found = self.recorded.get(_legacy_key(ctx.turn, ctx.tool_call_id or ""))
         if found is None:
-            raise ModelRetry(f"replay: no recorded result for call {key[1]!r} of tool {self.name!r}")
+            raise ModelRetry(f"replay: no recorded result for call {key!r} of tool {self.name!r}")
         if found.get("is_error"):
             raise ModelRetry(str(found["content"]))
         return str(found["content"])
+
+
+def _legacy_key(turn: int, call_id: str) -> str:
+    """How a trace written before call keys names a call: turn and the model's id."""
+    return f"legacy:{turn}:{call_id}"
 
 
 def _same_objects(a: Sequence[Any], b: Sequence[Any] | None) -> bool:

@@ -88,7 +88,7 @@ class RecordEncoder:
     _messages: MessageDelta = field(default_factory=MessageDelta)
     _wire: _WireDelta = field(default_factory=_WireDelta)
     _model_starts: dict[int, int] = field(default_factory=dict)
-    _tool_starts: dict[tuple[int, str], int] = field(default_factory=dict)
+    _tool_starts: dict[str, int] = field(default_factory=dict)  # by agentkit's call key
 
     def encode(self, event: Event) -> dict[str, Any] | None:
         """Return the record for ``event`` (``None`` for events a trace does not keep)."""
@@ -99,7 +99,7 @@ class RecordEncoder:
         self._model_starts[event.turn] = now
 
     def _tool_started(self, event: ToolCallStarted, now: int) -> None:
-        self._tool_starts[(event.turn, event.call.id)] = now
+        self._tool_starts[event.key] = now
 
     def _turn(self, event: TurnFinished, now: int) -> dict[str, Any]:
         return {"type": "turn", "turn": event.turn, "end_ns": now, "usage": usage_to_json(event.usage)}
@@ -150,9 +150,10 @@ class RecordEncoder:
         record = {
             "type": "tool_call",
             "turn": event.turn,
-            "start_ns": self._tool_starts.pop((event.turn, call.id), now),
+            "start_ns": self._tool_starts.pop(event.key, now),
             "end_ns": now,
             "duration_s": event.duration_s,
+            "key": event.key,
             "call": _call_json(call),
             "result": {"content": result.content, "is_error": result.is_error},
         }
@@ -165,6 +166,7 @@ class RecordEncoder:
             "type": "approval_requested",
             "turn": event.turn,
             "time_ns": now,
+            "key": event.key,
             "call": _call_json(event.call),
             "arguments": jsonable(dict(event.arguments)),
         }
@@ -174,6 +176,7 @@ class RecordEncoder:
             "type": "approval_decided",
             "turn": event.turn,
             "time_ns": now,
+            "key": event.key,
             "call": _call_json(event.call),
             "decision": event.decision,
         }
@@ -185,7 +188,8 @@ class RecordEncoder:
 
     def _paused(self, event: RunPaused, now: int) -> dict[str, Any]:
         pending = [
-            {"call": _call_json(p.call), "arguments": jsonable(dict(p.arguments))} for p in event.pending
+            {"key": p.key, "call": _call_json(p.call), "arguments": jsonable(dict(p.arguments))}
+            for p in event.pending
         ]
         return {"type": "paused", "time_ns": now, "pending": pending}
 

@@ -1,9 +1,9 @@
 """Spans as structlog events: a processor for logs, and renderers for people and machines.
 
 :class:`LogSpanProcessor` logs every finished span as one event (``span.end``) through
-agentkit's stdlib-backed logger ``agentkit.trace``, carrying run id, turn, tool-call id,
+agentkit's stdlib-backed logger ``agentkit.trace``, carrying run id, turn, tool-call key and id,
 duration, tokens, cost and error. :func:`log_processors` returns a structlog processor chain
-for your own logging setup: trace context (run id, turn, tool-call id) plus a pretty console
+for your own logging setup: trace context (run id, turn, tool-call key and id) plus a pretty console
 renderer for people or a JSON-lines renderer for machines.
 """
 
@@ -33,6 +33,7 @@ def span_event(span: Span) -> dict[str, Any]:
     if "turn" in a:
         out["turn"] = a["turn"]
     if span.kind == "tool_call":
+        out["tool_call_key"] = a.get("tool_call_key")
         out["tool_call_id"] = a.get("tool_call_id")
     usage = a.get("usage")
     if span.kind in ("model_call", "run") and isinstance(usage, Mapping):

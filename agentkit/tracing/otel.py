@@ -10,7 +10,8 @@ you configure a tracer provider with an exporter; agentkit never sets the global
 Spans: ``invoke_agent {agent}`` (the run), ``turn {n}``, ``chat {model}`` (client span,
 ``gen_ai.request.model``, ``gen_ai.response.model``, ``gen_ai.usage.input_tokens`` /
 ``output_tokens``, ``gen_ai.response.finish_reasons``, sampling settings) and
-``execute_tool {name}`` (``gen_ai.tool.name``, ``gen_ai.tool.call.id``; arguments and results
+``execute_tool {name}`` (``gen_ai.tool.name``, ``gen_ai.tool.call.id`` (the model's id),
+``agentkit.tool_call.key`` (agentkit's key, unique in the run); arguments and results
 only with ``include_content=True``). A run's spans are exported when the run ends, parents
 first, with their recorded start and end times.
 """
@@ -71,6 +72,8 @@ def _chat(a: Mapping[str, Any]) -> dict[str, Any]:
 def _tool(a: Mapping[str, Any], *, include_content: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": str(a.get("tool"))}
     out |= {"gen_ai.tool.call.id": str(a.get("tool_call_id")), "gen_ai.tool.type": "function"}
+    if a.get("tool_call_key"):
+        out["agentkit.tool_call.key"] = str(a["tool_call_key"])
     if a.get("retry"):
         out["agentkit.tool.retry"] = int(a["retry"])  # this tool's earlier failed calls in the run
     if include_content:

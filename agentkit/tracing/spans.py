@@ -115,6 +115,7 @@ class SpanBuilder:
             "turn": record["turn"],
             "tool": call["name"],
             "tool_call_id": call["id"],
+            "tool_call_key": record.get("key"),
             "arguments": call["arguments"],
             "result": result["content"],
             "is_error": result["is_error"],

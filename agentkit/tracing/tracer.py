@@ -4,7 +4,7 @@ Attach one to an agent (``Agent(..., hooks=[Tracer([processor])])``) or to a run
 (``hooks=[...]``); it serves any number of concurrent runs, keeping each run's state
 in a context variable (events of a run are emitted in its task or the tool-call tasks
 it starts, which inherit the context). The same variable carries the run id, turn
-and tool-call id for log events: add :func:`add_trace_context` to your structlog
+and tool-call key and id for log events: add :func:`add_trace_context` to your structlog
 processors.
 
 >>> from agentkit import Agent
@@ -52,11 +52,16 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TraceContext:
-    """Where the code running now sits in a traced run."""
+    """Where the code running now sits in a traced run.
+
+    ``tool_call_key`` is agentkit's key for the running call (unique in the run);
+    ``tool_call_id`` is the model's id for it (which the model may repeat).
+    """
 
     run_id: str
     turn: int = 0
     tool_call_id: str | None = None
+    tool_call_key: str | None = None
 
 
 _CONTEXT: ContextVar[TraceContext | None] = ContextVar("agentkit_trace_context", default=None)
@@ -69,7 +74,7 @@ def current_trace_context() -> TraceContext | None:
 
 
 def add_trace_context(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Any:
-    """A structlog processor adding ``run_id``, ``turn`` and ``tool_call_id`` of the traced run.
+    """A structlog processor adding ``run_id``, ``turn``, ``tool_call_key`` and ``tool_call_id``.
 
     Keys already in the event are kept.
     """
@@ -77,6 +82,8 @@ def add_trace_context(logger: Any, method_name: str, event_dict: MutableMapping[
     if context is not None:
         event_dict.setdefault("run_id", context.run_id)
         event_dict.setdefault("turn", context.turn)
+        if context.tool_call_key is not None:
+            event_dict.setdefault("tool_call_key", context.tool_call_key)
         if context.tool_call_id is not None:
             event_dict.setdefault("tool_call_id", context.tool_call_id)
     return event_dict
@@ -140,7 +147,11 @@ def _track_context(event: Event) -> None:
         _CONTEXT.set(TraceContext(run_id=context.run_id, turn=event.turn))
     elif isinstance(event, ToolCallStarted):
         # Emitted inside the tool call's own task: the change stays in that task.
-        _CONTEXT.set(TraceContext(run_id=context.run_id, turn=event.turn, tool_call_id=event.call.id))
+        _CONTEXT.set(
+            TraceContext(
+                run_id=context.run_id, turn=event.turn, tool_call_id=event.call.id, tool_call_key=event.key
+            )
+        )
 
 
 @dataclass(kw_only=True, slots=True)
