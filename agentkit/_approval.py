@@ -103,6 +103,8 @@ def _validated(validate: Callable[[str], dict[str, Any]], call: ToolCall) -> dic
         return validate(call.arguments)
     except ToolArgumentsError:
         return None  # not gated: it runs, fails validation, and the model is asked to fix it
+    except Exception:  # a validator raising anything else: the runner fails the call the same way
+        return None
 
 
 async def _ask(approver: Approver, call: ToolCall, arguments: dict[str, Any]) -> Decision:

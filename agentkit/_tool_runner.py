@@ -188,6 +188,11 @@ async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> Cal
         return _failure(tool_call, text)
     except ModelRetry as err:
         return _failure(tool_call, err.message)
+    except SystemExit as err:  # argparse and sys.exit() in a tool end the call, not the process
+        _log.warning("tool_exited", run_id=ctx.run_id, tool=tool_call.name, tool_call_key=ctx.tool_call_key)
+        return _failure(
+            tool_call, f"Tool {tool_call.name!r} failed: it tried to exit (SystemExit: {err.code})"
+        )
     except Exception as err:
         _log.warning(
             "tool_failed",

@@ -51,6 +51,9 @@ from agentkit.models.abstract import ToolDefinition
 __all__ = ["Tool", "ToolSource", "Toolset", "tool"]
 
 _MAX_PROBLEM_CHARS = 300
+#: How deeply the model's arguments may nest (objects and arrays). Validating and describing
+#: a deeper value recurses past Python's limit; no tool schema needs anywhere near this many.
+MAX_ARGUMENT_DEPTH = 64
 _JSON_START = frozenset('{["0123456789-tfn')
 
 
@@ -448,7 +451,24 @@ def _parse_arguments(arguments: str) -> dict[str, Any]:
         raise ToolArgumentsError("arguments must be a JSON object, not a string")
     if not isinstance(value, dict):
         raise ToolArgumentsError(f"arguments must be a JSON object, not {_json_type(value)}")
+    if _too_deep(value):
+        raise ToolArgumentsError(
+            f"arguments nest objects or arrays more than {MAX_ARGUMENT_DEPTH} levels deep; "
+            "send flatter arguments matching the schema"
+        )
     return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests containers deeper than :data:`MAX_ARGUMENT_DEPTH` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_ARGUMENT_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _holds_json(text: str) -> bool:

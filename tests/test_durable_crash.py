@@ -103,10 +103,10 @@ async def test_killed_worker_resumes_without_repeating_completed_steps(
     assert record.output == "all steps done"
     assert len(server.requests) == 3  # two before the crash, one after: none repeated
     lines = log.read_text().splitlines()
-    key = "crash-1:2:functions.step:1"
+    key = "crash-1:2.0"
     assert lines == [
-        "start fast crash-1:1:functions.step:0",
-        "done fast crash-1:1:functions.step:0",
+        "start fast crash-1:1.0",
+        "done fast crash-1:1.0",
         f"start slow {key}",  # in flight when killed: runs again, with the same key
         f"start slow {key}",
         f"done slow {key}",

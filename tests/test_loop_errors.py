@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
+
 import anyio
 import pytest
 
 from agentkit import Agent, ModelRetry, tool
+from agentkit.approval import approve_all
 from agentkit.exceptions import ToolRetriesExceeded
-from agentkit.messages import AssistantMessage, ToolMessage
+from agentkit.hooks import RunHooks
+from agentkit.messages import ApprovalRequested, AssistantMessage, Event, ToolMessage
 from agentkit.models.function import ScriptedModel
 from tests.builders import calls
 
@@ -145,3 +151,61 @@ async def test_retry_budget_ends_the_run_with_the_messages() -> None:
     assert sum(isinstance(m, ToolMessage) for m in messages) == 2
     assert sum(isinstance(m, AssistantMessage) for m in messages) == 2
     assert info.value.run_id
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_a_tool_calling_sys_exit_is_a_tool_error_not_a_process_exit(is_async: bool) -> None:
+    """SystemExit from a tool (argparse on bad model input does it) ends the call, not the run."""
+
+    def parse(argv: str) -> str:
+        """Parse command-line arguments."""
+        parser = argparse.ArgumentParser(prog="report", exit_on_error=False)
+        parser.add_argument("--year", type=int, required=True)
+        return str(parser.parse_args(argv.split()).year)
+
+    async def parse_async(argv: str) -> str:
+        """Parse command-line arguments."""
+        return parse(argv)
+
+    parser_tool = tool(parse_async if is_async else parse, name="parse")
+    model = ScriptedModel([calls(("parse", {"argv": "--month 3"})), "I will fix the arguments."])
+    with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage before exiting
+        result = await Agent(model, tools=[parser_tool]).run("go")
+    message = result.messages[-2]
+    assert isinstance(message, ToolMessage)
+    assert message.is_error
+    assert message.content == "Tool 'parse' failed: it tried to exit (SystemExit: 2)"
+    assert result.output == "I will fix the arguments."
+
+
+def _nested(depth: int) -> str:
+    return '{"city": ' + "[" * depth + "]" * depth + ', "nights": 1}'
+
+
+@pytest.mark.parametrize("depth", [65, 1000])
+@pytest.mark.parametrize("requires_approval", [False, True])
+async def test_deeply_nested_arguments_are_a_tool_error(depth: int, requires_approval: bool) -> None:
+    """Arguments nested past the cap are refused as invalid, also for a tool gated by approval."""
+    ran.clear()
+    gated = tool(book.function, name="book", requires_approval=requires_approval)
+    events: list[Event] = []
+
+    class Collect(RunHooks):
+        def on_event(self, event: Event) -> None:
+            events.append(event)
+
+    model = ScriptedModel([calls(("book", _nested(depth))), "sorry"])
+    result = await Agent(model, tools=[gated], approve=approve_all).run("go", hooks=[Collect()])
+    message = result.messages[-2]
+    assert isinstance(message, ToolMessage)
+    assert message.is_error
+    assert "more than 64 levels deep" in message.content
+    assert ran == []
+    assert not any(isinstance(e, ApprovalRequested) for e in events)
+
+
+async def test_arguments_at_the_depth_cap_are_still_validated_normally() -> None:
+    """Nesting up to the cap reaches the schema check, which names the offending field."""
+    message = await first_result(_nested(63))
+    assert message.is_error
+    assert "city:" in message.content

@@ -8,6 +8,12 @@ returning one of those. Stdio is the default transport (what Cline, Roo Code,
 Cursor and Claude Desktop start); ``--http`` serves streamable HTTP instead and
 prints the endpoint URL on stderr. Stdout belongs to the protocol: nothing else
 is ever written there.
+
+Tools that ``requires_approval`` run only once the client's user approved the call
+(MCP elicitation), or are refused when the client cannot ask; ``--allow-unapproved
+NAME`` lets the operator run one such tool without asking. Over HTTP, ``--token``
+(or ``AGENTKIT_MCP_TOKEN``) requires ``Authorization: Bearer <token>`` on every
+request; a host that is not loopback is refused without one.
 """
 
 from __future__ import annotations
@@ -70,15 +76,17 @@ def load_target(spec: str) -> Any:
     return target
 
 
-def _server_for(target: Any, *, name: str | None, agent_tools: bool) -> Any:
+def _server_for(target: Any, *, name: str | None, agent_tools: bool, allow: list[str]) -> Any:
     from agentkit.mcp.server import mcp_server  # noqa: PLC0415 - needs the optional `mcp` extra
 
     if isinstance(target, Agent):
-        return mcp_server(agent=target, agent_tools=agent_tools, name=name or target.name)
+        return mcp_server(
+            agent=target, agent_tools=agent_tools, name=name or target.name, allow_unapproved=allow
+        )
     if isinstance(target, Tool):
-        return mcp_server(tools=[target], name=name or target.name)
+        return mcp_server(tools=[target], name=name or target.name, allow_unapproved=allow)
     if isinstance(target, Toolset | list | tuple):
-        return mcp_server(tools=list(target), name=name or "agentkit")
+        return mcp_server(tools=list(target), name=name or "agentkit", allow_unapproved=allow)
     raise UserError(
         f"cannot serve a {type(target).__name__}: name a Tool, a Toolset, a list of tools or an Agent"
     )
@@ -96,10 +104,26 @@ def serve(
     agent_tools: Annotated[
         bool, typer.Option("--agent-tools", help="With an agent: serve its tools too.")
     ] = False,
+    allow_unapproved: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-unapproved",
+            help="Let this requires_approval tool run without asking the client's user (repeatable).",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AGENTKIT_MCP_TOKEN",
+            help="HTTP: require 'Authorization: Bearer TOKEN' (needed to serve a non-loopback host).",
+        ),
+    ] = None,
 ) -> None:
     """Serve tools (or an agent as one tool) over MCP: stdio by default, --http for streamable HTTP."""
     try:
-        server = _server_for(load_target(target), name=name, agent_tools=agent_tools)
+        server = _server_for(
+            load_target(target), name=name, agent_tools=agent_tools, allow=list(allow_unapproved or ())
+        )
     except (UserError, ImportError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -112,5 +136,11 @@ def serve(
     def announce(url: str) -> None:
         typer.echo(f"agentkit MCP server listening on {url}", err=True)
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server is stopped
-        anyio.run(lambda: serve_http(server, host=host, port=port, path=path, on_ready=announce))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server is stopped
+            anyio.run(
+                lambda: serve_http(server, host=host, port=port, path=path, token=token, on_ready=announce)
+            )
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
