@@ -109,7 +109,7 @@ def test_tokens_count_as_soon_as_the_model_answers() -> None:
         retries=2,
     )
     progress.on_event(ModelCallFinished(turn=1, request=None, response=response, duration_s=0.1))
-    progress.on_event(ToolCallStarted(turn=1, call=_call("a", "Oslo")))
+    progress.on_event(ToolCallStarted(turn=1, key="1.0", call=_call("a", "Oslo")))
     text = _render(progress)
     assert "0 tool calls done · 2 model call retries · 18,290 in / 1,645 out tokens" in text
 
@@ -124,6 +124,6 @@ def test_failed_tools_and_retries_show_in_the_footer_and_lines() -> None:
     progress.on_event(ModelCallFinished(turn=1, request=None, response=response, duration_s=0.1))
     call = _call("a", "Oslo")
     failed = ToolMessage(tool_call_id="a", name="weather", content="boom", is_error=True)
-    progress.on_event(ToolCallFinished(turn=1, call=call, result=failed, duration_s=0.1))
+    progress.on_event(ToolCallFinished(turn=1, key="1.0", call=call, result=failed, duration_s=0.1))
     assert "turn 1: the model answered after 1 retried attempt(s)" in out.getvalue()
     assert "1 tool calls done (1 failed) · 1 model call retries" in _render(progress)

@@ -14,8 +14,7 @@ from agentkit.exceptions import ModelError, ReplayMismatch
 from agentkit.messages import TextDelta
 from agentkit.models import KimiModel, ReplayModel
 from agentkit.models.abstract import Model
-from agentkit.models.function import Reply as Scripted
-from agentkit.models.function import ScriptedModel
+from agentkit.models.function import ModelReply, ScriptedModel
 from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import read_trace
 from tests.builders import calls
@@ -205,7 +204,7 @@ async def test_recorded_model_failure_replays_as_a_model_error(
 async def test_recorded_results_are_found_by_call_key_and_in_traces_without_keys(tmp_path: Path) -> None:
     """Recorded results are matched by agentkit's call key; a trace written before keys still replays."""
     path = tmp_path / "t.jsonl"
-    script: list[Scripted] = [calls(("weather", {"city": "Oslo"}), ("weather", {"city": "Rome"})), "done"]
+    script: list[ModelReply] = [calls(("weather", {"city": "Oslo"}), ("weather", {"city": "Rome"})), "done"]
     await make_agent(ScriptedModel(script)).run("Oslo and Rome?", trace=path)
     records = [orjson.loads(line) for line in path.read_text().splitlines()]
     assert [r["key"] for r in records if r.get("type") == "tool_call"] == ["1.0", "1.1"]
