@@ -7,7 +7,8 @@
     ├── UserError                   a developer mistake, found as early as possible
     │   ├── ToolDefinitionError     a tool's signature cannot become a schema (all problems listed)
     │   ├── TraceFormatError        a trace file is malformed or of an unsupported format version
-    │   └── RunStateError           a paused run's state is malformed, of another version, or misused
+    │   ├── RunStateError           a paused run's state is malformed, of another version, or misused
+    │   └── SessionIdError          a memory session id is empty, too long, or holds control characters
     ├── ToolSignal                  raised by a tool on purpose
     │   ├── ModelRetry              "tell the model this, let it try again"
     │   │   ├── ToolArgumentsError  the model's arguments were not valid JSON / failed the schema
@@ -53,6 +54,7 @@ __all__ = [
     "ReplayMismatch",
     "RunError",
     "RunStateError",
+    "SessionIdError",
     "StopRun",
     "ToolArgumentsError",
     "ToolDefinitionError",
@@ -92,6 +94,14 @@ class TraceFormatError(UserError):
 
 class RunStateError(UserError):
     """A paused run's state cannot be read or resumed (malformed, unsupported version, misused)."""
+
+
+class SessionIdError(UserError):
+    """A memory session id is empty, too long, or holds control characters (NUL included).
+
+    Every memory backend checks ids the same way (:func:`agentkit.memory.abstract.check_session`),
+    so an id that one backend stores is stored by all of them.
+    """
 
 
 class ToolSignal(AgentkitError):

@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from agentkit.exceptions import UserError
+from agentkit.exceptions import SessionIdError, UserError
 from agentkit.memory import Memory, Summary, SummaryMemory
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from tests._memory_backends import open_backend, tool_turn
@@ -165,3 +165,17 @@ async def test_fork_copies_and_delete_removes_the_summary(memory: Memory) -> Non
     assert await memory.load_summary("a") is None
     assert await memory.load("a") == []
     assert await memory.load_summary("b") == summary
+
+
+@pytest.mark.parametrize("bad", ["", "a\x00b", "tab\there", "\x1b]52;c;aGk=\x07", "x" * 513])
+async def test_a_bad_session_id_is_a_typed_error_in_every_backend(memory: Memory, bad: str) -> None:
+    """NUL, other control characters, empty or overlong ids raise SessionIdError before any storage."""
+    for operation in (
+        memory.load(bad),
+        memory.append(bad, tool_turn(0)),
+        memory.delete(bad),
+        memory.fork("ok", bad),
+    ):
+        with pytest.raises(SessionIdError):
+            await operation
+    assert await memory.list_sessions() == []

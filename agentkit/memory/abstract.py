@@ -14,13 +14,46 @@ meaning.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from agentkit.exceptions import SessionIdError
 from agentkit.messages import Message
 
-__all__ = ["Memory", "Summary", "SummaryMemory"]
+__all__ = ["MAX_SESSION_CHARS", "Memory", "Summary", "SummaryMemory", "check_session"]
+
+#: The longest session id a memory accepts.
+MAX_SESSION_CHARS = 512
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_session(session: str) -> str:
+    """Return ``session`` if it can name a session in every backend, else raise.
+
+    A session id is a non-empty string of at most :data:`MAX_SESSION_CHARS` characters
+    without control characters: PostgreSQL refuses NUL in text, and ids are printed by
+    ``agentkit sessions``. Every built-in backend calls this on every id it is given.
+
+    >>> check_session("alice")
+    'alice'
+
+    Raises:
+        SessionIdError: the id is not a string, is empty or too long, or holds a control character.
+    """
+    if not isinstance(session, str) or not session:
+        raise SessionIdError(f"a session id must be a non-empty string, not {session!r}")
+    if len(session) > MAX_SESSION_CHARS:
+        raise SessionIdError(f"a session id has at most {MAX_SESSION_CHARS} characters, not {len(session)}")
+    found = _CONTROL.search(session)
+    if found is not None:
+        raise SessionIdError(
+            f"a session id may not contain control characters; {session[:40]!r} has "
+            f"U+{ord(found.group()):04X} at position {found.start()}"
+        )
+    return session
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentkit.exceptions import UserError
-from agentkit.memory.abstract import Summary
+from agentkit.memory.abstract import Summary, check_session
 from agentkit.messages import Message
 
 __all__ = ["InMemoryMemory"]
@@ -32,10 +32,12 @@ class InMemoryMemory:
 
     async def load(self, session: str) -> list[Message]:
         """Return the session's messages in order (empty for an unknown session)."""
+        check_session(session)
         return list(self._sessions.get(session, ()))
 
     async def append(self, session: str, messages: Sequence[Message]) -> None:
         """Add one turn's messages to the session."""
+        check_session(session)
         if messages:
             self._sessions.setdefault(session, []).extend(messages)
 
@@ -45,6 +47,7 @@ class InMemoryMemory:
 
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
+        check_session(session)
         self._sessions.pop(session, None)
         self._summaries.pop(session, None)
 
@@ -54,6 +57,8 @@ class InMemoryMemory:
         Raises:
             UserError: ``source`` does not exist or ``target`` already does.
         """
+        check_session(source)
+        check_session(target)
         if source not in self._sessions:
             raise UserError(f"cannot fork: no session named {source!r}")
         if target in self._sessions:
@@ -64,10 +69,12 @@ class InMemoryMemory:
 
     async def save_summary(self, session: str, summary: Summary) -> None:
         """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        check_session(session)
         current = self._summaries.get(session)
         if current is None or summary.covers >= current.covers:
             self._summaries[session] = summary
 
     async def load_summary(self, session: str) -> Summary | None:
         """Return the session's latest summary (``None`` if it has none)."""
+        check_session(session)
         return self._summaries.get(session)

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agentkit.exceptions import UserError
 from agentkit.memory._codec import decode, encode
-from agentkit.memory.abstract import Summary
+from agentkit.memory.abstract import Summary, check_session
 from agentkit.messages import Message
 
 __all__ = ["PostgresMemory", "check_table_name"]
@@ -139,6 +139,7 @@ class PostgresMemory:
 
     async def load(self, session: str) -> list[Message]:
         """Return the session's messages in order (empty for an unknown session)."""
+        check_session(session)
         async with self._locked() as conn:
             cursor = await conn.execute(
                 sql.SQL("SELECT data FROM {} WHERE session = %s ORDER BY seq").format(self._t), (session,)
@@ -148,6 +149,7 @@ class PostgresMemory:
 
     async def append(self, session: str, messages: Sequence[Message]) -> None:
         """Add one turn's messages to the session in a single transaction."""
+        check_session(session)
         if not messages:
             return
         encoded = [encode(m) for m in messages]
@@ -183,6 +185,7 @@ class PostgresMemory:
 
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
+        check_session(session)
         async with self._locked() as conn, conn.transaction():
             await conn.execute(sql.SQL("DELETE FROM {} WHERE session = %s").format(self._t), (session,))
             await conn.execute(sql.SQL("DELETE FROM {} WHERE session = %s").format(self._s), (session,))
@@ -193,6 +196,8 @@ class PostgresMemory:
         Raises:
             UserError: ``source`` does not exist or ``target`` already does.
         """
+        check_session(source)
+        check_session(target)
         exists = sql.SQL("SELECT 1 FROM {} WHERE session = %s LIMIT 1").format(self._t)
         async with self._locked() as conn, conn.transaction():
             await self._lock_session(conn, target)
@@ -219,6 +224,7 @@ class PostgresMemory:
 
     async def save_summary(self, session: str, summary: Summary) -> None:
         """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        check_session(session)
         async with self._locked() as conn:
             await conn.execute(
                 sql.SQL(
@@ -231,6 +237,7 @@ class PostgresMemory:
 
     async def load_summary(self, session: str) -> Summary | None:
         """Return the session's latest summary (``None`` if it has none)."""
+        check_session(session)
         async with self._locked() as conn:
             cursor = await conn.execute(
                 sql.SQL("SELECT covers, data FROM {} WHERE session = %s").format(self._s), (session,)

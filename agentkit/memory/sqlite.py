@@ -24,7 +24,7 @@ import anyio
 
 from agentkit.exceptions import UserError
 from agentkit.memory._codec import decode, decode_turn, encode, encode_turn
-from agentkit.memory.abstract import Summary
+from agentkit.memory.abstract import Summary, check_session
 from agentkit.messages import Message
 
 __all__ = ["SQLiteMemory", "open_database"]
@@ -112,6 +112,7 @@ class SQLiteMemory:
 
     async def load(self, session: str) -> list[Message]:
         """Return the session's messages in order (empty for an unknown session)."""
+        check_session(session)
         rows = await self._run(
             lambda c: c.execute(
                 "SELECT messages FROM agentkit_turns WHERE session = ? ORDER BY turn", (session,)
@@ -121,6 +122,7 @@ class SQLiteMemory:
 
     async def append(self, session: str, messages: Sequence[Message]) -> None:
         """Add one turn's messages to the session, atomically."""
+        check_session(session)
         if not messages:
             return
         item = _Pending(session=session, data=encode_turn(list(messages)))
@@ -153,6 +155,7 @@ class SQLiteMemory:
 
     async def delete(self, session: str) -> None:
         """Remove a session (no error if it does not exist)."""
+        check_session(session)
         await self._run(lambda c: _transaction(c, lambda conn: _delete(conn, session)))
 
     async def fork(self, source: str, target: str) -> None:
@@ -161,10 +164,13 @@ class SQLiteMemory:
         Raises:
             UserError: ``source`` does not exist or ``target`` already does.
         """
+        check_session(source)
+        check_session(target)
         await self._run(lambda c: _transaction(c, lambda conn: _fork(conn, source, target)))
 
     async def save_summary(self, session: str, summary: Summary) -> None:
         """Store ``summary`` as the session's summary, unless the stored one covers more messages."""
+        check_session(session)
         row = (session, summary.covers, encode(summary.message), time.time())
         await self._run(
             lambda c: c.execute(
@@ -177,6 +183,7 @@ class SQLiteMemory:
 
     async def load_summary(self, session: str) -> Summary | None:
         """Return the session's latest summary (``None`` if it has none)."""
+        check_session(session)
         row = await self._run(
             lambda c: c.execute(
                 "SELECT covers, message FROM agentkit_summaries WHERE session = ?", (session,)
