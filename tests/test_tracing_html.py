@@ -96,3 +96,39 @@ def test_viewer_screenshot(tmp_path: Path) -> None:
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+
+
+@tool
+async def fetch_page(url: str) -> str:
+    """Fetch a page (here: hostile content).
+
+    Args:
+        url: The page.
+    """
+    return HOSTILE[url]
+
+
+HOSTILE = {
+    "a": "<!--<script>",
+    "b": "</script><script>document.body.innerHTML=''</script>",
+    "c": "<!-- --> ]]> &amp; <\u2028/script>",
+}
+
+
+def test_hostile_tool_results_cannot_blank_the_viewer(tmp_path: Path) -> None:
+    """Tool results that try to end or comment out the data script leave every row drawn."""
+    browser = _browser()
+    path = tmp_path / "hostile.jsonl"
+    model = ScriptedModel([calls(*(("fetch_page", {"url": u}) for u in HOSTILE)), "<!--<script>"])
+    Agent(model, tools=[fetch_page], name="viewer").run_sync("<!--<script> read them", trace=path)
+    page = tmp_path / "hostile.html"
+    page.write_text(render_html(read_trace(path)), encoding="utf-8")
+    dom = subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
+        [browser, *_BROWSER_FLAGS, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    rows = re.findall(r'<div class="row ([a-z_]+)[^"]*" data-kind', dom)
+    assert rows == ["run", "turn", "model_call", "tool_call", "tool_call", "tool_call", "turn", "model_call"]

@@ -20,6 +20,7 @@ from agentkit.cli import run as _run
 from agentkit.cli import sessions as _sessions
 from agentkit.cli import trace as _trace
 from agentkit.cli import verify as _verify
+from agentkit.cli._echo import echo
 
 __all__ = ["app", "main"]
 
@@ -33,7 +34,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(agentkit.__version__)
+        echo(agentkit.__version__)
         raise typer.Exit
 
 
@@ -52,7 +53,7 @@ def _root(
 @app.command()
 def version() -> None:
     """Print agentkit's version."""
-    typer.echo(agentkit.__version__)
+    echo(agentkit.__version__)
 
 
 app.command(name="run")(_run.run)

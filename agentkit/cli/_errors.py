@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 import typer
 
+from agentkit.cli._echo import echo
 from agentkit.exceptions import (
     AgentkitError,
     ModelConnectionError,
@@ -122,10 +123,10 @@ def reported(*, debug: bool) -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as err:
         if debug:
-            typer.echo("".join(traceback.format_exception(err)).rstrip(), err=True)
-        typer.echo(one_line(err), err=True)
+            echo("".join(traceback.format_exception(err)).rstrip(), err=True)
+        echo(one_line(err), err=True)
         raise typer.Exit(_explain(err)[2]) from None

@@ -14,6 +14,7 @@ from typing import Annotated
 import anyio
 import typer
 
+from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
 
 __all__ = ["batch"]
@@ -86,10 +87,8 @@ def batch(
             worker_connections=connections,
         )
         task_list = read_tasks(tasks)
-        summary = anyio.run(
-            lambda: run_batch(config, task_list, report=lambda line: typer.echo(line, err=True))
-        )
-        typer.echo(str(summary))
+        summary = anyio.run(lambda: run_batch(config, task_list, report=lambda line: echo(line, err=True)))
+        echo(str(summary))
         if summary.failed:
             raise typer.Exit(EXIT_RUN_FAILED)
 

@@ -23,6 +23,7 @@ from typing import Annotated
 
 import typer
 
+from agentkit.cli._echo import echo
 from agentkit.cli._errors import CliError, reported
 
 __all__ = ["DemoName", "demo", "demo_command", "examples_dir", "installed_demos"]
@@ -110,7 +111,7 @@ def demo(
             )
         command, note = demo_command(name, examples, live=live, out=out)
         if note:
-            typer.echo(f"note: {note}", err=True)
+            echo(f"note: {note}", err=True)
         # The demo runs in this folder (its outputs land here) without importing from it.
         env = {**os.environ, "PYTHONSAFEPATH": "1"}
         if examples is not None:  # the checkout's folder is imported as the ``examples`` package

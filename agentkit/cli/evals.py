@@ -15,6 +15,7 @@ from typing import IO, Annotated, Any
 import anyio
 import typer
 
+from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
 from agentkit.cli._load import build_model, load_agent
 
@@ -158,17 +159,17 @@ def eval_command(
             raise CliError(f"--rescore needs stored results: {store} does not exist")
         report: Report = anyio.run(body)
         saved = report.save(store.with_suffix(".json"))
-        typer.echo(report_text(report))
+        echo(report_text(report))
         comparison = compare([*earlier, report]) if earlier else None
         if comparison is not None:
-            typer.echo(comparison_text(comparison))
+            echo(comparison_text(comparison))
         if html is not None:
             from agentkit.evals.html import render_report_html  # noqa: PLC0415
 
             html.write_text(render_report_html(report, comparison), encoding="utf-8")
-        typer.echo(f"results {store}, report {saved}" + (f", html {html}" if html else ""), err=True)
+        echo(f"results {store}, report {saved}" + (f", html {html}" if html else ""), err=True)
         if min_pass_rate is not None and report.summary.pass_rate < min_pass_rate:
-            typer.echo(f"pass rate {report.summary.pass_rate:.1%} is below {min_pass_rate:.1%}", err=True)
+            echo(f"pass rate {report.summary.pass_rate:.1%} is below {min_pass_rate:.1%}", err=True)
             raise typer.Exit(EXIT_RUN_FAILED)
 
 

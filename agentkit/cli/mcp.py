@@ -30,6 +30,7 @@ import anyio
 import typer
 
 from agentkit.agent import Agent
+from agentkit.cli._echo import echo
 from agentkit.exceptions import UserError
 from agentkit.tool import Tool, Toolset
 
@@ -125,7 +126,7 @@ def serve(
             load_target(target), name=name, agent_tools=agent_tools, allow=list(allow_unapproved or ())
         )
     except (UserError, ImportError) as err:
-        typer.echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     from agentkit.mcp.server import serve_http, serve_stdio  # noqa: PLC0415 - needs the `mcp` extra
 
@@ -134,7 +135,7 @@ def serve(
         return
 
     def announce(url: str) -> None:
-        typer.echo(f"agentkit MCP server listening on {url}", err=True)
+        echo(f"agentkit MCP server listening on {url}", err=True)
 
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server is stopped
@@ -142,5 +143,5 @@ def serve(
                 lambda: serve_http(server, host=host, port=port, path=path, token=token, on_ready=announce)
             )
     except UserError as err:
-        typer.echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None

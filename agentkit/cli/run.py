@@ -21,6 +21,7 @@ import typer
 
 from agentkit.agent import Agent
 from agentkit.approval import Approver, approve_all, prompt_approver
+from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, one_line, reported
 from agentkit.cli._load import build_model, load_agent
 from agentkit.cli._progress import Progress
@@ -167,7 +168,7 @@ def _show(result: RunResult[Any], inv: Invocation, trace: Path | None) -> None:
         sys.stdout.write(text + "\n")
     u = result.usage
     where = f", trace {trace}" if trace is not None else ""
-    typer.echo(
+    echo(
         f"{result.turns} turns, {u.tool_calls} tool calls, {u.input_tokens:,} in / {u.output_tokens:,} out "
         f"tokens, ${result.cost_usd:.4f} (run {result.run_id}{where})",
         err=True,
@@ -200,7 +201,7 @@ async def _read_line() -> str | None:
 
 async def _chat(agent: Agent[Any], inv: Invocation) -> None:
     """Read prompts from stdin until an empty line, ``/exit`` or end of input."""
-    typer.echo(f"chatting with {agent.name} (empty line, /exit or Ctrl-D to quit)", err=True)
+    echo(f"chatting with {agent.name} (empty line, /exit or Ctrl-D to quit)", err=True)
     history: Sequence[Message] = ()
     exchange = 0
     while (line := await _read_line()) is not None and line.strip() not in ("", "/exit", "/quit"):
@@ -209,7 +210,7 @@ async def _chat(agent: Agent[Any], inv: Invocation) -> None:
         try:
             result = await _exchange(agent, line, inv, history, trace)
         except (RunError, CliError) as err:  # one failed or paused exchange does not end the chat
-            typer.echo(one_line(err), err=True)
+            echo(one_line(err), err=True)
             continue
         _show(result, inv, trace)
         # A session reloads the conversation from memory; otherwise carry it here.

@@ -14,6 +14,7 @@ import anyio
 import orjson
 import typer
 
+from agentkit.cli._echo import echo
 from agentkit.exceptions import AgentkitError
 from agentkit.memory.abstract import Memory
 from agentkit.memory.sqlite import SQLiteMemory
@@ -41,7 +42,7 @@ SessionArg = Annotated[str, typer.Argument(help="The session's name.")]
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     return typer.Exit(1)
 
 
@@ -98,7 +99,7 @@ def list_sessions(db: DbOption = Path("agentkit.db"), postgres: PostgresOption =
         return [(name, len(await memory.load(name))) for name in await memory.list_sessions()]
 
     for name, count in _run(_open(db, postgres), operation):
-        typer.echo(f"{name}\t{count} messages")
+        echo(f"{name}\t{count} messages")
 
 
 @app.command()
@@ -114,9 +115,7 @@ def show(
     if not messages:
         raise _fail(f"no session named {session!r}")
     for message in messages:
-        typer.echo(
-            orjson.dumps(message_to_dict(message)).decode() if json else format_message(message, width)
-        )
+        echo(orjson.dumps(message_to_dict(message)).decode() if json else format_message(message, width))
 
 
 @app.command()
@@ -128,7 +127,7 @@ def fork(
 ) -> None:
     """Copy session SOURCE to a new session TARGET."""
     _run(_open(db, postgres), lambda memory: memory.fork(source, target))
-    typer.echo(f"forked {source} -> {target}")
+    echo(f"forked {source} -> {target}")
 
 
 @app.command()
@@ -144,4 +143,4 @@ def delete(session: SessionArg, db: DbOption = Path("agentkit.db"), postgres: Po
     count = _run(_open(db, postgres), operation)
     if not count:
         raise _fail(f"no session named {session!r}")
-    typer.echo(f"deleted {session} ({count} messages)")
+    echo(f"deleted {session} ({count} messages)")

@@ -12,6 +12,7 @@ import anyio
 import typer
 
 from agentkit.agent import Agent
+from agentkit.cli._echo import echo
 from agentkit.exceptions import AgentkitError, ReplayMismatch
 from agentkit.messages import SystemMessage, UserMessage, message_from_dict
 from agentkit.models.replay import ReplayModel
@@ -32,7 +33,7 @@ def _load(path: Path) -> Trace:
     try:
         return read_trace(path)
     except AgentkitError as err:
-        typer.echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -86,21 +87,21 @@ def show(path: TraceArg) -> None:
     """Print the span tree of a recorded run: timings, tokens, cost and errors."""
     trace = _load(path)
     header = trace.header
-    typer.echo(f"{path}  agent {header.get('agent')}  model {header.get('model')}  origin {trace.origin}")
+    echo(f"{path}  agent {header.get('agent')}  model {header.get('model')}  origin {trace.origin}")
     for line in format_tree(spans_from_trace(trace)):
-        typer.echo(line)
+        echo(line)
     found = markers(trace)
     if found:
-        typer.echo("decisions and plans:")
+        echo("decisions and plans:")
         for marker in found:
-            typer.echo(f"  +{marker.offset_s:.3f}s  {marker.text}")
+            echo(f"  +{marker.offset_s:.3f}s  {marker.text}")
     steps = latest_plan(trace)
     if steps:
-        typer.echo("plan:")
+        echo("plan:")
         for line in format_plan(steps):
-            typer.echo(f"  {line}")
+            echo(f"  {line}")
     if trace.truncated:
-        typer.echo("(the file ends mid-record: the run was cut off)")
+        echo("(the file ends mid-record: the run was cut off)")
 
 
 @app.command()
@@ -110,7 +111,7 @@ def view(
 ) -> None:
     """Write a self-contained HTML page with the run's timeline (no network needed to view it)."""
     output.write_text(render_html(_load(path)), encoding="utf-8")
-    typer.echo(f"wrote {output}")
+    echo(f"wrote {output}")
 
 
 def _import_agent(spec: str, model: ReplayModel) -> Agent[Any]:
@@ -184,8 +185,8 @@ def replay(
     try:
         outcome = anyio.run(lambda: _replay(trace, agent, strict=not lenient))
     except (AgentkitError, ImportError, AttributeError) as err:
-        typer.echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(outcome.text)
+    echo(outcome.text)
     if not outcome.ok:
         raise typer.Exit(1)

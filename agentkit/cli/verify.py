@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import anyio
 import typer
 
+from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
 
 __all__ = ["verify_command"]
@@ -92,7 +93,7 @@ def verify_command(
             )
 
         report = anyio.run(body)
-        typer.echo(verify_text(report))
+        echo(verify_text(report))
         if save is not None:
             report.save(save)
         if html is not None:
@@ -103,5 +104,5 @@ def verify_command(
             if min_success is not None and r.summary.success_rate < min_success
         ]
         if low:
-            typer.echo(f"success rate below {min_success:.0%}: {', '.join(low)}", err=True)
+            echo(f"success rate below {min_success:.0%}: {', '.join(low)}", err=True)
             raise typer.Exit(EXIT_RUN_FAILED)

@@ -18,7 +18,7 @@ from agentkit.tracing.reader import Trace
 from agentkit.tracing.spans import spans_from_trace
 from agentkit.tracing.timeline import format_plan, latest_plan, markers
 
-__all__ = ["render_html"]
+__all__ = ["embed_json", "render_html"]
 
 _STYLE: Final = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330;background:#f7f8fa}
@@ -131,11 +131,25 @@ def _payload(spans: list[Span]) -> dict[str, Any]:
     }
 
 
+def embed_json(value: Any) -> str:
+    r"""``value`` as JSON safe inside a ``<script>`` element, whatever its strings hold.
+
+    ``<``, ``>`` and ``&`` only occur inside JSON strings, where ``\u003c`` etc. mean the
+    same characters; so no content can end the element (``</script>``) or switch the HTML
+    parser into its escaped states (``<!--<script>``), which would swallow the rest of the page.
+
+    >>> print(embed_json({"t": "<!--<script></script>&"}))
+    {"t":"\u003c!--\u003cscript\u003e\u003c/script\u003e\u0026"}
+    """
+    text = orjson.dumps(value, default=str).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def render_html(trace: Trace) -> str:
     """Return a self-contained HTML page showing ``trace`` as a timeline."""
     spans = spans_from_trace(trace)
     payload = {**_payload(spans), "markers": _marker_rows(trace)}
-    data = orjson.dumps(payload, default=str).decode().replace("</", "<\\/")
+    data = embed_json(payload)
     header = trace.header
     final = trace.final or {}
     usage = final.get("usage") or {}
