@@ -20,6 +20,7 @@ from agentkit._log import get_logger
 from agentkit._run_context import RunContext
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
+from agentkit.models._tool_markup import UNREADABLE_CALL
 from agentkit.tool import Tool, Toolset
 
 __all__ = ["CallOutcome", "KeyedCall", "Launch", "launch", "run_tool_calls"]
@@ -210,6 +211,11 @@ async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> Cal
 
 def _unknown_tool_text(name: str, toolset: Toolset) -> str:
     available = ", ".join(sorted(t.name for t in toolset)) or "none"
+    if name == UNREADABLE_CALL:
+        return (
+            "Your tool call could not be read: its markup was cut off or garbled before the "
+            f"arguments. Call the tool again, complete. Available tools: {available}."
+        )
     shown = repr(name) if name else "(an empty name)"
     return f"Unknown tool {shown}. Available tools: {available}."
 

@@ -24,6 +24,7 @@
             ├── ModelHTTPError      an HTTP error status (.status_code, .error_type, .message)
             ├── ModelConnectionError  no answer: connection refused, reset, timed out
             └── ModelResponseError  an answer that cannot be understood (bad JSON, cut stream)
+                └── ModelEmptyResponseError  no text, no reasoning, no tool calls (after a retry)
 
 Messages never contain API keys: providers build them from the response
 body, status and request id only.
@@ -46,6 +47,7 @@ __all__ = [
     "AgentkitError",
     "MaxTurnsExceeded",
     "ModelConnectionError",
+    "ModelEmptyResponseError",
     "ModelError",
     "ModelHTTPError",
     "ModelResponseError",
@@ -239,3 +241,16 @@ class ModelConnectionError(ModelError):
 
 class ModelResponseError(ModelError):
     """The provider's answer could not be understood (bad JSON, a stream cut mid-way)."""
+
+
+class ModelEmptyResponseError(ModelResponseError):
+    """The provider answered with nothing: no text, no reasoning and no tool calls.
+
+    A backend failing behind a proxy or gateway answers like this; it was asked again
+    (``RetryPolicy.empty_answer_retries``) before this was raised. ``finish_reason`` is what
+    the last empty answer said.
+    """
+
+    def __init__(self, message: str, *, finish_reason: str | None = None) -> None:
+        self.finish_reason = finish_reason
+        super().__init__(message)

@@ -19,6 +19,10 @@ class Usage:
 
     ``input_tokens`` includes ``cached_tokens`` (the provider's convention);
     ``web_searches`` counts builtin ``$web_search`` calls, billed per call.
+    ``estimated_requests`` counts the requests whose server reported no usage (a stream
+    without a usage chunk): their tokens are estimated from the characters sent and received
+    (about four a token) and included in the totals, so token limits still apply, roughly.
+    Zero means every figure is the server's own.
     """
 
     input_tokens: int = 0
@@ -27,6 +31,7 @@ class Usage:
     requests: int = 0
     tool_calls: int = 0
     web_searches: int = 0
+    estimated_requests: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -41,6 +46,7 @@ class Usage:
             requests=self.requests + other.requests,
             tool_calls=self.tool_calls + other.tool_calls,
             web_searches=self.web_searches + other.web_searches,
+            estimated_requests=self.estimated_requests + other.estimated_requests,
         )
 
 
@@ -87,7 +93,9 @@ class UsageLimits:
 
     Request and token limits are checked before each model call and after
     it; a limit that is passed ends the run with
-    :class:`agentkit.exceptions.UsageLimitExceeded`.
+    :class:`agentkit.exceptions.UsageLimitExceeded`. Where a server reports
+    no usage, token limits are checked against estimates (see
+    :attr:`Usage.estimated_requests`).
     """
 
     requests: int | None = None

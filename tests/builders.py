@@ -7,8 +7,10 @@ from typing import Any
 
 import anyio
 
+from agentkit import Agent
 from agentkit.messages import AssistantMessage
 from agentkit.models.function import call
+from agentkit.result import RunResult
 
 
 def calls(*pairs: tuple[str, str | Mapping[str, Any]], content: str | None = None) -> AssistantMessage:
@@ -40,3 +42,13 @@ class Rendezvous:
             await self._all_here.wait()
         if not self._all_here.is_set():
             raise AssertionError(f"only {self.arrived} of {self.parties} calls were in flight at once")
+
+
+async def run_agent(agent: Agent[Any], prompt: str, *, stream: bool, **options: Any) -> RunResult[Any]:
+    """Run ``agent`` on ``prompt`` with ``run()`` or, with ``stream``, to the end of ``stream()``."""
+    if not stream:
+        return await agent.run(prompt, **options)
+    async with agent.stream(prompt, **options) as run:
+        async for _ in run:
+            pass
+    return run.result

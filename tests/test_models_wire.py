@@ -69,7 +69,7 @@ def test_full_conversation_maps_to_exact_wire_shape() -> None:
         {
             "x_k": 1,
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "functions.get_weather:0",

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 
 import anyio.lowlevel
 import httpx2
 
-from agentkit.exceptions import ModelResponseError
-from agentkit.models.abstract import ModelResponse
+from agentkit._log import get_logger
+from agentkit.exceptions import ModelEmptyResponseError, ModelResponseError
+from agentkit.models.abstract import ModelResponse, ModelStreamEvent, RetryPolicy
 
-__all__ = ["current_loop", "request_id", "response_lines", "with_retries"]
+__all__ = [
+    "complete_nonempty",
+    "current_loop",
+    "is_empty_answer",
+    "request_id",
+    "response_lines",
+    "stream_nonempty",
+    "with_retries",
+]
+
+_log = get_logger("agentkit.models")
 
 
 def current_loop() -> object:
@@ -47,3 +59,82 @@ async def response_lines(response: httpx2.Response) -> AsyncIterator[str]:
 def with_retries(response: ModelResponse, retries: int) -> ModelResponse:
     """``response`` stamped with how many failed attempts were retried before it (0: as it is)."""
     return replace(response, retries=retries) if retries else response
+
+
+def is_empty_answer(response: ModelResponse) -> bool:
+    """Whether the answer holds nothing: no text, no reasoning, no tool calls."""
+    message = response.message
+    return not message.tool_calls and not message.content and not message.reasoning_content
+
+
+def _empty_error(response: ModelResponse, attempts: int) -> ModelEmptyResponseError:
+    error = ModelEmptyResponseError(
+        f"{response.model_name} gave an empty answer (no text, no tool calls; finish_reason="
+        f"{response.finish_reason!r}, output tokens {response.usage.output_tokens}) "
+        f"{attempts} time{'s' if attempts > 1 else ''}",
+        finish_reason=response.finish_reason,
+    )
+    error.retries = attempts - 1 + response.retries
+    return error
+
+
+def _log_empty(response: ModelResponse, attempt: int, policy: RetryPolicy) -> None:
+    _log.warning(
+        "model.empty_answer",
+        model=response.model_name,
+        attempt=attempt,
+        max_retries=policy.empty_answer_retries,
+        finish_reason=response.finish_reason,
+    )
+
+
+async def complete_nonempty(
+    send: Callable[[], Awaitable[ModelResponse]], policy: RetryPolicy
+) -> ModelResponse:
+    """Return ``send()``'s answer, asking again when it is empty (``policy.empty_answer_retries``).
+
+    Raises:
+        ModelEmptyResponseError: every answer was empty.
+
+    """
+    empties = 0
+    while True:
+        response = await send()
+        if not is_empty_answer(response):
+            return with_retries(response, response.retries + empties)
+        empties += 1
+        if empties > policy.empty_answer_retries:
+            raise _empty_error(response, empties)
+        _log_empty(response, empties, policy)
+
+
+async def stream_nonempty(
+    open_stream: Callable[[], AsyncGenerator[ModelStreamEvent, None]], policy: RetryPolicy
+) -> AsyncGenerator[ModelStreamEvent, None]:
+    """Yield ``open_stream()``'s events, opening it again when the answer is empty.
+
+    An empty answer yields no delta (there is no text, reasoning or call to show), so asking
+    again repeats nothing the caller has seen.
+
+    Raises:
+        ModelEmptyResponseError: every answer was empty.
+
+    """
+    empties = 0
+    while True:
+        final: ModelResponse | None = None
+        async with contextlib.aclosing(open_stream()) as events:
+            async for event in events:
+                if isinstance(event, ModelResponse):
+                    final = event
+                else:
+                    yield event
+        if final is None:
+            raise ModelResponseError("the model's stream ended without a response")
+        if not is_empty_answer(final):
+            yield with_retries(final, final.retries + empties)
+            return
+        empties += 1
+        if empties > policy.empty_answer_retries:
+            raise _empty_error(final, empties)
+        _log_empty(final, empties, policy)

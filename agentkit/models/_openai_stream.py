@@ -15,6 +15,7 @@ from typing import Any, Final
 from agentkit.exceptions import ModelResponseError
 from agentkit.messages import ReasoningDelta, TextDelta
 from agentkit.models._openai_wire import decode_body, excerpt
+from agentkit.models._tool_markup import MarkupFilter
 from agentkit.models.abstract import ModelStreamEvent, ToolCallDelta
 
 __all__ = ["SSE_DONE", "StreamAccumulator", "parse_sse_line"]
@@ -52,7 +53,9 @@ class StreamAccumulator:
     """Folds streamed chunks into delta events and, at the end, the assembled response body.
 
     Tool calls are accumulated by ``index``; the first non-empty id and name are kept (some
-    servers change the id mid-stream).
+    servers change the id mid-stream). With ``hide_markup`` (a profile that recovers raw
+    tool-call markup), markup in the text is kept out of the text deltas; the assembled body
+    still holds it, for :func:`~agentkit.models._tool_markup.recover_tool_calls`.
     """
 
     __slots__ = (
@@ -60,13 +63,15 @@ class StreamAccumulator:
         "_content",
         "_finish_reason",
         "_id",
+        "_markup",
         "_model",
         "_reasoning",
         "_usage",
         "saw_finish",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, hide_markup: bool = False) -> None:
+        self._markup = MarkupFilter() if hide_markup else None
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._calls: dict[int, _PartialCall] = {}
@@ -113,7 +118,9 @@ class StreamAccumulator:
         content = delta.get("content")
         if content:
             self._content.append(content)
-            events.append(TextDelta(text=content))
+            shown = content if self._markup is None else self._markup.feed(content)
+            if shown:
+                events.append(TextDelta(text=shown))
         for position, raw in enumerate(delta.get("tool_calls") or ()):
             index = raw.get("index")
             index = position if not isinstance(index, int) else index
@@ -129,6 +136,11 @@ class StreamAccumulator:
                 call.type = raw["type"]
             call.arguments.append(arguments)
             events.append(ToolCallDelta(index=index, id=new_id, name=name, arguments=arguments))
+
+    def flush(self) -> list[ModelStreamEvent]:
+        """Return the text deltas still held back at the end of the stream (never markup)."""
+        rest = self._markup.flush() if self._markup is not None else ""
+        return [TextDelta(text=rest)] if rest else []
 
     def wire_body(self) -> dict[str, Any]:
         """Return the stream as the body a non-streamed call would have returned."""

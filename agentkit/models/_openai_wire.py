@@ -10,7 +10,7 @@ non-streamed call would give. Everything a server does differently comes from th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import orjson
@@ -39,6 +39,7 @@ __all__ = [
     "WireRequest",
     "build_request_body",
     "decode_body",
+    "estimate_usage",
     "excerpt",
     "message_to_wire",
     "parse_response",
@@ -65,6 +66,8 @@ _KNOWN_MESSAGE_FIELDS: Final = frozenset(
     {"role", "content", "tool_calls", "reasoning_content", "name", "partial", "function_call", "refusal"}
 )
 _EXCERPT_CHARS: Final = 200
+#: Characters a token, roughly, for usage a server did not report.
+_CHARS_PER_TOKEN: Final = 4
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,7 +109,9 @@ def _assistant_to_wire(message: AssistantMessage, profile: ModelProfile) -> dict
     out: dict[str, Any] = dict(message.extra)
     out["role"] = "assistant"
     content = message.content
-    out["content"] = "" if content is None and not message.tool_calls else content
+    if content is None and not (message.tool_calls and profile.capabilities.null_content_with_tool_calls):
+        content = ""
+    out["content"] = content
     if message.tool_calls:
         out["tool_calls"] = [
             {"id": c.id, "type": c.type, "function": {"name": c.name, "arguments": c.arguments}}
@@ -343,7 +348,10 @@ def build_request_body(
         body["response_format"] = dict(request.response_format)
     if stream:
         body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
+        if profile.capabilities.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    if profile.capabilities.parallel_tool_calls is not None and request.tools:
+        body["parallel_tool_calls"] = profile.capabilities.parallel_tool_calls
     body.update(settings_to_wire(request.settings, profile))
     return WireRequest(body=body, tool_choice_emulated=emulated)
 
@@ -399,6 +407,55 @@ def parse_usage(usage: Mapping[str, Any] | None, *, web_searches: int = 0) -> Us
     )
 
 
+def estimate_usage(
+    wire_request: Mapping[str, Any] | None, message: AssistantMessage, *, web_searches: int = 0
+) -> Usage:
+    """Return estimated :class:`Usage` for an answer whose server reported none.
+
+    About four characters a token: the request's messages and tools for the input, the
+    answer's text, reasoning and tool calls for the output. ``estimated_requests`` is 1.
+    """
+    sent = 0
+    if wire_request is not None:
+        sent = len(orjson.dumps([wire_request.get("messages") or [], wire_request.get("tools") or []]))
+    received = len(message.content or "") + len(message.reasoning_content or "")
+    received += sum(len(c.name) + len(c.arguments) for c in message.tool_calls)
+    return Usage(
+        input_tokens=-(-sent // _CHARS_PER_TOKEN),
+        output_tokens=-(-received // _CHARS_PER_TOKEN),
+        requests=1,
+        web_searches=web_searches,
+        estimated_requests=1,
+    )
+
+
+def _mark_declared_builtins(
+    message: AssistantMessage, wire_request: Mapping[str, Any] | None
+) -> AssistantMessage:
+    """Type as ``builtin_function`` the calls to builtins the request declared, whatever type they came with.
+
+    A gateway may relabel a ``$web_search`` call ``"type": "function"``; the name is what the
+    model was offered, so the call is answered (and billed) as the builtin it is.
+    """
+    if not message.tool_calls or wire_request is None:
+        return message
+    declared = {
+        t["function"].get("name")
+        for t in wire_request.get("tools") or ()
+        if isinstance(t, Mapping)
+        and t.get("type") == "builtin_function"
+        and isinstance(t.get("function"), Mapping)
+    }
+    if not declared or all(
+        c.type == "builtin_function" or c.name not in declared for c in message.tool_calls
+    ):
+        return message
+    calls = tuple(
+        replace(c, type="builtin_function") if c.name in declared else c for c in message.tool_calls
+    )
+    return replace(message, tool_calls=calls)
+
+
 def _parse_message(wire: Mapping[str, Any]) -> AssistantMessage:
     calls = []
     for raw in wire.get("tool_calls") or ():
@@ -448,9 +505,13 @@ def parse_response(
         message = recover_tool_calls(message)
     if profile.decode_double_encoded_arguments:
         message = decode_double_encoded(message)
+    message = _mark_declared_builtins(message, wire_request)
     web_searches = sum(1 for c in message.tool_calls if c.type == "builtin_function")
     usage_wire = data.get("usage") or first.get("usage")
-    usage = parse_usage(usage_wire, web_searches=web_searches)
+    if usage_wire:
+        usage = parse_usage(usage_wire, web_searches=web_searches)
+    else:
+        usage = estimate_usage(wire_request, message, web_searches=web_searches)
     answered = str(data.get("model") or model_name)
     price = profile.prices.get(answered) or profile.prices.get(model_name)
     return ModelResponse(

@@ -23,6 +23,7 @@ __all__ = [
     "ModelSettings",
     "ModelStreamEvent",
     "RetryPolicy",
+    "ServerCapabilities",
     "ToolCallDelta",
     "ToolChoice",
     "ToolDefinition",
@@ -137,6 +138,34 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503, 504})
     never_retry_error_types: frozenset[str] = frozenset()
     retry_connection_errors: bool = True
+    #: Retries stop once this many attempts in a row got the same 500 (same error type and
+    #: message): a server that answers one request with one 500 twice fails deterministically
+    #: (a request it cannot handle, such as a ``tool_choice`` it does not know), not by chance,
+    #: so the rest of the budget is not spent on it. The openai SDK retries every 5xx, twice.
+    max_identical_500s: int = 2
+    #: How often an empty answer (no text, no reasoning, no tool calls) is asked for again before
+    #: :class:`~agentkit.exceptions.ModelEmptyResponseError` is raised.
+    empty_answer_retries: int = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServerCapabilities:
+    """What a Chat Completions server accepts beyond the common core, as data.
+
+    The defaults are what every server we tested accepts (see ``docs/self-hosted.md``);
+    :attr:`ModelProfile.supports_tool_choice_required` and
+    :attr:`ModelProfile.supports_strict_schemas` complete the table.
+    """
+
+    #: Send ``content: null`` on assistant turns that carry tool calls. Off: ``""`` is sent,
+    #: which every server tested accepts (llama-cpp-python's server answers null with a 500).
+    null_content_with_tool_calls: bool = False
+    #: Ask for usage in streams (``stream_options: {"include_usage": true}``). A server that
+    #: sends no usage anyway gets estimated figures (see :attr:`agentkit.usage.Usage.estimated_requests`).
+    stream_usage: bool = True
+    #: Sent as the ``parallel_tool_calls`` field when set; ``None`` leaves it out (the server's
+    #: default, which for every server tested allows several calls in one answer).
+    parallel_tool_calls: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -162,6 +191,8 @@ class ModelProfile:
     #: layer reports such arguments to the model so it can fix them.
     decode_double_encoded_arguments: bool = False
     max_tools: int | None = None
+    #: What the server accepts beyond the common core (null content, stream usage, parallel calls).
+    capabilities: ServerCapabilities = field(default_factory=ServerCapabilities)
     context_windows: Mapping[str, int] = field(default_factory=dict)
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -11,8 +11,9 @@ exception tree and response models to translate. The wire mapping is pure, in
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Final, Self
 
 import anyio
@@ -29,7 +30,14 @@ from agentkit.exceptions import (
     UserError,
 )
 from agentkit.models._anthropic_wire import MessagesStreamAccumulator, build_messages_body, parse_message_body
-from agentkit.models._http import current_loop, request_id, response_lines, with_retries
+from agentkit.models._http import (
+    complete_nonempty,
+    current_loop,
+    request_id,
+    response_lines,
+    stream_nonempty,
+    with_retries,
+)
 from agentkit.models._openai_wire import decode_body
 from agentkit.models.abstract import (
     ModelProfile,
@@ -39,7 +47,7 @@ from agentkit.models.abstract import (
     ModelStreamEvent,
     RetryPolicy,
 )
-from agentkit.models.openai_compat import retry_delay_s, server_wait_s, should_retry
+from agentkit.models.openai_compat import retry_delay_s, same_failure, server_wait_s, should_retry
 from agentkit.usage import PRICES
 
 __all__ = [
@@ -180,8 +188,17 @@ class AnthropicCompatModel:
         return build_messages_body(request, model_name=self._model_name, profile=self._profile, stream=stream)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        """Send ``request`` and return the whole answer (retried per the profile's policy)."""
+        """Send ``request`` and return the whole answer (retried per the profile's policy).
+
+        Raises:
+            ModelEmptyResponseError: the answers held no text, reasoning or tool call.
+            ModelError: the request failed (see the subclasses).
+
+        """
         body = self.build_body(request, stream=False)
+        return await complete_nonempty(lambda: self._complete_once(body), self._profile.retry)
+
+    async def _complete_once(self, body: dict[str, Any]) -> ModelResponse:
         response, retries = await self._post(orjson.dumps(body), stream=False)
         parsed = parse_message_body(
             decode_body(response.content),
@@ -195,9 +212,17 @@ class AnthropicCompatModel:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
 
-        Failures before the stream starts are retried; once it started nothing is re-sent.
+        Failures before the stream starts are retried; once it started nothing is re-sent. An
+        empty answer (which yields no delta) is asked for again, as in :meth:`complete`.
         """
         body = self.build_body(request, stream=True)
+        async with contextlib.aclosing(
+            stream_nonempty(lambda: self._stream_once(body), self._profile.retry)
+        ) as events:
+            async for event in events:
+                yield event
+
+    async def _stream_once(self, body: dict[str, Any]) -> AsyncGenerator[ModelStreamEvent, None]:
         response, retries = await self._post(orjson.dumps(body), stream=True)
         accumulator = MessagesStreamAccumulator()
         try:
@@ -222,13 +247,16 @@ class AnthropicCompatModel:
     async def _post(self, content: bytes, *, stream: bool) -> tuple[httpx2.Response, int]:
         """Send, retrying per the profile; return the response and how many attempts failed first."""
         policy = self._profile.retry
-        attempt = 0
+        attempt = repeats = 0
+        previous: ModelError | None = None
         while True:
             outcome = await self._send_once(content, stream=stream)
             if isinstance(outcome, httpx2.Response):
                 return outcome, attempt
             error, wait_s = outcome
-            if attempt >= policy.max_retries or not should_retry(policy, error):
+            repeats = repeats + 1 if same_failure(previous, error) else 1
+            previous = error
+            if attempt >= policy.max_retries or not should_retry(policy, error, repeats=repeats):
                 error.retries = attempt
                 raise error
             delay = retry_delay_s(policy, attempt, wait_s)

@@ -8,12 +8,13 @@ retries are off (``max_retries=0``); :class:`RetryPolicy` in the profile decides
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import os
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Self
 
@@ -30,7 +31,14 @@ from agentkit.exceptions import (
     ModelHTTPError,
     ModelResponseError,
 )
-from agentkit.models._http import current_loop, request_id, response_lines, with_retries
+from agentkit.models._http import (
+    complete_nonempty,
+    current_loop,
+    request_id,
+    response_lines,
+    stream_nonempty,
+    with_retries,
+)
 from agentkit.models._openai_stream import StreamAccumulator, parse_sse_line
 from agentkit.models._openai_wire import (
     WireRequest,
@@ -49,7 +57,7 @@ from agentkit.models.abstract import (
     ToolDefinition,
 )
 
-__all__ = ["OpenAICompatModel", "retry_delay_s", "server_wait_s", "should_retry"]
+__all__ = ["OpenAICompatModel", "retry_delay_s", "same_failure", "server_wait_s", "should_retry"]
 
 _log = get_logger("agentkit.models")
 
@@ -71,15 +79,32 @@ class _Failure:
 # --- retry rules (pure) -------------------------------------------------------------------------
 
 
-def should_retry(policy: RetryPolicy, error: ModelError) -> bool:
-    """Return whether ``error`` may be retried under ``policy`` (attempt budget aside)."""
+def should_retry(policy: RetryPolicy, error: ModelError, *, repeats: int = 1) -> bool:
+    """Return whether ``error`` may be retried under ``policy`` (attempt budget aside).
+
+    ``repeats`` is how many attempts in a row failed with this same error (see
+    :func:`same_failure`): a 500 seen ``policy.max_identical_500s`` times is not retried.
+    """
     if isinstance(error, ModelConnectionError):
         return policy.retry_connection_errors
     if isinstance(error, ModelHTTPError):
         if error.error_type in policy.never_retry_error_types:
             return False
+        if error.status_code == 500 and repeats >= policy.max_identical_500s:
+            return False
         return error.status_code in policy.retry_statuses
     return False
+
+
+def same_failure(previous: ModelError | None, error: ModelError) -> bool:
+    """Whether two failed attempts failed the same way (HTTP status, error type and message)."""
+    if not isinstance(previous, ModelHTTPError) or not isinstance(error, ModelHTTPError):
+        return False
+    return (previous.status_code, previous.error_type, previous.message) == (
+        error.status_code,
+        error.error_type,
+        error.message,
+    )
 
 
 def server_wait_s(headers: Mapping[str, str], message: str, *, now: float | None = None) -> float | None:
@@ -152,7 +177,11 @@ class OpenAICompatModel:
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
 
         def make_client() -> openai.AsyncOpenAI:
-            return openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, http_client=http_client)
+            # An owned pool is a plain httpx client with the SDK's defaults, not the SDK's own
+            # wrapper: dropped after its event loop ended, the wrapper would schedule its close
+            # on whatever loop runs then, where it fails with "Event loop is closed".
+            pool = http_client if http_client is not None else openai.DefaultAsyncHttpxClient()
+            return openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, http_client=pool)
 
         self._make_client = make_client
         self._client = openai_client if openai_client is not None else make_client()
@@ -164,6 +193,7 @@ class OpenAICompatModel:
         self._profile = profile if profile is not None else ModelProfile()
         self._settings = settings
         self._tool_cache: dict[int, tuple[ToolDefinition, dict[str, Any]]] = {}
+        self._warned_usage = False
 
     @property
     def model_name(self) -> str:
@@ -227,8 +257,18 @@ class OpenAICompatModel:
     # --- the Model protocol ---------------------------------------------------------------------
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        """Send ``request`` and return the whole answer (retried per the profile's policy)."""
+        """Send ``request`` and return the whole answer (retried per the profile's policy).
+
+        Raises:
+            ModelEmptyResponseError: the answers held no text, reasoning or tool call.
+            ModelError: the request failed (see the subclasses).
+
+        """
         body = await self._routed(self.build_body(request, stream=False).body)
+        response = await complete_nonempty(lambda: self._complete_once(body), self._profile.retry)
+        return self._noted(response)
+
+    async def _complete_once(self, body: dict[str, Any]) -> ModelResponse:
         response, retries = await self._post(orjson.dumps(body), stream=False)
         data = decode_body(response.content)
         parsed = parse_response(
@@ -244,11 +284,30 @@ class OpenAICompatModel:
         """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
 
         Failures before the stream starts are retried; once it started nothing is re-sent and a
-        broken or malformed stream raises :class:`ModelResponseError`.
+        broken or malformed stream raises :class:`ModelResponseError`. An empty answer (which
+        yields no delta) is asked for again, as in :meth:`complete`.
         """
         body = await self._routed(self.build_body(request, stream=True).body)
+        async with contextlib.aclosing(
+            stream_nonempty(lambda: self._stream_once(body), self._profile.retry)
+        ) as events:
+            async for event in events:
+                yield self._noted(event) if isinstance(event, ModelResponse) else event
+
+    def _noted(self, response: ModelResponse) -> ModelResponse:
+        """Warn (once per model) when the server reported no usage and the figures are estimates."""
+        if response.usage.estimated_requests and not self._warned_usage:
+            self._warned_usage = True
+            _log.warning(
+                "model.usage_estimated",
+                model=self._model_name,
+                reason="the server reported no usage: token counts are estimates (Usage.estimated_requests)",
+            )
+        return response
+
+    async def _stream_once(self, body: dict[str, Any]) -> AsyncGenerator[ModelStreamEvent, None]:
         response, retries = await self._post(orjson.dumps(body), stream=True)
-        accumulator = StreamAccumulator()
+        accumulator = StreamAccumulator(hide_markup=self._profile.recover_tool_call_markup)
         try:
             done = False
             async for line in response_lines(response):
@@ -268,6 +327,8 @@ class OpenAICompatModel:
             await response.aclose()
         if not done and not accumulator.saw_finish:
             raise ModelResponseError(f"stream from {self._model_name} ended before it finished")
+        for event in accumulator.flush():
+            yield event
         parsed = parse_response(
             accumulator.wire_body(),
             model_name=body["model"],
@@ -310,12 +371,15 @@ class OpenAICompatModel:
     ) -> tuple[httpx2.Response, int]:
         """Send, retrying per the profile; return the response and how many attempts failed first."""
         policy = self._profile.retry
-        attempt = 0
+        attempt = repeats = 0
+        previous: ModelError | None = None
         while True:
             outcome = await self._send_once(content, stream=stream, method=method, path=path)
             if isinstance(outcome, httpx2.Response):
                 return outcome, attempt
-            if attempt >= policy.max_retries or not should_retry(policy, outcome.error):
+            repeats = repeats + 1 if same_failure(previous, outcome.error) else 1
+            previous = outcome.error
+            if attempt >= policy.max_retries or not should_retry(policy, outcome.error, repeats=repeats):
                 outcome.error.retries = attempt
                 raise outcome.error
             delay = retry_delay_s(policy, attempt, outcome.wait_s)

@@ -57,8 +57,8 @@ def _jsonable_object(value: Any) -> Any:
 
 
 def usage_to_json(usage: Usage) -> dict[str, int]:
-    """Return ``usage`` as a dict of its counters."""
-    return {
+    """Return ``usage`` as a dict of its counters (``estimated_requests`` only when not zero)."""
+    out = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "cached_tokens": usage.cached_tokens,
@@ -66,6 +66,9 @@ def usage_to_json(usage: Usage) -> dict[str, int]:
         "tool_calls": usage.tool_calls,
         "web_searches": usage.web_searches,
     }
+    if usage.estimated_requests:
+        out["estimated_requests"] = usage.estimated_requests
+    return out
 
 
 def usage_from_json(data: Mapping[str, Any] | None) -> Usage:
