@@ -294,3 +294,14 @@ async def test_streamed_run_is_traced_too(tmp_path: Path) -> None:
     ]
     assert trace.final is not None
     assert trace.final["output"] == run.result.output
+
+
+async def test_extra_header_fields_say_what_was_recorded(tmp_path: Path) -> None:
+    """header= adds fields to the trace header; the standard ones keep their values on a clash."""
+    path = tmp_path / "run.jsonl"
+    writer = TraceWriter(path, header={"server": "llama-cpp-python", "origin": "forged", "model": "x"})
+    await Agent(ScriptedModel(["hi"]), name="plain").run("hello", trace=writer)
+    header = read_trace(path).header
+    assert header["server"] == "llama-cpp-python"
+    assert header["origin"] == "authored"
+    assert header["model"] != "x"

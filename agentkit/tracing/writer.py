@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
@@ -49,6 +49,8 @@ class TraceWriter(RunHooks):
             default decided from the first model response (a wire body means recorded).
         secrets: extra strings that must never reach the file.
         directory: treat ``target`` as a folder.
+        header: more header fields saying what was recorded (e.g. ``server``,
+            ``server_version``); the standard fields keep their meaning and win a clash.
 
     One writer on a path records one run at a time; a second run on the same path
     replaces the file.
@@ -61,8 +63,10 @@ class TraceWriter(RunHooks):
         origin: Origin | None = None,
         secrets: Iterable[str] = (),
         directory: bool = False,
+        header: Mapping[str, Any] | None = None,
     ) -> None:
         self._target = target
+        self._extra_header = dict(header or {})
         self._origin: Origin | None = origin
         self._directory = directory
         self._redactor = Redactor(secrets)
@@ -111,6 +115,8 @@ class TraceWriter(RunHooks):
         assert header is not None
         if header["origin"] is None:
             header["origin"] = "recorded" if first.get("raw") is not None else "authored"
+        for key, value in self._extra_header.items():
+            header.setdefault(key, value)
         self._pending = None
         self._write(header)
 
