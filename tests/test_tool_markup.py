@@ -64,6 +64,15 @@ def test_two_calls_and_surrounding_text_are_recovered() -> None:
     assert message.content == "Saving. Done."
 
 
+def test_a_call_missing_its_end_marker_still_ends_at_its_json() -> None:
+    """A call running straight into the next one (no end marker) keeps its quoted marker as data."""
+    first = '{"text": "a <|tool_call_begin|> b"}'
+    second = '<|tool_call_begin|>functions.note:1<|tool_call_argument_begin|>{"text": "c"}'
+    text = f"{BEGIN}functions.note:0{ARGS}{first}{second}{END}"
+    message = recover_tool_calls(AssistantMessage(content=text))
+    assert [c.arguments for c in message.tool_calls] == [first, '{"text": "c"}']
+
+
 def test_truncated_markup_never_gives_an_empty_name() -> None:
     """Markup cut before the arguments becomes the named unreadable call, not a call named ""."""
     message = recover_tool_calls(AssistantMessage(content=f"Let me save.{BEGIN}functions.no"))

@@ -120,7 +120,7 @@ def _arguments(content: str, start: int) -> tuple[str, int]:
         value_end = -1
     if value_end >= 0:
         rest = content[value_end:].lstrip()
-        if rest.startswith(END_MARKER) or rest.startswith(SECTION_END) or not rest:
+        if not rest or rest.startswith(_MARKERS):
             after = len(content) - len(rest)
             if rest.startswith(END_MARKER):
                 after += len(END_MARKER)
