@@ -264,6 +264,13 @@ def test_redactor_scan_lets_through_only_lines_the_rules_would_not_change() -> N
         f'"content":"{secret.lower()}"',
         f'"content":"{overlapping}"',
         '"content":"a token of thanks"',
+        '"token":"t"',
+        '"Api_Token":"t"',
+        '"secret_key":"s"',
+        '"private_key":"k"',
+        '"h":"authorization: bearer abcdefghijk"',
+        '"h":"Authorization: Basic dXNlcjpwYXNzd29yZA=="',
+        '"content":"the basic idea"',
     ]
     changed = 0
     for i, first in enumerate(fragments):

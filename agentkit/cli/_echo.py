@@ -1,4 +1,4 @@
-"""The one way the CLI prints text: through :func:`agentkit._terminal.terminal_safe`."""
+"""The one way the CLI prints model, tool and trace text: secrets redacted, terminal controls escaped."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ import typer
 
 from agentkit._terminal import terminal_safe
 
-__all__ = ["echo"]
+__all__ = ["echo", "shown"]
+
+
+def shown(text: str) -> str:
+    """``text`` as the CLI prints it: secrets redacted (the tracing policy), controls escaped."""
+    from agentkit.tracing._redact import redact_text  # noqa: PLC0415 - the scanner only when printing
+
+    return terminal_safe(redact_text(text))
 
 
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
-    """Print ``message`` like ``typer.echo``, with terminal control characters escaped."""
-    typer.echo(terminal_safe(str(message)), err=err, nl=nl)
+    """Print ``message`` like ``typer.echo``, through :func:`shown`."""
+    typer.echo(shown(str(message)), err=err, nl=nl)

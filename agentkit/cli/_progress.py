@@ -32,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from agentkit._terminal import terminal_safe
+from agentkit.cli._echo import shown
 from agentkit.hooks import RunHooks
 from agentkit.messages import (
     Event,
@@ -53,7 +53,7 @@ _BOXES = {"completed": "✓", "in_progress": "▸", "pending": "·"}
 
 
 def _short(text: str, limit: int = _ARGS_WIDTH) -> str:
-    text = terminal_safe(" ".join(text.split()))
+    text = shown(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -116,7 +116,7 @@ class _Panel:
         table = Table.grid(padding=(0, 2))
         for run in tally.running.values():
             table.add_row(
-                Text(f"⠿ {terminal_safe(run.name)}", style="yellow"),
+                Text(f"⠿ {shown(run.name)}", style="yellow"),
                 Text(_short(run.arguments), style="dim"),
                 Text(f"{now - run.started:5.1f}s"),
             )
@@ -130,7 +130,7 @@ def _plan_rows(plan: Any) -> list[Text]:
         return []
     styles = {"completed": "green", "in_progress": "bold yellow", "pending": "dim"}
     return [
-        Text(f"  {_BOXES.get(s.status, '?')} {terminal_safe(s.step)}", style=styles.get(s.status, ""))
+        Text(f"  {_BOXES.get(s.status, '?')} {shown(s.step)}", style=styles.get(s.status, ""))
         for s in plan.steps
     ]
 
@@ -197,7 +197,7 @@ class Progress(RunHooks):
 
     def _line(self, text: str) -> None:
         if self._live is None:
-            self._out.write(terminal_safe(text) + "\n")
+            self._out.write(shown(text) + "\n")
             self._out.flush()
 
     def on_event(self, event: Event) -> None:

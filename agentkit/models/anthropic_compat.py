@@ -22,6 +22,7 @@ import httpx2
 import orjson
 
 from agentkit._log import get_logger
+from agentkit._secrets import register_secret
 from agentkit.exceptions import (
     ModelConnectionError,
     ModelError,
@@ -135,6 +136,7 @@ class AnthropicCompatModel:
         if not key:
             raise UserError("no API key: pass api_key= or set ANTHROPIC_API_KEY / MOONSHOT_API_KEY")
         self._key = key
+        register_secret(key)  # kept out of traces, logs and CLI output (agentkit._secrets)
         root = base_url or os.environ.get("ANTHROPIC_BASE_URL") or MOONSHOT_ANTHROPIC_URL
         self._url = root.rstrip("/") + "/v1/messages"
         self._model_name = model_name

@@ -25,6 +25,7 @@ import openai
 import orjson
 
 from agentkit._log import get_logger
+from agentkit._secrets import register_secret
 from agentkit.exceptions import (
     ModelConnectionError,
     ModelError,
@@ -175,6 +176,9 @@ class OpenAICompatModel:
     ) -> None:
         self._owns_client = openai_client is None and http_client is None
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        register_secret(api_key)  # kept out of traces, logs and CLI output (agentkit._secrets)
+        if openai_client is not None:
+            register_secret(openai_client.api_key)
 
         def make_client() -> openai.AsyncOpenAI:
             # An owned pool is a plain httpx client with the SDK's defaults, not the SDK's own

@@ -1,10 +1,14 @@
 """Keep secrets out of trace files: applied to each encoded record before it is written.
 
 Three rules, on the JSON bytes: values of keys that name credentials (``authorization``,
-``api_key``, ``x-api-key``, ``password``, ``secret``, ``token``...) become ``"[redacted]"``;
-``Bearer ...`` tokens are cut; and every configured secret string (by default the values of
-``MOONSHOT_API_KEY``, ``OPENAI_API_KEY`` and ``ANTHROPIC_API_KEY`` when set) is replaced
-wherever it appears, inside any string.
+``api_key``, ``x-api-key``, ``password``, ``secret``, ``token``, ``api_token``,
+``private_key``, ``credentials``...; any case, with any prefix or ``_``/``-`` suffix) become
+``"[redacted]"``; ``Bearer ...`` and ``Basic ...`` credentials are cut (any case); and every
+configured secret string is replaced wherever it appears, inside any string: the values of
+``MOONSHOT_API_KEY``, ``OPENAI_API_KEY`` and ``ANTHROPIC_API_KEY`` when set, and every key a
+provider was given (``KimiModel(api_key=...)``, see :mod:`agentkit._secrets`), also one
+given after the redactor was made. One policy for every sink: trace files, the HTML viewer,
+OpenTelemetry, logs and CLI output all go through it (:func:`redact_text` for text).
 
 >>> r = Redactor(["sk-live-123456"])
 >>> r.redact(b'{"content":"key sk-live-123456","api_key":"abc"}')
@@ -22,7 +26,9 @@ from typing import Final
 import orjson
 from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
-__all__ = ["DEFAULT_SECRET_ENV_VARS", "REDACTED", "Redactor"]
+from agentkit._secrets import registered_count, registered_secrets
+
+__all__ = ["DEFAULT_SECRET_ENV_VARS", "REDACTED", "Redactor", "redact_text"]
 
 REDACTED: Final = "[redacted]"
 #: Environment variables whose values are always treated as secrets.
@@ -31,14 +37,14 @@ DEFAULT_SECRET_ENV_VARS: Final = ("MOONSHOT_API_KEY", "OPENAI_API_KEY", "ANTHROP
 _MIN_SECRET_LEN: Final = 6
 
 _KEYS = (
-    rb"(?:[A-Za-z_-]*[_-])?(?:authorization|api[_-]?key|password|passwd|secret|access[_-]?token"
-    rb"|auth[_-]?token|refresh[_-]?token|client[_-]?secret)"
+    rb"[A-Za-z_-]*(?:authorization|api[_-]?key|passw(?:or)?d|passphrase|secret|token"
+    rb"|private[_-]?key|credentials?)(?:[_-][A-Za-z_-]*)?"
 )
 # A credential-named key with a string value, in the record itself or in JSON text inside a
 # string (a tool result): there the quotes are escaped (values with escapes inside are rare).
 _KEY_VALUE = re.compile(rb'"(' + _KEYS + rb')"(\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _NESTED_KEY_VALUE = re.compile(rb'\\"(' + _KEYS + rb')\\"(\s*:\s*)\\"[^"\\]*\\"', re.IGNORECASE)
-_BEARER = re.compile(rb"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+_BEARER = re.compile(rb"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 #: Lower-case substrings that every credential key or token contains: a line holding none of
 #: them (nor a configured secret) is written as it is, after one scan.
 _TRIGGERS: Final = (
@@ -47,10 +53,16 @@ _TRIGGERS: Final = (
     b"api-key",
     b"apikey",
     b"passw",
+    b"passphrase",
     b"secret",
     b'token"',
     b'token\\"',
+    b"token_",
+    b"token-",
+    b"private",
+    b"credential",
     b"bearer",
+    b"basic",
 )
 
 
@@ -71,16 +83,29 @@ class Redactor:
     ) -> None:
         found = [s for s in secrets if s]
         found += [v for v in (os.environ.get(name) for name in env_vars) if v]
-        self._secrets = _literals(tuple(found))
-        self._scanner = _scanner(self._secrets)
+        self._given = tuple(found)
+        self._registered = -1
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Take in secrets registered since the last call (a key given to a provider later)."""
+        if registered_count() != self._registered:
+            self._registered = registered_count()
+            self._secrets = _literals((*self._given, *registered_secrets()))
+            self._scanner = _scanner(self._secrets)
 
     def redact(self, data: bytes) -> bytes:
         """Return ``data`` (one JSON document) with every secret replaced by ``[redacted]``."""
+        self._refresh()
         # No hit means no pattern occurs anywhere. Any hit takes every rule: matches are
         # reported without overlaps, so one hit may hide another pattern's.
         if not self._scanner.find_matches_as_indexes(data.lower()):
             return data
         return self.redact_all(data)
+
+    def redact_text(self, text: str) -> str:
+        """Return ``text`` (any text, JSON or not) with every secret replaced by ``[redacted]``."""
+        return self.redact(text.encode()).decode()
 
     def redact_all(self, data: bytes) -> bytes:
         """Apply every rule to ``data``, without the scan that lets clean lines through."""
@@ -93,6 +118,20 @@ class Redactor:
 
 
 _REDACTED_BYTES: Final = REDACTED.encode()
+
+
+@functools.cache
+def _default() -> Redactor:
+    return Redactor()
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret the default policy knows replaced by ``[redacted]``.
+
+    >>> redact_text("curl -H 'authorization: bearer abcdefgh12345678'")
+    "curl -H 'authorization: bearer [redacted]'"
+    """
+    return _default().redact_text(text)
 
 
 @functools.lru_cache(maxsize=64)

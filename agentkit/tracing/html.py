@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import orjson
 
+from agentkit.tracing._redact import redact_text
 from agentkit.tracing.abstract import Span
 from agentkit.tracing.reader import Trace
 from agentkit.tracing.spans import spans_from_trace
@@ -134,6 +135,7 @@ def _payload(spans: list[Span]) -> dict[str, Any]:
 def embed_json(value: Any) -> str:
     r"""``value`` as JSON safe inside a ``<script>`` element, whatever its strings hold.
 
+    Secrets are redacted first (the policy of :mod:`agentkit.tracing._redact`).
     ``<``, ``>`` and ``&`` only occur inside JSON strings, where ``\u003c`` etc. mean the
     same characters; so no content can end the element (``</script>``) or switch the HTML
     parser into its escaped states (``<!--<script>``), which would swallow the rest of the page.
@@ -141,7 +143,7 @@ def embed_json(value: Any) -> str:
     >>> print(embed_json({"t": "<!--<script></script>&"}))
     {"t":"\u003c!--\u003cscript\u003e\u003c/script\u003e\u0026"}
     """
-    text = orjson.dumps(value, default=str).decode()
+    text = redact_text(orjson.dumps(value, default=str).decode())
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from agentkit._log import get_logger
+from agentkit.tracing._redact import redact_text
 from agentkit.tracing.abstract import Span
 from agentkit.tracing.tracer import add_trace_context
 
@@ -41,7 +42,7 @@ def span_event(span: Span) -> dict[str, Any]:
         out["output_tokens"] = usage.get("output_tokens", 0)
         out["cost_usd"] = a.get("cost_usd", 0.0)
     if span.error:
-        out["error"] = span.error
+        out["error"] = redact_text(span.error)
     return out
 
 

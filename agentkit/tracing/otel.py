@@ -10,6 +10,8 @@ you configure a tracer provider with an exporter; agentkit never sets the global
 Spans: ``invoke_agent {agent}`` (the run), ``turn {n}``, ``chat {model}`` (client span,
 ``gen_ai.request.model``, ``gen_ai.response.model``, ``gen_ai.usage.input_tokens`` /
 ``output_tokens``, ``gen_ai.response.finish_reasons``, sampling settings) and
+Every string attribute and error text is redacted first (the trace files' policy, see
+:mod:`agentkit.tracing._redact`), ``include_content=True`` included.
 ``execute_tool {name}`` (``gen_ai.tool.name``, ``gen_ai.tool.call.id`` (the model's id),
 ``agentkit.tool_call.key`` (agentkit's key, unique in the run); arguments and results
 only with ``include_content=True``). A run's spans are exported when the run ends, parents
@@ -25,6 +27,7 @@ from typing import Any
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
+from agentkit.tracing._redact import redact_text
 from agentkit.tracing.abstract import Span
 
 __all__ = ["OTelSpanProcessor", "genai_attributes"]
@@ -123,15 +126,16 @@ class OTelSpanProcessor:
 
         def emit(parent_ctx: Any, span: Span) -> None:
             kind = SpanKind.CLIENT if span.kind == "model_call" else SpanKind.INTERNAL
+            attributes = genai_attributes(span, include_content=self._include_content)
             otel_span = self._tracer.start_span(
                 span.name,
                 context=parent_ctx,
                 kind=kind,
                 start_time=span.start_ns,
-                attributes=genai_attributes(span, include_content=self._include_content),
+                attributes={k: redact_text(v) if isinstance(v, str) else v for k, v in attributes.items()},
             )
             if span.error:
-                otel_span.set_status(Status(StatusCode.ERROR, span.error))
+                otel_span.set_status(Status(StatusCode.ERROR, redact_text(span.error)))
             ctx = otel_trace.set_span_in_context(otel_span)
             for child in sorted(children.get(span.span_id, ()), key=lambda s: s.start_ns):
                 emit(ctx, child)
