@@ -17,8 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from agentkit import _json
 from agentkit.approval import Approve, Approver, Decision, EditArguments, PendingCall, Reject
 from agentkit.exceptions import RunStateError, ToolArgumentsError, UserError
 from agentkit.messages import (
@@ -133,7 +132,7 @@ def _apply(
         emit(ApprovalDecided(turn=turn, call=call, key=key, decision="reject", message=decision.message))
     elif isinstance(decision, EditArguments):
         edited = dict(decision.arguments)
-        out.run.append((index, replace(call, arguments=orjson.dumps(edited).decode())))
+        out.run.append((index, replace(call, arguments=_json.dumps(edited))))
         out.edited.add(index)
         emit(ApprovalDecided(turn=turn, call=call, key=key, decision="edit", arguments=edited))
     else:
@@ -162,7 +161,7 @@ def check_decisions(
             raise RunStateError(f"this agent has no tool {call.name!r} (pending call {key!r})")
         if isinstance(decision, EditArguments):
             try:
-                found.validate_arguments(orjson.dumps(dict(decision.arguments)).decode())
+                found.validate_arguments(_json.dumps(dict(decision.arguments)))
             except ToolArgumentsError as err:
                 raise RunStateError(f"edited arguments for {key!r} are invalid: {err.message}") from None
     return dict(decisions)

@@ -24,8 +24,10 @@ the referenced model is recursive (only those stay in ``$defs``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ __all__ = [
 DocstringFormat: TypeAlias = Literal["auto", "google", "numpy", "sphinx"]
 
 _TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+_SECTION_HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z ]*:\s*$")
 _STYLES: tuple[Literal["google", "numpy", "sphinx"], ...] = ("google", "numpy", "sphinx")
 _EMPTY = inspect.Parameter.empty
 
@@ -116,7 +119,12 @@ def parse_docstring(doc: str | None, style: DocstringFormat = "auto") -> tuple[s
     """
     if not doc or not doc.strip():
         return "", {}
-    docstring = griffe.Docstring(inspect.cleandoc(doc))
+    # A docstring may open with a section (``Args:`` on its first line). cleandoc() would take the
+    # section's indented body for the margin and flatten it, and griffe would read the header as
+    # the summary: a blank first line avoids both.
+    first_line = doc.lstrip("\n").split("\n", 1)[0]
+    cleaned = inspect.cleandoc("\n" + doc if _SECTION_HEADER.match(first_line) else doc)
+    docstring = griffe.Docstring("\n" + cleaned)
     sections = _parse_sections(docstring, style)
     texts: list[str] = []
     params: dict[str, str] = {}
@@ -176,15 +184,17 @@ def function_schema(
             f"tool name {name!r} must be 1-64 letters, digits, '_' or '-', not starting with a digit"
         )
     try:
-        signature = inspect.signature(fn, locals=localns, eval_str=True)
+        signature = _visible_signature(fn, localns)
     except (NameError, TypeError, ValueError, SyntaxError) as exc:
         raise ToolDefinitionError(name, [*problems, f"cannot read the signature: {exc}"]) from exc
-    doc_text, doc_params = parse_docstring(inspect.getdoc(fn), docstring_format)
+    target = _unpartial(fn)
+    doc_text, doc_params = parse_docstring(inspect.getdoc(target), docstring_format)
     fields, ctx_param = _collect_fields(signature, doc_params, problems)
+    known = signature.parameters if target is fn else inspect.signature(target).parameters
     problems.extend(
         f"docstring documents parameter {p!r}, which the function does not have"
         for p in doc_params
-        if p not in signature.parameters
+        if p not in known
     )
     model, parameters = _build_model(name, fields, problems)
     if problems or model is None or parameters is None:
@@ -198,6 +208,52 @@ def function_schema(
         positional_only=tuple(p.name for p in signature.parameters.values() if p.kind is p.POSITIONAL_ONLY),
         is_async=_is_async(fn),
     )
+
+
+def _unpartial(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a ``functools.partial`` wraps (its docstring is the tool's, not partial's own)."""
+    return fn.func if isinstance(fn, functools.partial) else fn
+
+
+def _visible_signature(fn: Callable[..., Any], localns: Mapping[str, Any] | None) -> inspect.Signature:
+    """``fn``'s signature as the model fills it: annotations resolved, partial's bound arguments gone.
+
+    String annotations are evaluated, and so are quoted names nested in them
+    (``Optional["Point"]``), in the function's module and ``localns``.
+
+    Raises:
+        NameError: an annotation names something that does not exist.
+    """
+    signature = inspect.signature(fn, locals=localns, eval_str=True)
+    bound = fn.keywords if isinstance(fn, functools.partial) else {}
+    params = [p for p in signature.parameters.values() if p.name not in bound]
+    annotated = {p.name: p.annotation for p in params if p.annotation is not _EMPTY}
+    resolved = typing.get_type_hints(
+        _Annotations(annotated), globalns=_globals_of(fn), localns=dict(localns or {}), include_extras=True
+    )
+    return signature.replace(
+        parameters=[p.replace(annotation=resolved.get(p.name, p.annotation)) for p in params]
+    )
+
+
+class _Annotations:
+    """A stand-in carrying ``__annotations__``, so ``typing.get_type_hints`` resolves forward references."""
+
+    def __init__(self, annotations: dict[str, Any]) -> None:
+        self.__annotations__ = annotations
+
+
+def _globals_of(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The module namespace ``fn``'s annotations were written in."""
+    target = inspect.unwrap(_unpartial(fn))
+    target = getattr(target, "__func__", target)  # a bound method
+    namespace = getattr(target, "__globals__", None)
+    if namespace is None:  # a callable object: its class's __call__ was written in its module
+        namespace = getattr(getattr(type(target), "__call__", None), "__globals__", None)  # noqa: B004 -- the method, not a callability test
+    if namespace is None:
+        module = sys.modules.get(getattr(target, "__module__", "") or "")
+        namespace = vars(module) if module is not None else {}
+    return dict(namespace)
 
 
 def _collect_fields(
@@ -367,182 +423,3 @@ def _refs_in(node: Any) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_refs_in(v) for v in node)) if node else set()
     return set()
-
-
-#: A compiled check: ``True`` means "certainly valid"; ``False`` means "ask jsonschema".
-Precheck: TypeAlias = Callable[[Any], bool]
-
-_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "format", "deprecated"})
-_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    # Conservative: 5.0 is a JSON-schema integer, but we let jsonschema decide that case.
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: type(v) is int or type(v) is float,
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def compile_precheck(schema: Any) -> Precheck | None:
-    """Compile ``schema`` into a fast check that only ever answers "valid" when jsonschema would.
-
-    jsonschema (Draft 2020-12) stays the judge: when the check returns ``False``,
-    or the schema uses a keyword outside the common subset handled here (``None``
-    is returned), the caller runs jsonschema, which also writes the error messages.
-    The check exists because jsonschema costs tens of microseconds per call.
-    """
-    if schema is True:
-        return lambda _v: True
-    if not isinstance(schema, Mapping):
-        return None
-    checks: list[Precheck] = []
-    for key, value in schema.items():
-        if key in _ANNOTATIONS:
-            continue
-        check = _compile_keyword(key, value, schema)
-        if check is None:
-            return None
-        checks.append(check)
-    return _every(checks)
-
-
-def _every(checks: list[Precheck]) -> Precheck:
-    if len(checks) == 1:
-        return checks[0]
-
-    def check(value: Any) -> bool:
-        for c in checks:  # noqa: SIM110 -- a plain loop is ~2x faster than all(genexpr) on this hot path
-            if not c(value):
-                return False
-        return True
-
-    return check
-
-
-def _compile_keyword(key: str, value: Any, schema: Mapping[str, Any]) -> Precheck | None:
-    if key == "additionalProperties":
-        return _compile_additional(value, schema)
-    compiler = _KEYWORDS.get(key)
-    if compiler is not None:
-        return compiler(value)
-    if key in ("items", "prefixItems"):
-        return _compile_array_keyword(key, value)
-    return _compile_bound(key, value)
-
-
-def _compile_type(value: Any) -> Precheck | None:
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or any(n not in _JSON_TYPES for n in names):
-        return None
-    tests = [_JSON_TYPES[n] for n in names]
-    if len(tests) == 1:
-        return tests[0]
-    return lambda v: any(t(v) for t in tests)
-
-
-def _compile_any_of(value: Any) -> Precheck | None:
-    if not isinstance(value, list):
-        return None
-    branches = [compile_precheck(s) for s in value]
-    ready = [b for b in branches if b is not None]
-    if len(ready) != len(branches):
-        return None
-    return lambda v: any(b(v) for b in ready)
-
-
-def _compile_enum(value: Any) -> Precheck | None:
-    if not isinstance(value, list) or not all(isinstance(o, _SCALARS) for o in value):
-        return None
-    # Exact type match: jsonschema treats 1 == 1.0 but 1 != True; mismatches go to jsonschema.
-    allowed = [(type(o), o) for o in value]
-    return lambda v: any(type(v) is t and v == o for t, o in allowed)
-
-
-def _compile_required(value: Any) -> Precheck | None:
-    if not isinstance(value, list):
-        return None
-    names = frozenset(value)
-    return lambda v: not isinstance(v, dict) or v.keys() >= names
-
-
-def _compile_properties(value: Any) -> Precheck | None:
-    if not isinstance(value, Mapping):
-        return None
-    compiled = {name: compile_precheck(sub) for name, sub in value.items()}
-    props = {name: c for name, c in compiled.items() if c is not None}
-    if len(props) != len(compiled):
-        return None
-
-    def check(value: Any) -> bool:
-        if not isinstance(value, dict):
-            return True
-        for key, item in value.items():
-            prop = props.get(key)
-            if prop is not None and not prop(item):
-                return False
-        return True
-
-    return check
-
-
-def _compile_additional(value: Any, schema: Mapping[str, Any]) -> Precheck | None:
-    if "patternProperties" in schema:
-        return None
-    known = frozenset(schema.get("properties", {}))
-    if value is False:
-        return lambda v: not isinstance(v, dict) or v.keys() <= known
-    extra = compile_precheck(value)
-    if extra is None:
-        return None
-    return lambda v: not isinstance(v, dict) or all(extra(x) for k, x in v.items() if k not in known)
-
-
-_KEYWORDS: dict[str, Callable[[Any], Precheck | None]] = {
-    "type": _compile_type,
-    "anyOf": _compile_any_of,
-    "enum": _compile_enum,
-    "const": lambda value: _compile_enum([value]),
-    "required": _compile_required,
-    "properties": _compile_properties,
-}
-
-
-def _compile_array_keyword(key: str, value: Any) -> Precheck | None:
-    if key == "items":
-        item = compile_precheck(value)
-        if item is None:
-            return None
-        # Checked on every element: stricter than 2020-12 when prefixItems is present, so still safe.
-        return lambda v: not isinstance(v, list) or all(item(x) for x in v)
-    if not isinstance(value, list):
-        return None
-    compiled = [compile_precheck(s) for s in value]
-    if any(c is None for c in compiled):
-        return None
-    prefix = [c for c in compiled if c is not None]
-    return lambda v: not isinstance(v, list) or all(c(x) for c, x in zip(prefix, v, strict=False))
-
-
-_BOUNDS: dict[str, tuple[type | tuple[type, ...], Callable[[Any], Any], Callable[[Any, Any], bool]]] = {
-    "minimum": ((int, float), lambda v: v, lambda x, b: x >= b),
-    "maximum": ((int, float), lambda v: v, lambda x, b: x <= b),
-    "exclusiveMinimum": ((int, float), lambda v: v, lambda x, b: x > b),
-    "exclusiveMaximum": ((int, float), lambda v: v, lambda x, b: x < b),
-    "minLength": (str, len, lambda x, b: x >= b),
-    "maxLength": (str, len, lambda x, b: x <= b),
-    "minItems": (list, len, lambda x, b: x >= b),
-    "maxItems": (list, len, lambda x, b: x <= b),
-}
-
-
-def _compile_bound(key: str, value: Any) -> Precheck | None:
-    if key == "pattern" and isinstance(value, str):
-        regex = re.compile(value)
-        return lambda v: not isinstance(v, str) or regex.search(v) is not None
-    if key not in _BOUNDS or type(value) not in (int, float):
-        return None
-    applies, measure, ok = _BOUNDS[key]
-    return lambda v: isinstance(v, bool) or not isinstance(v, applies) or ok(measure(v), value)

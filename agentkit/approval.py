@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import anyio.to_thread
-import orjson
 
+from agentkit import _json
 from agentkit.messages import ToolCall
 
 __all__ = [
@@ -118,7 +118,7 @@ def prompt_approver(ask: Callable[[str], str] = input) -> Approver:
     """
 
     async def approve(call: ToolCall, arguments: dict[str, Any]) -> Decision:
-        shown = orjson.dumps(arguments).decode()
+        shown = _json.dumps(arguments)
         while True:
             answer = await anyio.to_thread.run_sync(ask, f"Run {call.name}({shown})? [y]es/[n]o/[e]dit: ")
             choice = answer.strip().lower()[:1]
@@ -138,7 +138,7 @@ def prompt_approver(ask: Callable[[str], str] = input) -> Approver:
 async def _ask_arguments(ask: Callable[[str], str], shown: str) -> dict[str, Any] | None:
     text = await anyio.to_thread.run_sync(ask, f"New arguments as a JSON object (was {shown}): ")
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        value = _json.loads(text)
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -37,18 +37,23 @@ from typing import Any, Protocol, overload, runtime_checkable
 
 import anyio
 import anyio.to_thread
-import orjson
+import jsonschema.protocols
 import pydantic
 import pydantic_core
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from agentkit import _json
+from agentkit._log import get_logger
+from agentkit._precheck import Precheck, compile_precheck
 from agentkit._run_context import RunContext
-from agentkit._schema import DocstringFormat, FunctionSchema, Precheck, compile_precheck, function_schema
+from agentkit._schema import DocstringFormat, FunctionSchema, function_schema
+from agentkit._validator import validator_for
 from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
 from agentkit.models.abstract import ToolDefinition
 
 __all__ = ["Tool", "ToolSource", "Toolset", "tool"]
+
+_log = get_logger("agentkit.tool")
 
 _MAX_PROBLEM_CHARS = 300
 #: How deeply the model's arguments may nest (objects and arrays). Validating and describing
@@ -62,7 +67,7 @@ class _Plan:
     """The per-tool machinery built once at declaration and used on every call."""
 
     schema: FunctionSchema
-    validator: Draft202012Validator
+    validator: jsonschema.protocols.Validator
     #: A compiled fast path for valid arguments; jsonschema judges whenever it declines.
     precheck: Precheck | None
     definition: ToolDefinition
@@ -130,13 +135,18 @@ class Tool:
         sequential: bool = False,
         requires_approval: bool = False,
     ) -> Tool:
-        """Build a tool from a ready JSON schema and an async function taking the arguments dict.
+        r"""Build a tool from a ready JSON schema and an async function taking the arguments dict.
 
         For tools described elsewhere (an MCP server, an OpenAPI operation): the
         model sees ``parameters`` unchanged, arguments are checked against it with
         ``jsonschema`` exactly as for ``@tool`` functions, and ``function`` is
         awaited with the checked arguments as one ``dict``. Timeouts, retries,
         approvals, error feedback and events are those of every other tool.
+
+        ``parameters`` is read in the JSON Schema dialect its ``$schema`` names
+        (draft-04 to 2020-12; 2020-12 when it names none) and must be valid in it.
+        A ``pattern`` Python's ``re`` cannot compile (ECMA-only syntax such as
+        ``\p{L}``) is kept for the model but not checked locally.
 
         >>> async def shout(arguments: dict[str, Any]) -> str:
         ...     return arguments["text"].upper()
@@ -151,7 +161,8 @@ class Tool:
         'HI'
 
         Raises:
-            ToolDefinitionError: the schema is not a JSON object schema, or an option is out of range.
+            ToolDefinitionError: the schema is not a valid JSON Schema of an object (in its
+                dialect), names an unknown dialect, or an option is out of range.
 
         """
         problems = _option_problems(timeout, retries)
@@ -171,13 +182,7 @@ class Tool:
             positional_only=("arguments",),
             is_async=True,
         )
-        definition = ToolDefinition(name=name, description=description, parameters=schema)
-        plan = _Plan(
-            schema=function_schema_,
-            validator=Draft202012Validator(schema),
-            precheck=compile_precheck(schema),
-            definition=definition,
-        )
+        plan = _make_plan(name, function_schema_)
         return cls(
             name=name,
             description=description,
@@ -323,13 +328,7 @@ def _make_tool(
         raise ToolDefinitionError(tool_name, [*option_problems, *err.problems]) from None
     if option_problems:
         raise ToolDefinitionError(tool_name, option_problems)
-    definition = ToolDefinition(name=tool_name, description=schema.description, parameters=schema.parameters)
-    plan = _Plan(
-        schema=schema,
-        validator=Draft202012Validator(schema.parameters),
-        precheck=compile_precheck(schema.parameters),
-        definition=definition,
-    )
+    plan = _make_plan(tool_name, schema)
     return Tool(
         name=tool_name,
         description=schema.description,
@@ -341,6 +340,21 @@ def _make_tool(
         takes_ctx=schema.ctx_param is not None,
         requires_approval=requires_approval,
         _plan=plan,
+    )
+
+
+def _make_plan(name: str, schema: FunctionSchema) -> _Plan:
+    try:
+        validator, unchecked = validator_for(schema.parameters)
+    except ToolDefinitionError as err:
+        raise ToolDefinitionError(name, err.problems) from None
+    if unchecked:
+        _log.info("tool_patterns_unchecked", tool=name, patterns=list(unchecked))
+    return _Plan(
+        schema=schema,
+        validator=validator,
+        precheck=compile_precheck(schema.parameters),
+        definition=ToolDefinition(name=name, description=schema.description, parameters=schema.parameters),
     )
 
 
@@ -437,8 +451,8 @@ def _parse_arguments(arguments: str) -> dict[str, Any]:
     if not arguments or arguments.isspace():
         return {}
     try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError as err:
+        value = _json.loads(arguments)
+    except ValueError as err:
         raise ToolArgumentsError(
             f"arguments are not valid JSON: {_short(str(err))}; send a JSON object matching the schema"
         ) from None
@@ -476,8 +490,8 @@ def _holds_json(text: str) -> bool:
     if not stripped or stripped[0] not in _JSON_START:
         return False
     try:
-        orjson.loads(stripped)
-    except orjson.JSONDecodeError:
+        _json.loads(stripped)
+    except ValueError:
         return False
     return True
 

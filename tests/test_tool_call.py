@@ -13,8 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import AfterValidator, BaseModel, Field
 
+from agentkit._precheck import compile_precheck
 from agentkit._run_context import RunContext
-from agentkit._schema import compile_precheck
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError, ToolTimeoutError, UserError
 from agentkit.tool import Tool, Toolset, tool
 

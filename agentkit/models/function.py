@@ -20,8 +20,8 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-import orjson
 
+from agentkit import _json
 from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.messages import AssistantMessage, ReasoningDelta, TextDelta, ToolCall
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
@@ -72,7 +72,7 @@ def __getattr__(name: str) -> object:
 
 def call(name: str, arguments: str | Mapping[str, Any] = "{}", *, id: str | None = None) -> ToolCall:
     """Build a :class:`ToolCall` for a scripted reply (dict arguments are JSON-encoded)."""
-    raw = arguments if isinstance(arguments, str) else orjson.dumps(dict(arguments)).decode()
+    raw = arguments if isinstance(arguments, str) else _json.dumps(dict(arguments))
     return ToolCall(id=id or "", name=name, arguments=raw)
 
 
