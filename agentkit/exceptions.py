@@ -9,6 +9,7 @@
     │   ├── TraceFormatError        a trace file is malformed or of an unsupported format version
     │   ├── RunStateError           a paused run's state is malformed, of another version, or misused
     │   └── SessionIdError          a memory session id is empty, too long, or holds control characters
+    ├── MCPConnectionError          an MCP server could not be started or connected (.server, .stderr)
     ├── ToolSignal                  raised by a tool on purpose
     │   ├── ModelRetry              "tell the model this, let it try again"
     │   │   ├── ToolArgumentsError  the model's arguments were not valid JSON / failed the schema
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentkitError",
+    "MCPConnectionError",
     "MaxTurnsExceeded",
     "ModelConnectionError",
     "ModelEmptyResponseError",
@@ -88,6 +90,19 @@ class ToolDefinitionError(UserError):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"tool {tool_name!r} cannot be defined:\n{lines}")
+
+
+class MCPConnectionError(AgentkitError):
+    """An MCP server could not be started or connected.
+
+    The message names the server and the reasons; for a stdio server, ``stderr``
+    holds the last lines it wrote (a traceback, a missing module), secrets redacted.
+    """
+
+    def __init__(self, message: str, *, server: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.server = server
+        self.stderr = stderr
 
 
 class TraceFormatError(UserError):

@@ -19,26 +19,33 @@ of every run, so a changed list reaches the model on the next run::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self, TextIO
 
 import anyio
 import anyio.abc
-import httpx2
 import mcp_types
 import pydantic_core
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client import Transport
-from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agentkit._log import get_logger
-from agentkit.exceptions import ModelRetry, UserError
+from agentkit.exceptions import ModelRetry, ToolDefinitionError, UserError
+from agentkit.mcp._connect import (
+    HeaderTransport,
+    StderrCapture,
+    connection_error,
+    describe_server,
+    stdio_transport,
+)
 from agentkit.tool import Tool
 
 __all__ = ["MCPTools", "ToolOptions", "result_text"]
@@ -48,6 +55,10 @@ _log = get_logger("agentkit.mcp")
 #: What OpenAI-compatible servers (Kimi included) accept as a function name.
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _NAME_BAD_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+#: MIME types outside text/* whose content is text.
+_TEXT_MIMES = frozenset(
+    {"application/json", "application/xml", "application/javascript", "application/yaml", "application/toml"}
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,6 +101,9 @@ class MCPTools:
         read_timeout_s: how long to wait for any one answer from the server.
         mode: how to agree on a protocol version: ``"auto"`` (2026-07-28 when the server
             speaks it, else the 2025 ``initialize`` handshake) or ``"legacy"`` (always the handshake).
+        errlog: stdio only: where the server's stderr goes. ``None`` keeps it in a temporary
+            file whose last lines :class:`~agentkit.exceptions.MCPConnectionError` shows when
+            connecting fails; pass ``sys.stderr`` to see it as it comes.
     """
 
     def __init__(
@@ -104,6 +118,7 @@ class MCPTools:
         customize: Callable[[Tool], Tool] | None = None,
         read_timeout_s: float | None = None,
         mode: str = "auto",
+        errlog: TextIO | None = None,
     ) -> None:
         self._server = server
         self._label = name
@@ -114,9 +129,11 @@ class MCPTools:
         self._customize = customize
         self._read_timeout_s = read_timeout_s
         self._mode = mode
+        self._errlog = errlog
         self._client: Client | None = None
         self._exit_stack: AsyncExitStack | None = None
         self._tools: tuple[Tool, ...] = ()
+        self._skipped: dict[str, str] = {}
         self._stale = True
         self._unwatched = False
         self._changes = 0
@@ -151,7 +168,7 @@ class MCPTools:
         """
         if headers is None:
             return cls(url, **kwargs)
-        return cls(_HeaderTransport(url, dict(headers)), **kwargs)
+        return cls(HeaderTransport(url, dict(headers)), **kwargs)
 
     @property
     def name(self) -> str:
@@ -165,6 +182,16 @@ class MCPTools:
     def tools(self) -> tuple[Tool, ...]:
         """The tools as last fetched (use :meth:`list_tools` to refresh a stale list)."""
         return self._tools
+
+    @property
+    def skipped(self) -> Mapping[str, str]:
+        """Tools of the last fetch that are not offered to the model: server name -> why.
+
+        A tool is skipped when its schema is not valid JSON Schema (one bad tool never
+        keeps the others from loading) or when the server runs it only as a task
+        (``execution.taskSupport: "required"``), which agentkit does not drive.
+        """
+        return dict(self._skipped)
 
     @property
     def changes(self) -> int:
@@ -196,14 +223,27 @@ class MCPTools:
         if self._exit_stack is not None:
             raise UserError("this MCPTools is already connected")
         async with AsyncExitStack() as stack:
+            capture = None
+            server = self._server
+            if isinstance(server, StdioServerParameters):
+                errlog: IO[str] | None = self._errlog
+                if errlog is None:
+                    capture = StderrCapture()
+                    stack.callback(capture.close)
+                    errlog = capture.file
+                server = stdio_transport(server, errlog)
             client = Client(
-                self._server,
+                server,
                 message_handler=self._on_message,
                 read_timeout_seconds=self._read_timeout_s,
                 mode=self._mode,
                 cache=None,  # the tool list is cached here, refreshed on change notifications
             )
-            self._client = await stack.enter_async_context(client)
+            try:
+                self._client = await stack.enter_async_context(client)
+            except Exception as err:
+                stderr = capture.tail(self._secrets()) if capture is not None else ""
+                raise connection_error(self._label or describe_server(self._server), err, stderr) from err
             stack.callback(self._forget_client)
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS and _announces_changes(client):
                 task_group = await stack.enter_async_context(anyio.create_task_group())
@@ -219,8 +259,20 @@ class MCPTools:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         stack, self._exit_stack = self._exit_stack, None
-        if stack is not None:
+        if stack is None:
+            return
+        try:
             await stack.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # The SDK's task groups wrap an error raised in the `async with` body (in nested groups).
+            # When that error is all the group holds, let it leave as itself: `except X` must match.
+            if exc is None or not _holds_only(group, exc):
+                raise
+
+    def _secrets(self) -> list[str]:
+        """Values given to a stdio server in ``env``: kept out of error messages."""
+        server = self._server
+        return list((server.env or {}).values()) if isinstance(server, StdioServerParameters) else []
 
     def _forget_client(self) -> None:
         self._client = None
@@ -269,6 +321,7 @@ class MCPTools:
 
     def _build(self, listed: Sequence[mcp_types.Tool]) -> tuple[Tool, ...]:
         built: dict[str, Tool] = {}
+        skipped: dict[str, str] = {}
         for spec in listed:
             if (self._include is not None and spec.name not in self._include) or spec.name in self._exclude:
                 continue
@@ -278,18 +331,31 @@ class MCPTools:
                     f"MCP server {self.name!r}: two tools are exposed as {exposed!r}; "
                     "use include=/exclude= or name_prefix= to tell them apart"
                 )
-            made = Tool.from_schema(
-                name=exposed,
-                description=spec.description or spec.title or "",
-                parameters=spec.input_schema,
-                function=_Caller(self, spec.name),
-                timeout=self._options.timeout,
-                retries=self._options.retries,
-                sequential=self._options.sequential,
-                requires_approval=self._options.requires_approval,
-            )
+            if spec.execution is not None and spec.execution.task_support == "required":
+                skipped[spec.name] = "the server runs it only as a task (taskSupport: required)"
+                continue
+            try:
+                made = self._tool(spec, exposed)
+            except ToolDefinitionError as err:
+                skipped[spec.name] = "; ".join(err.problems)
+                continue
             built[exposed] = made if self._customize is None else self._customize(made)
+        for tool_name, reason in skipped.items():
+            _log.warning("mcp_tool_skipped", server=self.name, tool=tool_name, reason=reason)
+        self._skipped = skipped
         return tuple(built.values())
+
+    def _tool(self, spec: mcp_types.Tool, exposed: str) -> Tool:
+        return Tool.from_schema(
+            name=exposed,
+            description=spec.description or spec.title or "",
+            parameters=spec.input_schema,
+            function=_Caller(self, spec.name),
+            timeout=self._options.timeout,
+            retries=self._options.retries,
+            sequential=self._options.sequential,
+            requires_approval=self._options.requires_approval,
+        )
 
     def _connected(self) -> Client:
         if self._client is None:
@@ -331,8 +397,9 @@ class _Caller:
 def result_text(result: mcp_types.CallToolResult) -> str:
     """Render an MCP tool result as the text the model receives.
 
-    Text blocks are joined by newlines; embedded text resources give their text;
-    images, audio and links are named, not inlined; a result with only structured
+    Text blocks are joined by newlines; embedded text resources give their text
+    (also when sent as a base64 blob with a text MIME type); images, audio, binary
+    resources and links are named, not inlined; a result with only structured
     content is sent as its JSON.
     """
     parts = [_block_text(block) for block in result.content]
@@ -348,11 +415,37 @@ def _block_text(block: Any) -> str:
         resource = block.resource
         if isinstance(resource, mcp_types.TextResourceContents):
             return resource.text
+        text = _blob_text(resource)
+        if text is not None:
+            return text
         return f"[resource {resource.uri} ({resource.mime_type or 'binary'})]"
     if isinstance(block, mcp_types.ResourceLink):
         return f"[resource link {block.uri}]"
     mime = getattr(block, "mime_type", None)
     return f"[{getattr(block, 'type', 'content')} {mime or ''}]".replace(" ]", "]")
+
+
+def _holds_only(group: BaseExceptionGroup[BaseException], exc: BaseException) -> bool:
+    """Whether ``group`` holds nothing but ``exc`` (at any depth) and the cancellations it caused."""
+    cancelled = anyio.get_cancelled_exc_class()
+
+    def other(err: BaseException) -> bool:
+        # Groups answer False so that subgroup() looks inside them; leaves are judged.
+        return not isinstance(err, BaseExceptionGroup) and err is not exc and not isinstance(err, cancelled)
+
+    return group.subgroup(other) is None
+
+
+def _blob_text(resource: mcp_types.BlobResourceContents) -> str | None:
+    """A blob's text when its MIME type says it is text (servers send text files as blobs too)."""
+    mime = (resource.mime_type or "").split(";")[0].strip().lower()
+    textual = mime.startswith("text/") or mime in _TEXT_MIMES or mime.endswith(("+json", "+xml"))
+    if not textual:
+        return None
+    try:
+        return base64.b64decode(resource.blob, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _model_name(name: str) -> str:
@@ -368,24 +461,3 @@ def _model_name(name: str) -> str:
 def _announces_changes(client: Client) -> bool:
     tools = client.server_capabilities.tools
     return tools is not None and bool(tools.list_changed)
-
-
-class _HeaderTransport:
-    """Streamable HTTP with fixed request headers (an httpx client the transport closes with itself)."""
-
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        self._url = url
-        self._headers = headers
-        self._stack: AsyncExitStack | None = None
-
-    async def __aenter__(self) -> Any:
-        async with AsyncExitStack() as stack:
-            http = await stack.enter_async_context(httpx2.AsyncClient(headers=self._headers))
-            streams = await stack.enter_async_context(streamable_http_client(self._url, http_client=http))
-            self._stack = stack.pop_all()
-        return streams
-
-    async def __aexit__(self, *exc: object) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.__aexit__(None, None, None)
