@@ -19,11 +19,7 @@ request; a host that is not loopback is refused without one.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import inspect
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -31,6 +27,8 @@ import typer
 
 from agentkit.agent import Agent
 from agentkit.cli._echo import echo
+from agentkit.cli._errors import CliError
+from agentkit.cli._load import import_object
 from agentkit.exceptions import UserError
 from agentkit.tool import Tool, Toolset
 
@@ -47,31 +45,12 @@ def load_target(spec: str) -> Any:
     """Import the object ``spec`` (``module:name`` or ``file.py:name``) names; call it if it is a factory.
 
     Raises:
-        UserError: the spec is malformed or names nothing importable.
+        UserError: the spec is malformed, names nothing importable, or its file fails to import.
     """
-    location, sep, name = spec.rpartition(":")
-    if not sep or not location or not name:
-        raise UserError(f"cannot read {spec!r}: {_HINT}")
-    if location.endswith(".py"):
-        path = Path(location)
-        if not path.is_file():
-            raise UserError(f"no such file: {location}")
-        module_spec = importlib.util.spec_from_file_location(f"_agentkit_mcp_{path.stem}", path)
-        if module_spec is None or module_spec.loader is None:
-            raise UserError(f"cannot import {location}")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.path.insert(0, str(path.resolve().parent))  # the file's sibling imports work
-        module_spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(location)
-        except ImportError as err:
-            raise UserError(f"cannot import {location!r}: {err}") from err
-    target: Any = module
-    for part in name.split("."):
-        if not hasattr(target, part):
-            raise UserError(f"{location} has no attribute {name!r}")
-        target = getattr(target, part)
+    try:
+        target = import_object(spec, default_name=None)
+    except CliError as err:  # the loader every command shares; this function's contract is UserError
+        raise UserError(f"{err.message}: {_HINT}" if err.hint else err.message) from None
     if inspect.isfunction(target):  # a factory
         target = target()
     return target
