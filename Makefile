@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime-installed
 
-.PHONY: demo test lint typecheck bench venv clean docs
+.PHONY: demo test lint typecheck bench venv clean docs conformance
 
 venv: $(STAMP)
 
@@ -38,6 +38,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## make conformance: the suite against real third-party counterparts (tests/conformance/), after
+## installing them into .conformance/: the MCP reference servers (server-everything from npm,
+## mcp-server-time/-fetch/-git from PyPI, in a virtualenv of their own) and MCP Inspector's CLI.
+## Needs node and npm on the machine; everything else comes from the registries (pinned).
+CONFORMANCE_DIR := .conformance
+MCP_COUNTERPARTS := $(CONFORMANCE_DIR)/.mcp-installed
+NPM_COUNTERPARTS := @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/inspector@2.12.0
+PYPI_COUNTERPARTS := mcp-server-time==2026.10.19 mcp-server-fetch==2026.10.24 mcp-server-git==2026.10.19
+
+conformance: $(STAMP) $(MCP_COUNTERPARTS)
+	AGENTKIT_CONFORMANCE_DIR=$(CONFORMANCE_DIR) $(BIN)/python -m pytest tests/conformance
+
+$(MCP_COUNTERPARTS): Makefile
+	npm install --prefix $(CONFORMANCE_DIR)/npm --no-audit --no-fund --loglevel=error $(NPM_COUNTERPARTS)
+	$(PYTHON) -m venv $(CONFORMANCE_DIR)/venv
+	$(CONFORMANCE_DIR)/venv/bin/python -m pip install --quiet $(PYPI_COUNTERPARTS)
+	touch $@
+
 ## make docs: build the documentation site into site/ in strict mode (broken links and references fail)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
@@ -47,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .bench-venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .bench-venv .mypy_cache .ruff_cache .pytest_cache $(CONFORMANCE_DIR)
