@@ -20,7 +20,6 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-
 from agentkit import _json
 from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.messages import AssistantMessage, ReasoningDelta, TextDelta, ToolCall
