@@ -5,7 +5,8 @@ pydantic (public API only): each parameter becomes a field of an arguments
 model built with :func:`pydantic.create_model`, so the same model that made the
 schema later coerces validated arguments into real Python objects. Parameter
 descriptions come from the docstring (Google, NumPy or Sphinx, parsed with
-griffe); a ``Field(description=...)`` on the parameter wins over the docstring.
+griffe); a ``Field(description=...)`` on the parameter wins over the docstring,
+and a plain string in ``Annotated[T, "..."]`` is used when the docstring says nothing.
 
 The output is a clean object schema: no ``title`` keys, ``$ref`` inlined unless
 the referenced model is recursive (only those stay in ``$defs``).
@@ -54,6 +55,12 @@ DocstringFormat: TypeAlias = Literal["auto", "google", "numpy", "sphinx"]
 
 _TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _SECTION_HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z ]*:\s*$")
+# A Google section header right under text ("Summary.\nArgs:"), which griffe reads as more text.
+_GOOGLE_SECTION_GLUED = re.compile(
+    r"^(.*\S.*\n)((?:Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Returns|Return"
+    r"|Raises|Yields|Examples?|Notes?|Attributes):[ \t]*\n[ \t]+\S)",
+    re.MULTILINE,
+)
 _STYLES: tuple[Literal["google", "numpy", "sphinx"], ...] = ("google", "numpy", "sphinx")
 _EMPTY = inspect.Parameter.empty
 
@@ -124,7 +131,7 @@ def parse_docstring(doc: str | None, style: DocstringFormat = "auto") -> tuple[s
     # the summary: a blank first line avoids both.
     first_line = doc.lstrip("\n").split("\n", 1)[0]
     cleaned = inspect.cleandoc("\n" + doc if _SECTION_HEADER.match(first_line) else doc)
-    docstring = griffe.Docstring("\n" + cleaned)
+    docstring = griffe.Docstring("\n" + _GOOGLE_SECTION_GLUED.sub(r"\1\n\2", cleaned))
     sections = _parse_sections(docstring, style)
     texts: list[str] = []
     params: dict[str, str] = {}
@@ -286,9 +293,17 @@ def _make_field(param: inspect.Parameter, doc: str | None) -> _Field:
         annotation = typing.Annotated[annotation, param.default]
     elif param.default is not _EMPTY:
         kwargs["default"] = param.default
+    doc = doc or _annotated_text(annotation)
     if doc and not _has_description(annotation):
         kwargs["description"] = doc
     return _Field(param=param.name, annotation=annotation, definition=Field(**kwargs))
+
+
+def _annotated_text(annotation: Any) -> str | None:
+    """The first plain string in ``Annotated[T, "text"]``: a description, as other frameworks read it."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    return next((meta for meta in typing.get_args(annotation)[1:] if isinstance(meta, str)), None)
 
 
 def _has_description(annotation: Any) -> bool:
