@@ -11,8 +11,10 @@ from the conversation, so it survives sessions and resumed runs too.
 >>> steps = [{"step": "Find flights", "status": "completed"}, {"step": "Book hotel", "status": "in_progress"}]
 >>> model = ScriptedModel([call("update_plan", {"steps": steps}), "Working on it."])
 >>> result = Agent(model, tools=[update_plan]).run_sync("Plan my trip")
->>> [(s.step, s.status) for s in result.plan.steps]
-[('Find flights', 'completed'), ('Book hotel', 'in_progress')]
+>>> for s in result.plan.steps:
+...     print(s.step, "-", s.status)
+Find flights - completed
+Book hotel - in_progress
 """
 
 from __future__ import annotations
