@@ -109,6 +109,8 @@ def prompt_approver(ask: Callable[[str], str] = input) -> Approver:
     ``ask(question) -> answer`` is called in a worker thread (default :func:`input`),
     so a waiting prompt never blocks the run's other tasks. An edit answer is
     read as a JSON object of arguments; a rejection may give a reason for the model.
+    When the input ends (``EOFError``: Ctrl-D, a closed pipe) the call is rejected:
+    no answer is never a yes.
 
     >>> answers = iter(["e", '{"to": "amy@example.com"}'])
     >>> approver = prompt_approver(lambda question: next(answers))
@@ -118,21 +120,30 @@ def prompt_approver(ask: Callable[[str], str] = input) -> Approver:
     """
 
     async def approve(call: ToolCall, arguments: dict[str, Any]) -> Decision:
-        shown = _json.dumps(arguments)
-        while True:
-            answer = await anyio.to_thread.run_sync(ask, f"Run {call.name}({shown})? [y]es/[n]o/[e]dit: ")
-            choice = answer.strip().lower()[:1]
-            if choice == "y":
-                return Approve()
-            if choice == "n":
-                reason = await anyio.to_thread.run_sync(ask, "Reason for the model (optional): ")
-                return Reject(message=reason.strip()) if reason.strip() else Reject()
-            if choice == "e":
-                edited = await _ask_arguments(ask, shown)
-                if edited is not None:
-                    return EditArguments(arguments=edited)
+        try:
+            return await _ask_until_decided(ask, call, arguments)
+        except EOFError:
+            return Reject(message="The user gave no answer (input ended); the call did not run.")
 
     return approve
+
+
+async def _ask_until_decided(
+    ask: Callable[[str], str], call: ToolCall, arguments: dict[str, Any]
+) -> Decision:
+    shown = _json.dumps(arguments)
+    while True:
+        answer = await anyio.to_thread.run_sync(ask, f"Run {call.name}({shown})? [y]es/[n]o/[e]dit: ")
+        choice = answer.strip().lower()[:1]
+        if choice == "y":
+            return Approve()
+        if choice == "n":
+            reason = await anyio.to_thread.run_sync(ask, "Reason for the model (optional): ")
+            return Reject(message=reason.strip()) if reason.strip() else Reject()
+        if choice == "e":
+            edited = await _ask_arguments(ask, shown)
+            if edited is not None:
+                return EditArguments(arguments=edited)
 
 
 async def _ask_arguments(ask: Callable[[str], str], shown: str) -> dict[str, Any] | None:

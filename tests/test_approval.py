@@ -274,3 +274,17 @@ async def test_resume_in_another_process(tmp_path: Path) -> None:
     with anyio.fail_after(60):
         done = await anyio.run_process([sys.executable, str(script), str(state_file)])
     assert done.stdout.decode().strip() == "Finished in process 2. | sent to amy@example.com by process 2 | 2"
+
+
+async def test_prompt_approver_rejects_when_the_input_ends() -> None:
+    """Ctrl-D or a closed pipe (EOFError from the ask function) rejects the call, the run goes on."""
+
+    def ask(question: str) -> str:
+        raise EOFError
+
+    result = await _agent(_email(), "ok", approve=prompt_approver(ask)).run("Email Bob")
+    assert SENT == []
+    rejected = result.messages[-2]
+    assert isinstance(rejected, ToolMessage)
+    assert rejected.is_error
+    assert "input ended" in rejected.content
