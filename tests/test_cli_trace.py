@@ -80,11 +80,11 @@ def test_show_prints_the_span_tree(tmp_path: Path) -> None:
 
 
 def test_show_rejects_a_non_trace_with_one_line(tmp_path: Path) -> None:
-    """A file that is not a trace gives one error line and exit status 1."""
+    """A file that is not a trace gives one error line and exit status 2 (a usage problem)."""
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type":"header","format":"agentkit-trace","version":7}\n')
     result = RUNNER.invoke(app, ["trace", "show", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "version 7 is not supported" in result.output
 
 
@@ -123,7 +123,7 @@ def test_replay_reports_a_mismatch_with_the_diff(tmp_path: Path, monkeypatch: py
 
 
 def test_replay_with_a_bad_agent_spec(tmp_path: Path) -> None:
-    """An --agent that is not module:attr is a usage error with exit status 2."""
+    """An --agent naming nothing importable is a usage error (exit 2) that shows the forms to use."""
     result = RUNNER.invoke(app, ["replay", str(_recorded(tmp_path / "run.jsonl")), "--agent", "nocolon"])
     assert result.exit_code == 2
-    assert "module:attr" in result.output
+    assert "path/to/file.py:agent or package.module:agent" in result.output

@@ -215,16 +215,16 @@ def test_targets_are_loaded_from_files_modules_and_factories(tmp_path: Path) -> 
 
 
 def test_the_cli_refuses_a_target_it_cannot_serve(tmp_path: Path) -> None:
-    """`agentkit mcp serve` on something that is not tools or an agent exits 1 with one clear line."""
+    """`agentkit mcp serve` on something that is not tools or an agent exits 2 (usage) with one clear line."""
     module = tmp_path / "numbers.py"
     module.write_text("number = 3\n")
     done = CliRunner().invoke(app, ["mcp", "serve", f"{module}:number"])
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert "cannot serve a int" in done.output
 
 
 def test_the_cli_reports_a_missing_attribute(served: Path) -> None:
-    """A target naming nothing exits 1 and says which attribute is missing."""
+    """A target naming nothing exits 2 (usage, like every command) and says which attribute is missing."""
     done = CliRunner().invoke(app, ["mcp", "serve", f"{served}:nothing"])
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert "has no attribute 'nothing'" in done.output

@@ -113,15 +113,15 @@ def test_fork_copies_a_session(db: Path) -> None:
         (["fork", "alice", "bob"], "error: cannot fork: session 'bob' already exists"),
     ],
 )
-def test_mistakes_print_one_error_line_and_exit_1(db: Path, args: list[str], error: str) -> None:
-    """Unknown sessions and refused forks print one clear error line and exit non-zero."""
+def test_mistakes_print_one_error_line_and_exit_2(db: Path, args: list[str], error: str) -> None:
+    """Unknown sessions and refused forks print one clear error line and exit 2 (a usage problem)."""
     result = RUNNER.invoke(app, ["sessions", *args, "--db", str(db)])
-    assert (result.exit_code, result.stderr.strip()) == (1, error)
+    assert (result.exit_code, result.stderr.strip()) == (2, error)
 
 
 def test_a_missing_database_is_an_error_not_a_new_file(tmp_path: Path) -> None:
     """Pointing at a file that does not exist reports it and creates nothing."""
     missing = tmp_path / "nope.db"
     result = RUNNER.invoke(app, ["sessions", "list", "--db", str(missing)])
-    assert (result.exit_code, result.stderr.strip()) == (1, f"error: no session database at {missing}")
+    assert (result.exit_code, result.stderr.strip()) == (2, f"error: no session database at {missing}")
     assert not missing.exists()

@@ -32,7 +32,8 @@ _SPEC_HINT = "name an agent as path/to/file.py:agent or package.module:agent"
 def import_object(spec: str, *, default_name: str | None = "agent") -> Any:
     """The object ``spec`` names: ``path/to/file.py:name`` or ``package.module:name``.
 
-    A file is imported as a module registered in ``sys.modules`` (so pydantic and
+    A module is looked up in the current folder first (like ``python -m``), then installed
+    packages. A file is imported as a module registered in ``sys.modules`` (so pydantic and
     ``typing.get_type_hints`` can resolve its annotations, ``from __future__ import
     annotations`` included) with its folder on ``sys.path`` (so its sibling imports work).
     ``name`` may be dotted; without ``:name``, ``default_name`` is used.
@@ -85,6 +86,9 @@ def _import_file(location: str) -> ModuleType:
 
 
 def _import_module(location: str) -> ModuleType:
+    cwd = os.getcwd()
+    if cwd not in sys.path:  # `module:attr` finds modules in the current folder, as `python -m` does
+        sys.path.insert(0, cwd)
     try:
         return importlib.import_module(location)
     except ModuleNotFoundError as err:

@@ -27,7 +27,7 @@ import typer
 
 from agentkit.agent import Agent
 from agentkit.cli._echo import echo
-from agentkit.cli._errors import CliError
+from agentkit.cli._errors import EXIT_USAGE, CliError, reported
 from agentkit.cli._load import import_object
 from agentkit.exceptions import UserError
 from agentkit.tool import Tool, Toolset
@@ -98,15 +98,16 @@ def serve(
             help="HTTP: require 'Authorization: Bearer TOKEN' (needed to serve a non-loopback host).",
         ),
     ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ) -> None:
     """Serve tools (or an agent as one tool) over MCP: stdio by default, --http for streamable HTTP."""
-    try:
-        server = _server_for(
-            load_target(target), name=name, agent_tools=agent_tools, allow=list(allow_unapproved or ())
-        )
-    except (UserError, ImportError) as err:
-        echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+    with reported(debug=debug):
+        try:
+            server = _server_for(
+                load_target(target), name=name, agent_tools=agent_tools, allow=list(allow_unapproved or ())
+            )
+        except (UserError, ImportError) as err:  # a target that cannot be served: a usage problem (2)
+            raise CliError(str(err)) from err
     from agentkit.mcp.server import serve_http, serve_stdio  # noqa: PLC0415 - needs the `mcp` extra
 
     if not http:
@@ -121,6 +122,6 @@ def serve(
             anyio.run(
                 lambda: serve_http(server, host=host, port=port, path=path, token=token, on_ready=announce)
             )
-    except UserError as err:
+    except UserError as err:  # e.g. a non-loopback host without a token: a usage problem (2)
         echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_USAGE) from None

@@ -15,6 +15,7 @@ import orjson
 import typer
 
 from agentkit.cli._echo import echo
+from agentkit.cli._errors import EXIT_USAGE, reported
 from agentkit.exceptions import AgentkitError
 from agentkit.memory.abstract import Memory
 from agentkit.memory.sqlite import SQLiteMemory
@@ -29,6 +30,7 @@ app = typer.Typer(help="List, show, fork and delete stored sessions.", no_args_i
 DbOption = Annotated[
     Path, typer.Option("--db", envvar="AGENTKIT_DB", help="The SQLite session file.", dir_okay=False)
 ]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")]
 PostgresOption = Annotated[
     str | None,
     typer.Option(
@@ -42,8 +44,9 @@ SessionArg = Annotated[str, typer.Argument(help="The session's name.")]
 
 
 def _fail(message: str) -> typer.Exit:
+    """One error line; a session or database that is not there is a usage problem (exit 2)."""
     echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(EXIT_USAGE)
 
 
 def _open(db: Path, postgres: str | None) -> Memory:
@@ -92,26 +95,32 @@ def format_message(message: Message, width: int = 100) -> str:
 
 
 @app.command("list")
-def list_sessions(db: DbOption = Path("agentkit.db"), postgres: PostgresOption = None) -> None:
+def list_sessions(
+    db: DbOption = Path("agentkit.db"), postgres: PostgresOption = None, debug: DebugOption = False
+) -> None:
     """List the stored sessions with their message counts."""
 
     async def operation(memory: Memory) -> list[tuple[str, int]]:
         return [(name, len(await memory.load(name))) for name in await memory.list_sessions()]
 
-    for name, count in _run(_open(db, postgres), operation):
-        echo(f"{name}\t{count} messages")
+    with reported(debug=debug):
+        for name, count in _run(_open(db, postgres), operation):
+            echo(f"{name}\t{count} messages")
 
 
 @app.command()
 def show(
     session: SessionArg,
+    *,
     db: DbOption = Path("agentkit.db"),
     postgres: PostgresOption = None,
     json: Annotated[bool, typer.Option("--json", help="Print each message as a JSON line.")] = False,
     width: Annotated[int, typer.Option(help="Shorten each line to this many characters.")] = 100,
+    debug: DebugOption = False,
 ) -> None:
     """Print a session's messages in order."""
-    messages = _run(_open(db, postgres), lambda memory: memory.load(session))
+    with reported(debug=debug):
+        messages = _run(_open(db, postgres), lambda memory: memory.load(session))
     if not messages:
         raise _fail(f"no session named {session!r}")
     for message in messages:
@@ -124,14 +133,21 @@ def fork(
     target: SessionArg,
     db: DbOption = Path("agentkit.db"),
     postgres: PostgresOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Copy session SOURCE to a new session TARGET."""
-    _run(_open(db, postgres), lambda memory: memory.fork(source, target))
+    with reported(debug=debug):
+        _run(_open(db, postgres), lambda memory: memory.fork(source, target))
     echo(f"forked {source} -> {target}")
 
 
 @app.command()
-def delete(session: SessionArg, db: DbOption = Path("agentkit.db"), postgres: PostgresOption = None) -> None:
+def delete(
+    session: SessionArg,
+    db: DbOption = Path("agentkit.db"),
+    postgres: PostgresOption = None,
+    debug: DebugOption = False,
+) -> None:
     """Delete a session and its messages."""
 
     async def operation(memory: Memory) -> int:
@@ -140,7 +156,8 @@ def delete(session: SessionArg, db: DbOption = Path("agentkit.db"), postgres: Po
             await memory.delete(session)
         return count
 
-    count = _run(_open(db, postgres), operation)
+    with reported(debug=debug):
+        count = _run(_open(db, postgres), operation)
     if not count:
         raise _fail(f"no session named {session!r}")
     echo(f"deleted {session} ({count} messages)")

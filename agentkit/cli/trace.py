@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,8 +10,9 @@ from typing import Annotated, Any
 import anyio
 import typer
 
-from agentkit.agent import Agent
 from agentkit.cli._echo import echo
+from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
+from agentkit.cli._load import load_agent
 from agentkit.exceptions import AgentkitError, ReplayMismatch
 from agentkit.messages import SystemMessage, UserMessage, message_from_dict
 from agentkit.models.replay import ReplayModel
@@ -27,14 +27,14 @@ __all__ = ["app", "format_tree", "replay"]
 app = typer.Typer(help="Show recorded runs (trace files).", no_args_is_help=True)
 
 TraceArg = Annotated[Path, typer.Argument(help="A JSONL trace file.", exists=True, dir_okay=False)]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")]
 
 
 def _load(path: Path) -> Trace:
     try:
         return read_trace(path)
     except AgentkitError as err:
-        echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+        raise CliError(f"cannot read the trace {path}: {err}") from None
 
 
 def _duration(seconds: float) -> str:
@@ -83,8 +83,13 @@ def format_tree(spans: list[Span]) -> list[str]:
 
 
 @app.command()
-def show(path: TraceArg) -> None:
+def show(path: TraceArg, debug: DebugOption = False) -> None:
     """Print the span tree of a recorded run: timings, tokens, cost and errors."""
+    with reported(debug=debug):
+        _show(path)
+
+
+def _show(path: Path) -> None:
     trace = _load(path)
     header = trace.header
     echo(f"{path}  agent {header.get('agent')}  model {header.get('model')}  origin {trace.origin}")
@@ -108,28 +113,12 @@ def show(path: TraceArg) -> None:
 def view(
     path: TraceArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the HTML page.")],
+    debug: DebugOption = False,
 ) -> None:
     """Write a self-contained HTML page with the run's timeline (no network needed to view it)."""
-    output.write_text(render_html(_load(path)), encoding="utf-8")
-    echo(f"wrote {output}")
-
-
-def _import_agent(spec: str, model: ReplayModel) -> Agent[Any]:
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise AgentkitError(f"--agent must be module:attr, not {spec!r}")
-    target: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        target = getattr(target, part)
-    if isinstance(target, Agent):
-        # The same agent, answered by the recording: only the model differs.
-        agent: Agent[Any] = target.replace(model=model)
-        return agent
-    if callable(target):
-        built = target(model)
-        if isinstance(built, Agent):
-            return built
-    raise AgentkitError(f"{spec} is neither an Agent nor a function taking a model and returning one")
+    with reported(debug=debug):
+        output.write_text(render_html(_load(path)), encoding="utf-8")
+        echo(f"wrote {output}")
 
 
 def _recorded_prompt(trace: Trace) -> tuple[str | None, list[Any]]:
@@ -152,7 +141,7 @@ class _Outcome:
 
 async def _replay(trace: Trace, spec: str, *, strict: bool) -> _Outcome:
     model = ReplayModel(trace, strict=strict)
-    agent = _import_agent(spec, model)
+    agent = load_agent(spec, model)  # the one loader: a file or a module, an agent or a factory
     prompt, history = _recorded_prompt(trace)
     try:
         result = await agent.run(prompt, message_history=history)
@@ -179,14 +168,12 @@ def replay(
         str, typer.Option("--agent", help="module:attr of an Agent, or of a function model -> Agent.")
     ],
     lenient: Annotated[bool, typer.Option(help="Only check the sequence of tool calls.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Re-run an agent against its recording and report match or mismatch (with the diff)."""
-    trace = _load(path)
-    try:
+    with reported(debug=debug):
+        trace = _load(path)
         outcome = anyio.run(lambda: _replay(trace, agent, strict=not lenient))
-    except (AgentkitError, ImportError, AttributeError) as err:
-        echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
     echo(outcome.text)
     if not outcome.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_RUN_FAILED)
