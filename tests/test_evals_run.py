@@ -221,3 +221,25 @@ async def test_reports_save_load_and_assert_thresholds(tmp_path: Path) -> None:
     assert "pass rate 50.0% is below 90.0%" in text
     assert "no score named 'judge'" in text
     assert "case rome: 0/1 passed; contains: missing: 'Rome'" in text
+
+
+def test_tool_call_failures_match_calls_by_position_not_by_the_models_ids() -> None:
+    """Two calls sharing one id, the second refused: only the second counts as failed."""
+    from agentkit.evals.runner import _tool_calls  # noqa: PLC0415 - the record builder under test
+    from agentkit.messages import AssistantMessage, ToolCall, ToolMessage  # noqa: PLC0415
+
+    same = "functions.send:0"
+    messages = [
+        AssistantMessage(
+            tool_calls=(
+                ToolCall(id=same, name="send", arguments='{"to": "bob"}'),
+                ToolCall(id=same, name="send", arguments='{"to": "eve"}'),
+            )
+        ),
+        ToolMessage(tool_call_id=same, name="send", content="sent"),
+        ToolMessage(tool_call_id=same, name="send", content="duplicate id", is_error=True),
+    ]
+    assert [(c.arguments, c.is_error) for c in _tool_calls(messages)] == [
+        ('{"to": "bob"}', False),
+        ('{"to": "eve"}', True),
+    ]

@@ -98,21 +98,35 @@ class _Plan:
         return [*self.dataset.evaluators, *case.checks, *self.evaluators]
 
 
+def _failed(message: AssistantMessage, results: list[ToolMessage]) -> list[bool]:
+    """Whether each call of ``message`` failed, from the results that follow it.
+
+    agentkit answers every call, in the model's order, so results match calls by position; ids
+    are the model's and not unique (two calls may share one, and only one of them be refused).
+    A history written elsewhere (fewer or more results) falls back to the ids.
+    """
+    if len(results) == len(message.tool_calls):
+        return [r.is_error for r in results]
+    by_id: dict[str, bool] = {}
+    for result in results:
+        by_id[result.tool_call_id] = by_id.get(result.tool_call_id, False) or result.is_error
+    return [by_id.get(c.id, False) for c in message.tool_calls]
+
+
 def _tool_calls(messages: Sequence[Message]) -> list[ToolCallRecord]:
     """The run's tool calls in order, each marked failed when its result was an error."""
     out: list[ToolCallRecord] = []
     for index, message in enumerate(messages):
         if not isinstance(message, AssistantMessage) or not message.tool_calls:
             continue
-        # Ids are the model's, not unique keys: look only at this message's own results.
-        errors: dict[str, bool] = {}
+        results: list[ToolMessage] = []
         for later in messages[index + 1 :]:
             if not isinstance(later, ToolMessage):
                 break
-            errors.setdefault(later.tool_call_id, later.is_error)
+            results.append(later)
         out.extend(
-            ToolCallRecord(name=c.name, arguments=c.arguments, is_error=errors.get(c.id, False))
-            for c in message.tool_calls
+            ToolCallRecord(name=c.name, arguments=c.arguments, is_error=failed)
+            for c, failed in zip(message.tool_calls, _failed(message, results), strict=True)
             if c.name != OUTPUT_TOOL_NAME
         )
     return out
