@@ -226,10 +226,10 @@ async def test_reports_save_load_and_assert_thresholds(tmp_path: Path) -> None:
 def test_tool_call_failures_match_calls_by_position_not_by_the_models_ids() -> None:
     """Two calls sharing one id, the second refused: only the second counts as failed."""
     from agentkit.evals.runner import _tool_calls  # noqa: PLC0415 - the record builder under test
-    from agentkit.messages import AssistantMessage, ToolCall, ToolMessage  # noqa: PLC0415
+    from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage  # noqa: PLC0415
 
     same = "functions.send:0"
-    messages = [
+    messages: list[Message] = [
         AssistantMessage(
             tool_calls=(
                 ToolCall(id=same, name="send", arguments='{"to": "bob"}'),
