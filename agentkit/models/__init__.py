@@ -12,6 +12,7 @@ from agentkit.models.abstract import (
     ModelSettings,
     ModelStreamEvent,
     RetryPolicy,
+    ServerCapabilities,
     ToolCallDelta,
     ToolDefinition,
 )
@@ -25,11 +26,12 @@ from agentkit.models.kimi import (
     self_hosted_kimi,
 )
 from agentkit.models.model_ladder import ModelLadder
-from agentkit.models.openai_compat import OpenAICompatModel
+from agentkit.models.openai_compat import LLAMA_CPP_PROFILE, OpenAICompatModel
 
 __all__ = [
     "KIMI_PROFILE",
     "KIMI_SELF_HOSTED_PROFILE",
+    "LLAMA_CPP_PROFILE",
     "MOONSHOT_V1_LADDER",
     "WEB_SEARCH",
     "AnthropicCompatModel",
@@ -48,6 +50,7 @@ __all__ = [
     "OpenAICompatModel",
     "ReplayModel",
     "RetryPolicy",
+    "ServerCapabilities",
     "ToolCallDelta",
     "ToolDefinition",
     "estimate_token_count",

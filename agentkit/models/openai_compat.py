@@ -58,7 +58,14 @@ from agentkit.models.abstract import (
     ToolDefinition,
 )
 
-__all__ = ["OpenAICompatModel", "retry_delay_s", "same_failure", "server_wait_s", "should_retry"]
+__all__ = [
+    "LLAMA_CPP_PROFILE",
+    "OpenAICompatModel",
+    "retry_delay_s",
+    "same_failure",
+    "server_wait_s",
+    "should_retry",
+]
 
 _log = get_logger("agentkit.models")
 
@@ -75,6 +82,13 @@ class _Failure:
 
     error: ModelError
     wait_s: float | None = None
+
+
+#: llama-cpp-python's OpenAI-compatible server (tested: 0.3.36, ``--chat_format
+#: chatml-function-calling``): it answers ``tool_choice="required"`` with a 500, so "required"
+#: is emulated with a nudge (a named tool is forced natively, by a grammar); it sends no usage in
+#: streams, so streamed usage is estimated. See ``docs/self-hosted.md`` for the whole table.
+LLAMA_CPP_PROFILE: Final = ModelProfile(supports_tool_choice_required=False)
 
 
 # --- retry rules (pure) -------------------------------------------------------------------------
