@@ -83,6 +83,26 @@ def test_viewer_draws_parallel_calls_as_overlapping_bars(tmp_path: Path) -> None
     assert "execute_tool lookup" in dom  # the first row's details are shown
 
 
+def test_viewer_has_a_time_axis_and_tells_parallel_calls_apart(tmp_path: Path) -> None:
+    """A sticky time axis labels the lane, and two calls of one tool show their arguments in the row name."""
+    browser = _browser()
+    dom = subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
+        [browser, *_BROWSER_FLAGS, "--dump-dom", _page(tmp_path).as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    ticks = re.findall(r'<span class="tick" style="left: (\d+)%;">([^<]+)</span>', dom)
+    assert [left for left, _ in ticks] == ["0", "25", "50", "75", "100"]
+    assert ticks[0][1] == "0.0 ms"
+    assert all(label.endswith(("ms", " s")) for _, label in ticks)
+    names = re.findall(
+        r'class="row tool_call[^"]*" data-kind="tool_call"><div class="name"[^>]*>([^<]+)<', dom
+    )
+    assert names == ["execute_tool lookup(Oslo)", "execute_tool lookup(Rome)"]
+
+
 def test_viewer_screenshot(tmp_path: Path) -> None:
     """The page renders to a non-empty screenshot (kept in tmp for a person to look at)."""
     browser = _browser()

@@ -27,7 +27,7 @@ header{padding:12px 20px;background:#1d2330;color:#fff}
 header h1{font-size:17px;margin:0 0 4px} header .meta{opacity:.8;font-size:13px}
 main{display:grid;grid-template-columns:minmax(560px,3fr) 2fr;gap:0;height:calc(100vh - 64px)}
 #rows{overflow:auto;padding:8px 0;border-right:1px solid #d9dde5;background:#fff}
-.row{display:grid;grid-template-columns:260px 1fr 90px;align-items:center;height:26px;
+.row{display:grid;grid-template-columns:340px 1fr 90px;align-items:center;height:26px;
  cursor:pointer;padding:0 12px;border-bottom:1px solid #f0f1f4}
 .row:hover{background:#eef3ff} .row.sel{background:#dde8ff}
 .name{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:13px}
@@ -43,10 +43,15 @@ pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid 
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 .marker .bar{background:#c07a12;width:3px!important;min-width:3px}.marker .name{font-style:italic}
 #plan{margin:6px 0 0;padding:0;list-style:none;font-size:13px;display:flex;gap:14px;flex-wrap:wrap}
-#plan li.completed{opacity:.7;text-decoration:line-through}#plan li.in_progress{font-weight:600}
+#plan li{color:#c9cfdb}#plan li.completed{color:#9fd3a8;text-decoration:line-through}
+#plan li.in_progress{color:#ffd27a;font-weight:600}
+.axis{position:sticky;top:0;z-index:1;background:#fff;cursor:default;border-bottom:1px solid #d9dde5}
+.axis .lane{background:none}.tick{position:absolute;top:0;font-size:11px;color:#5b6478;
+ transform:translateX(-50%);white-space:nowrap}.tick:first-child{transform:none}
+.tick:last-child{transform:translateX(-100%)}
 """
 
-_SCRIPT: Final = """
+_SCRIPT: Final = r"""
 const data = JSON.parse(document.getElementById('spans').textContent);
 const spans = data.spans, t0 = data.start, total = Math.max(data.end - t0, 1);
 const children = {};
@@ -54,21 +59,55 @@ for (const s of spans) (children[s.parent_id] = children[s.parent_id] || []).pus
 for (const k in children) children[k].sort((a, b) => a.start_ns - b.start_ns);
 const rows = document.getElementById('rows'), detail = document.getElementById('detail');
 function fmt(s) { return s >= 1 ? s.toFixed(2) + ' s' : (s * 1000).toFixed(1) + ' ms'; }
+// JSON held in strings (tool arguments, results) is shown as structure; long floats are rounded.
+function tidy(v) {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : +v.toPrecision(6);
+  if (typeof v === 'string' && /^\s*[\[{]/.test(v)) {
+    try { return tidy(JSON.parse(v)); } catch (e) { return v; }
+  }
+  if (Array.isArray(v)) return v.map(tidy);
+  if (v && typeof v === 'object') { const o = {}; for (const k in v) o[k] = tidy(v[k]); return o; }
+  return v;
+}
+// A tool call's row shows its argument values, so parallel calls of one tool can be told apart.
+function label(s) {
+  const args = s.kind === 'tool_call' && s.attributes ? s.attributes.arguments : null;
+  if (typeof args !== 'string' || args === '{}') return s.name;
+  let shown = args.replace(/\s+/g, ' ');
+  try {
+    const parsed = JSON.parse(args);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const text = v => typeof v === 'object' ? JSON.stringify(v) : String(v);
+      shown = Object.values(parsed).map(text).join(', ');
+    }
+  } catch (e) { /* not JSON: show it as it is */ }
+  return s.name + '(' + (shown.length > 60 ? shown.slice(0, 59) + '…' : shown) + ')';
+}
 function show(s, row) {
   document.querySelectorAll('.row.sel').forEach(r => r.classList.remove('sel'));
   row.classList.add('sel');
   detail.innerHTML = '';
   const h = document.createElement('h2'); h.textContent = s.name; detail.appendChild(h);
-  const info = {duration: fmt((s.end_ns - s.start_ns) / 1e9), error: s.error, ...s.attributes};
+  const info = {duration: fmt((s.end_ns - s.start_ns) / 1e9), error: s.error, ...tidy(s.attributes)};
   const pre = document.createElement('pre'); pre.textContent = JSON.stringify(info, null, 2);
   detail.appendChild(pre);
+}
+function axis() {
+  const row = document.createElement('div'); row.className = 'row axis';
+  const name = document.createElement('div'); name.className = 'name'; name.textContent = 'time since start';
+  const lane = document.createElement('div'); lane.className = 'lane';
+  for (let i = 0; i <= 4; i++) {
+    const tick = document.createElement('span'); tick.className = 'tick';
+    tick.style.left = (25 * i) + '%'; tick.textContent = fmt(total * i / 4 / 1e9); lane.appendChild(tick);
+  }
+  row.append(name, lane, document.createElement('div')); rows.appendChild(row);
 }
 function add(s, depth) {
   const row = document.createElement('div');
   row.className = 'row ' + s.kind + (s.error ? ' err' : '');
   row.dataset.kind = s.kind;
   const name = document.createElement('div'); name.className = 'name';
-  name.style.paddingLeft = (depth * 14) + 'px'; name.textContent = s.name; name.title = s.name;
+  name.style.paddingLeft = (depth * 14) + 'px'; name.textContent = label(s); name.title = label(s);
   const lane = document.createElement('div'); lane.className = 'lane';
   const bar = document.createElement('div'); bar.className = 'bar';
   bar.style.left = (100 * (s.start_ns - t0) / total) + '%';
@@ -79,9 +118,10 @@ function add(s, depth) {
   row.append(name, lane, dur); row.onclick = () => show(s, row); rows.appendChild(row);
   for (const c of children[s.span_id] || []) add(c, depth + 1);
 }
+axis();
 for (const root of children['null'] || []) add(root, 0);
 data.markers.forEach((m, i) => add({...m, span_id: 'marker-' + i, end_ns: m.start_ns, error: null}, 1));
-const first = rows.querySelector('.row'); if (first) first.click();
+const first = rows.querySelector('.row:not(.axis)'); if (first) first.click();
 """
 
 
@@ -157,8 +197,8 @@ def render_html(trace: Trace) -> str:
     usage = final.get("usage") or {}
     meta = (
         f"model {header.get('model')} · origin {header.get('origin')} · {len(trace.model_calls)} model calls"
-        f" · {len(trace.of_type('tool_call'))} tool calls · tokens {usage.get('input_tokens', 0)} in /"
-        f" {usage.get('output_tokens', 0)} out · ${float(final.get('cost_usd', 0.0)):.4f}"
+        f" · {len(trace.of_type('tool_call'))} tool calls · tokens {int(usage.get('input_tokens', 0)):,} in /"
+        f" {int(usage.get('output_tokens', 0)):,} out · ${float(final.get('cost_usd', 0.0)):.4f}"
     )
     legend = "".join(
         f'<span><i style="background:{c}"></i>{k}</span>'
