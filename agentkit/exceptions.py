@@ -251,7 +251,15 @@ class ModelHTTPError(ModelError):
 
 
 class ModelConnectionError(ModelError):
-    """The provider could not be reached or did not answer in time."""
+    """The provider could not be reached or did not answer in time.
+
+    ``retryable`` is ``False`` when asking again cannot help: a connection refused by a
+    server on this machine (loopback) means nothing listens there, so it fails at once.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(message)
 
 
 class ModelResponseError(ModelError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 import traceback
 from dataclasses import replace
@@ -336,14 +337,47 @@ def test_retry_rules_follow_the_kimi_table() -> None:
     assert not should_retry(replace(policy, retry_connection_errors=False), ModelConnectionError("x"))
 
 
-async def test_connection_errors_are_retried_then_raised(caplog: pytest.LogCaptureFixture) -> None:
-    """A refused connection is retried per the policy, then raised as ModelConnectionError."""
+async def test_refused_on_loopback_fails_at_once_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing listening on 127.0.0.1: one attempt, no retries, and the error says it was refused."""
     caplog.set_level(logging.DEBUG, logger="agentkit")
     profile = replace(FAST, retry=replace(FAST.retry, max_retries=2))
     model = KimiModel(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=KEY, profile=profile)
     async with model:
-        with pytest.raises(ModelConnectionError):
+        with pytest.raises(ModelConnectionError, match="connection refused") as caught:
             await model.complete(ASK)
+    assert caught.value.retries == 0
+    assert not caught.value.retryable
+    assert [entry for entry in events(caplog) if entry["event"] == "model.retry"] == []
+
+
+async def test_dropped_connections_are_retried_then_raised(caplog: pytest.LogCaptureFixture) -> None:
+    """A server that accepts and hangs up is retried per the policy, then raised as ModelConnectionError."""
+    caplog.set_level(logging.DEBUG, logger="agentkit")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    connection, _ = server.accept()
+                except TimeoutError:
+                    continue
+                connection.close()
+
+        thread = threading.Thread(target=hang_up, daemon=True)
+        thread.start()
+        profile = replace(FAST, retry=replace(FAST.retry, max_retries=2))
+        model = KimiModel(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, profile=profile)
+        try:
+            async with model:
+                with pytest.raises(ModelConnectionError) as caught:
+                    await model.complete(ASK)
+        finally:
+            stop.set()
+            thread.join()
+    assert caught.value.retryable
     assert [entry["attempt"] for entry in events(caplog) if entry["event"] == "model.retry"] == [1, 2]
 
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+import ipaddress
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import anyio.lowlevel
 import httpx2
 
 from agentkit._log import get_logger
-from agentkit.exceptions import ModelEmptyResponseError, ModelResponseError
+from agentkit.exceptions import ModelConnectionError, ModelEmptyResponseError, ModelResponseError
 from agentkit.models.abstract import ModelResponse, ModelStreamEvent, RetryPolicy
 
 __all__ = [
     "complete_nonempty",
+    "connection_error",
     "current_loop",
     "is_empty_answer",
     "request_id",
@@ -24,6 +27,45 @@ __all__ = [
 ]
 
 _log = get_logger("agentkit.models")
+
+
+def connection_error(model_name: str, url: str, exc: BaseException) -> ModelConnectionError:
+    """The error for a failed connection; a refusal on loopback is final (nothing listens there).
+
+    >>> connection_error("m", "http://127.0.0.1:9/v1", ConnectionRefusedError()).retryable
+    False
+    >>> connection_error("m", "https://api.moonshot.ai/v1", ConnectionRefusedError()).retryable
+    True
+    """
+    if isinstance(exc, TimeoutError | httpx2.TimeoutException) or "Timeout" in type(exc).__name__:
+        return ModelConnectionError(f"{model_name} at {url}: timed out")
+    refused = any(isinstance(e, ConnectionRefusedError) for e in _chain(exc))
+    if refused and _is_loopback(urlsplit(url).hostname):
+        return ModelConnectionError(
+            f"{model_name} at {url}: connection refused (nothing listens there; not retried)",
+            retryable=False,
+        )
+    return ModelConnectionError(f"{model_name} at {url}: could not connect")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def current_loop() -> object:

@@ -33,6 +33,7 @@ from agentkit.exceptions import (
 from agentkit.models._anthropic_wire import MessagesStreamAccumulator, build_messages_body, parse_message_body
 from agentkit.models._http import (
     complete_nonempty,
+    connection_error,
     current_loop,
     request_id,
     response_lines,
@@ -286,8 +287,8 @@ class AnthropicCompatModel:
             response = await client.send(request, stream=stream)
         except httpx2.TimeoutException:
             return ModelConnectionError(f"{self._model_name} at {self._url}: timed out"), None
-        except httpx2.TransportError:
-            return ModelConnectionError(f"{self._model_name} at {self._url}: could not connect"), None
+        except httpx2.TransportError as exc:
+            return connection_error(self._model_name, str(self._url), exc), None
         if response.status_code < 400:
             return response
         await response.aread()

@@ -34,6 +34,7 @@ from agentkit.exceptions import (
 )
 from agentkit.models._http import (
     complete_nonempty,
+    connection_error,
     current_loop,
     request_id,
     response_lines,
@@ -101,7 +102,7 @@ def should_retry(policy: RetryPolicy, error: ModelError, *, repeats: int = 1) ->
     :func:`same_failure`): a 500 seen ``policy.max_identical_500s`` times is not retried.
     """
     if isinstance(error, ModelConnectionError):
-        return policy.retry_connection_errors
+        return policy.retry_connection_errors and error.retryable
     if isinstance(error, ModelHTTPError):
         if error.error_type in policy.never_retry_error_types:
             return False
@@ -425,9 +426,12 @@ class OpenAICompatModel:
             )
         except openai.APIStatusError as exc:
             failure = self._status_failure(exc)
+        except openai.APITimeoutError:
+            failure = _Failure(
+                error=ModelConnectionError(f"{self._model_name} at {self.base_url}: timed out")
+            )
         except openai.APIConnectionError as exc:
-            kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not connect"
-            failure = _Failure(error=ModelConnectionError(f"{self._model_name} at {self.base_url}: {kind}"))
+            failure = _Failure(error=connection_error(self._model_name, str(self.base_url), exc))
         return failure
 
     def _live_client(self) -> openai.AsyncOpenAI:

@@ -152,9 +152,9 @@ async def test_context_overflow_is_a_typed_error(llama_server: LlamaServer, kind
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_server_down_is_a_connection_error(llama_server: LlamaServer, kind: Kind) -> None:
-    """Nothing listening: the connection failure is retried per the policy, then typed."""
+    """Nothing listening on loopback: a typed connection error at once (a refusal there is not retried)."""
     down = replace(llama_server, base_url=f"http://127.0.0.1:{free_port()}/v1")
     async with model_for(kind, down) as unreachable:
-        with pytest.raises(ModelConnectionError) as info:
+        with pytest.raises(ModelConnectionError, match="connection refused") as info:
             await make_agent(unreachable, SCENARIOS["plain_text"]).run("hello?")
-    assert info.value.retries == FAST.max_retries
+    assert info.value.retries == 0
