@@ -10,12 +10,13 @@ goes back to the model with the validation errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-import pydantic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agentkit._schema import clean_schema
 from agentkit.models.abstract import ToolDefinition
+
+if TYPE_CHECKING:
+    import pydantic
 
 __all__ = ["OUTPUT_TOOL_NAME", "OutputInvalid", "OutputSpec"]
 
@@ -47,6 +48,8 @@ class OutputSpec(Generic[T]):
         """Build the spec for ``output_type`` (``str`` means plain text)."""
         if output_type is str:
             return OutputSpec(output_type=str, adapter=None, tool=None, wrapped=False)
+        import pydantic  # noqa: PLC0415 - lazy: ``import agentkit`` does not load it
+
         adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(output_type)
         schema = clean_schema(adapter.json_schema())
         wrapped = schema.get("type") != "object"
@@ -72,6 +75,8 @@ class OutputSpec(Generic[T]):
     def from_tool_arguments(self, arguments: str) -> T:
         """Validate the ``final_result`` call's raw arguments."""
         assert self.adapter is not None
+        import pydantic  # noqa: PLC0415 - lazy: ``import agentkit`` does not load it
+
         try:
             if self.wrapped:
                 envelope = pydantic.TypeAdapter(dict[str, Any]).validate_json(arguments or "{}")
@@ -86,6 +91,8 @@ class OutputSpec(Generic[T]):
         """Validate a text answer (JSON, optionally in a Markdown code fence)."""
         assert self.adapter is not None
         body = _strip_fence(text)
+        import pydantic  # noqa: PLC0415 - lazy: ``import agentkit`` does not load it
+
         try:
             return self.adapter.validate_json(body)
         except pydantic.ValidationError as err:

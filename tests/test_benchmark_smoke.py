@@ -140,3 +140,12 @@ def test_run_py_quick_end_to_end(tmp_path: Path) -> None:
     assert set(cases) == {("sequential", "complete"), ("sequential", "stream"), ("concurrent", "complete")}
     assert all(r["client"] == "httpx" and r["turns_ok"] for r in cases.values())
     assert "| httpx | complete |" in proc.stdout
+
+
+def test_cold_start_benchmark_times_the_three_commands() -> None:
+    """bench_cold_start runs each command to completion and reports wall and CPU for each."""
+    from benchmarks import bench_cold_start  # noqa: PLC0415 - only this test needs it
+
+    report = bench_cold_start.measure(runs=1)
+    assert set(report) == {"python -c pass", "import agentkit", "agentkit --help"}
+    assert all(f["wall_median_s"] > 0 and f["cpu_median_s"] >= 0 for f in report.values())

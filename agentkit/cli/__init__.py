@@ -1,34 +1,118 @@
 """The ``agentkit`` command.
 
-Each command group lives in its own module here and is registered below;
-commands print one clear line on error and exit non-zero (``--debug`` shows
-the traceback).
+Each command group lives in its own module here and is listed below; a
+module is imported only when its command runs (``agentkit --help`` and
+``agentkit version`` import none of them). Commands print one clear line on
+error and exit non-zero (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Annotated, Any, cast
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 import agentkit
-from agentkit.cli import batch as _batch
-from agentkit.cli import demo as _demo
-from agentkit.cli import evals as _evals
-from agentkit.cli import mcp as _mcp
-from agentkit.cli import run as _run
-from agentkit.cli import sessions as _sessions
-from agentkit.cli import trace as _trace
-from agentkit.cli import verify as _verify
 from agentkit.cli._echo import echo
 
-__all__ = ["app", "main"]
+__all__ = ["LAZY_COMMANDS", "LazyCommand", "app", "main"]
+
+
+@dataclass(frozen=True, slots=True)
+class LazyCommand:
+    """A command loaded on first use: the module, its attribute, and the line ``--help`` lists."""
+
+    module: str
+    attribute: str
+    help: str
+    group: bool = False
+
+
+#: The commands in ``--help`` order; tests/test_cold_start.py checks each ``help`` against its command.
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "run": LazyCommand(
+        "agentkit.cli.run",
+        "run",
+        "Run an agent on a prompt (or chat with it): progress on stderr, the answer on stdout.",
+    ),
+    "demo": LazyCommand(
+        "agentkit.cli.demo",
+        "demo",
+        "Run a demo agent: offline by default (no network, no API key), on Kimi-K2 with --live.",
+    ),
+    "batch": LazyCommand(
+        "agentkit.cli.batch",
+        "batch",
+        "Run every task of TASKS durably on a DBOS queue over worker processes.",
+    ),
+    "eval": LazyCommand(
+        "agentkit.cli.evals",
+        "eval_command",
+        "Run DATASET against an agent, score every run, print and save the report.",
+    ),
+    "verify": LazyCommand(
+        "agentkit.cli.verify",
+        "verify_command",
+        "Check the tool calling of one or more OpenAI-compatible endpoints with a fixed suite.",
+    ),
+    "replay": LazyCommand(
+        "agentkit.cli.trace",
+        "replay",
+        "Re-run an agent against its recording and report match or mismatch (with the diff).",
+    ),
+    "trace": LazyCommand("agentkit.cli.trace", "app", "Show recorded runs (trace files).", group=True),
+    "sessions": LazyCommand(
+        "agentkit.cli.sessions", "app", "List, show, fork and delete stored sessions.", group=True
+    ),
+    "mcp": LazyCommand(
+        "agentkit.cli.mcp",
+        "app",
+        "Model Context Protocol: serve agentkit tools to coding assistants.",
+        group=True,
+    ),
+}
+
+
+def load_command(name: str) -> TyperCommand | TyperGroup:
+    """Import command ``name``'s module and build its click command."""
+    spec = LAZY_COMMANDS[name]
+    target = getattr(import_module(spec.module), spec.attribute)
+    command: TyperCommand | TyperGroup
+    if spec.group:
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name=name)(target)
+        command = cast(TyperCommand, typer.main.get_command(single))
+    command.name = name
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: lists every command from ``LAZY_COMMANDS`` and imports one when it is invoked."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, spec in LAZY_COMMANDS.items():
+            if name not in self.commands:
+                self.add_command(TyperCommand(name=name, help=spec.help, short_help=spec.help))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Swap a listed command for the real one before click parses its arguments."""
+        if args and args[0] in LAZY_COMMANDS and isinstance(self.commands.get(args[0]), TyperCommand):
+            self.commands[args[0]] = load_command(args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="agentkit",
     help="Typed, parallel, testable tool-calling agents for Kimi-K2 and OpenAI-compatible models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
 
 
@@ -54,17 +138,6 @@ def _root(
 def version() -> None:
     """Print agentkit's version."""
     echo(agentkit.__version__)
-
-
-app.command(name="run")(_run.run)
-app.command(name="demo")(_demo.demo)
-app.command(name="batch")(_batch.batch)
-app.command(name="eval")(_evals.eval_command)
-app.command(name="verify")(_verify.verify_command)
-app.add_typer(_trace.app, name="trace")
-app.add_typer(_sessions.app, name="sessions")
-app.add_typer(_mcp.app, name="mcp")
-app.command()(_trace.replay)
 
 
 def main() -> None:

@@ -1,9 +1,13 @@
-"""Model providers: the :class:`Model` protocol and its implementations."""
+"""Model providers: the :class:`Model` protocol and its implementations.
 
+Importing this package loads only the contract (:mod:`agentkit.models.abstract`); each provider
+module, and the HTTP client libraries under it, is imported the first time one of its names is
+used (``from agentkit.models import KimiModel`` does it; ``import agentkit`` does not).
+"""
+
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance
-from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder, LadderTier
 from agentkit.models.abstract import (
     Model,
     ModelProfile,
@@ -16,17 +20,43 @@ from agentkit.models.abstract import (
     ToolCallDelta,
     ToolDefinition,
 )
-from agentkit.models.anthropic_compat import AnthropicCompatModel
-from agentkit.models.kimi import (
-    KIMI_PROFILE,
-    KIMI_SELF_HOSTED_PROFILE,
-    WEB_SEARCH,
-    KimiAutoModel,
-    KimiModel,
-    self_hosted_kimi,
-)
-from agentkit.models.model_ladder import ModelLadder
-from agentkit.models.openai_compat import LLAMA_CPP_PROFILE, OpenAICompatModel
+
+if TYPE_CHECKING:
+    from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance
+    from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder, LadderTier
+    from agentkit.models.anthropic_compat import AnthropicCompatModel
+    from agentkit.models.kimi import (
+        KIMI_PROFILE,
+        KIMI_SELF_HOSTED_PROFILE,
+        WEB_SEARCH,
+        KimiAutoModel,
+        KimiModel,
+        self_hosted_kimi,
+    )
+    from agentkit.models.model_ladder import ModelLadder
+    from agentkit.models.openai_compat import LLAMA_CPP_PROFILE, OpenAICompatModel
+    from agentkit.models.replay import ReplayModel
+
+#: Where each lazily loaded name lives.
+_LAZY = {
+    "Balance": "agentkit.models._kimi_account",
+    "estimate_token_count": "agentkit.models._kimi_account",
+    "get_balance": "agentkit.models._kimi_account",
+    "MOONSHOT_V1_LADDER": "agentkit.models._ladder",
+    "ContextLadder": "agentkit.models._ladder",
+    "LadderTier": "agentkit.models._ladder",
+    "AnthropicCompatModel": "agentkit.models.anthropic_compat",
+    "KIMI_PROFILE": "agentkit.models.kimi",
+    "KIMI_SELF_HOSTED_PROFILE": "agentkit.models.kimi",
+    "WEB_SEARCH": "agentkit.models.kimi",
+    "KimiAutoModel": "agentkit.models.kimi",
+    "KimiModel": "agentkit.models.kimi",
+    "self_hosted_kimi": "agentkit.models.kimi",
+    "ModelLadder": "agentkit.models.model_ladder",
+    "LLAMA_CPP_PROFILE": "agentkit.models.openai_compat",
+    "OpenAICompatModel": "agentkit.models.openai_compat",
+    "ReplayModel": "agentkit.models.replay",
+}
 
 __all__ = [
     "KIMI_PROFILE",
@@ -59,14 +89,15 @@ __all__ = [
 ]
 
 
-if TYPE_CHECKING:
-    from agentkit.models.replay import ReplayModel
-
-
 def __getattr__(name: str) -> Any:
-    # ReplayModel loads on first use: it pulls in tracing and tools, which import this package.
-    if name == "ReplayModel":
-        from agentkit.models.replay import ReplayModel  # noqa: PLC0415 - see above
+    """Load a provider's name on first use (and cache it here)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return ReplayModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

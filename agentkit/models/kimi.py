@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx2
-import openai
 import orjson
 
 from agentkit._log import get_logger
@@ -29,6 +28,9 @@ from agentkit.models._openai_wire import WireRequest
 from agentkit.models.abstract import ModelProfile, ModelRequest, ModelSettings, RetryPolicy, ToolDefinition
 from agentkit.models.openai_compat import OpenAICompatModel
 from agentkit.usage import PRICES
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = [
     "DEFAULT_KIMI_MODEL",

@@ -16,12 +16,11 @@ import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
 import anyio.lowlevel
 import httpx2
-import openai
 import orjson
 
 from agentkit._log import get_logger
@@ -58,6 +57,9 @@ from agentkit.models.abstract import (
     RetryPolicy,
     ToolDefinition,
 )
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = [
     "LLAMA_CPP_PROFILE",
@@ -196,6 +198,8 @@ class OpenAICompatModel:
             register_secret(openai_client.api_key)
 
         def make_client() -> openai.AsyncOpenAI:
+            import openai  # noqa: PLC0415 - the SDK loads when a provider is made, not on import
+
             # An owned pool is a plain httpx client with the SDK's defaults, not the SDK's own
             # wrapper: dropped after its event loop ended, the wrapper would schedule its close
             # on whatever loop runs then, where it fails with "Event loop is closed".
@@ -418,6 +422,8 @@ class OpenAICompatModel:
     ) -> httpx2.Response | _Failure:
         """Send once; return the response or the failure (never raising SDK errors, which carry the key)."""
         client = self._live_client()
+        import openai  # noqa: PLC0415 - the SDK loads when a provider is made, not on import
+
         try:
             if method == "GET":
                 return await client.get(path, cast_to=httpx2.Response, options=_HEADERS)
