@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## make conformance: the suite against real third-party counterparts (tests/conformance/), after
 ## installing them: into .conformance/, the MCP reference servers (server-everything from npm,

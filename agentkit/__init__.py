@@ -6,6 +6,7 @@ and the loopback fake Kimi server in :mod:`agentkit.testing`.
 """
 
 from agentkit._run_context import RunContext
+from agentkit._version import __version__ as __version__
 from agentkit.agent import Agent, RunStream
 from agentkit.exceptions import ModelRetry, StopRun
 from agentkit.models.abstract import ModelSettings
@@ -27,5 +28,3 @@ __all__ = [
     "UsageLimits",
     "tool",
 ]
-
-__version__ = "0.1.0"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agentkit._schema import clean_schema
-from agentkit.models.abstract import ToolDefinition
+from agentkit.model_types import ToolDefinition
 
 if TYPE_CHECKING:
     import pydantic

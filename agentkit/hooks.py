@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.messages import Event, Message
-from agentkit.models.abstract import ModelRequest, ModelResponse
+from agentkit.model_types import ModelRequest, ModelResponse
 
 __all__ = ["RunHooks", "RunInfo"]
 

@@ -49,7 +49,7 @@ from agentkit._run_context import RunContext
 from agentkit._schema import DocstringFormat, FunctionSchema, function_schema
 from agentkit._validator import validator_for
 from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
-from agentkit.models.abstract import ToolDefinition
+from agentkit.model_types import ToolDefinition
 
 __all__ = ["Tool", "ToolSource", "Toolset", "tool"]
 

@@ -14,12 +14,11 @@ from agentkit.memory.context import (
     FitContext,
     Summarize,
     estimate_tokens,
-    moonshot_counter,
     text_tokens,
 )
 from agentkit.memory.repair import repair_history
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
-from agentkit.models import KimiModel
+from agentkit.models import KimiModel, moonshot_counter
 from agentkit.models.abstract import ModelRequest, ModelSettings, ToolDefinition
 from agentkit.models.function import ScriptedModel
 from agentkit.testing import FakeKimiServer, Reply
@@ -151,6 +150,15 @@ async def test_moonshot_counter_asks_the_estimate_endpoint(fake_kimi: FakeKimiSe
     assert len(posted) == 1
     assert posted[0].body is not None
     assert posted[0].body["messages"] == [{"role": "user", "content": "a" * 400}]
+
+
+def test_moonshot_counter_still_imports_from_memory_context_with_a_warning() -> None:
+    """The old home of moonshot_counter keeps working and says where it moved."""
+    from agentkit.memory import context  # noqa: PLC0415 - the module under test
+
+    with pytest.warns(DeprecationWarning, match="import it from agentkit.models"):
+        old = context.moonshot_counter
+    assert old is moonshot_counter
 
 
 OVERFLOW = Reply.error(

@@ -8,7 +8,7 @@ from agentkit.hooks import RunHooks, RunInfo
 from agentkit.memory.abstract import Memory, Summary, SummaryMemory
 from agentkit.memory.repair import repair_history
 from agentkit.messages import Message, SystemMessage, UserMessage
-from agentkit.models.abstract import ModelRequest
+from agentkit.model_types import ModelRequest
 
 __all__ = ["SessionHook", "is_summary", "open_session"]
 

@@ -1,7 +1,8 @@
 """Fitting a conversation into the model's context window.
 
-:func:`estimate_tokens` is a fast local estimate; :func:`moonshot_counter` asks
-Moonshot's ``/tokenizers/estimate-token-count`` endpoint instead (opt-in: one
+:func:`estimate_tokens` is a fast local estimate (from :mod:`agentkit.tokens`);
+:func:`agentkit.models.moonshot_counter` asks Moonshot's
+``/tokenizers/estimate-token-count`` endpoint instead (opt-in: one
 extra request per model call). :class:`FitContext` is a hook: before each
 model call it counts the request, and when ``prompt + max_tokens`` would pass
 ``threshold`` of the window it compacts the older turns, by dropping them
@@ -23,7 +24,7 @@ and one retry.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -34,14 +35,14 @@ from agentkit.exceptions import ModelHTTPError, UserError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.memory._session_hook import SUMMARY_PREFIX
 from agentkit.messages import (
-    AssistantMessage,
     Message,
     SystemMessage,
     ToolMessage,
     UserMessage,
     message_to_dict,
 )
-from agentkit.models.abstract import Model, ModelRequest, ModelSettings, ToolDefinition
+from agentkit.model_types import Model, ModelRequest, ModelSettings
+from agentkit.tokens import TokenCounter, estimate_tokens, local_counter, message_tokens, text_tokens
 
 __all__ = [
     "SUMMARY_PREFIX",
@@ -52,72 +53,12 @@ __all__ = [
     "TokenCounter",
     "estimate_tokens",
     "local_counter",
-    "moonshot_counter",
     "text_tokens",
 ]
 
 _log = get_logger("agentkit.memory")
 
-#: Counts a prompt: its messages and tool definitions in, tokens out.
-TokenCounter = Callable[[Sequence[Message], Sequence[ToolDefinition]], Awaitable[int]]
-
-_PER_MESSAGE = 4  # role markers and separators
 _OVERFLOW = "token limit"  # Kimi: "Invalid request: Your request exceeded model token limit: 8192"
-
-
-def text_tokens(text: str) -> int:
-    """Estimate ``text``'s tokens: ASCII at ~3.5 characters a token, other characters one each.
-
-    Errs on the high side of BPE tokenizers for English and code, and of Kimi's
-    for Chinese (about 1.3 characters a token), so a fitted prompt fits.
-    """
-    chars = len(text)
-    if text.isascii():
-        return -(-chars * 2 // 7)
-    wide = len(text.encode()) - chars  # extra UTF-8 bytes: ~1 per Latin-1 char, 2 per CJK char
-    non_ascii = min(chars, -(-wide // 2))
-    return -(-(chars - non_ascii) * 2 // 7) + non_ascii
-
-
-def _message_tokens(message: Message) -> int:
-    total = _PER_MESSAGE + text_tokens(message.content or "")
-    if isinstance(message, AssistantMessage):
-        total += text_tokens(message.reasoning_content or "")
-        total += sum(8 + text_tokens(c.name) + text_tokens(c.arguments) for c in message.tool_calls)
-    elif isinstance(message, ToolMessage):
-        total += text_tokens(message.tool_call_id)
-    return total
-
-
-def estimate_tokens(messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()) -> int:
-    """Estimate the prompt tokens of ``messages`` plus ``tools`` (their JSON schemas), locally."""
-    total = sum(_message_tokens(m) for m in messages)
-    for definition in tools:
-        total += 8 + text_tokens(definition.name + definition.description)
-        total += text_tokens(orjson.dumps(dict(definition.parameters)).decode())
-    return total
-
-
-async def local_counter(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
-    """:func:`estimate_tokens` as a :data:`TokenCounter`."""
-    return estimate_tokens(messages, tools)
-
-
-def moonshot_counter(model: Model) -> TokenCounter:
-    """A :data:`TokenCounter` that asks the model's Moonshot endpoint to count the messages.
-
-    Tool schemas, which the endpoint does not take, are estimated locally.
-    """
-    from agentkit.models import estimate_token_count  # noqa: PLC0415 - the Kimi helpers load only when used
-    from agentkit.models.openai_compat import OpenAICompatModel  # noqa: PLC0415 - likewise
-
-    if not isinstance(model, OpenAICompatModel):
-        raise UserError("moonshot_counter needs a KimiModel (or another OpenAI-compatible model)")
-
-    async def count(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
-        return await estimate_token_count(model, messages) + estimate_tokens((), tools)
-
-    return count
 
 
 class Compaction(Protocol):
@@ -264,7 +205,7 @@ class FitContext(RunHooks):
         if total <= limit and not force:
             return request
         split = _split(request.messages)
-        sizes = [sum(_message_tokens(m) for m in unit) for unit in split.units]
+        sizes = [sum(message_tokens(m) for m in unit) for unit in split.units]
         scale = total / max(1, estimate_tokens(request.messages, request.tools))  # calibrate the estimate
         cut = 0 if force else self._cuts.get(info.run_id, 0)
         if cut == 0 or cut > len(sizes) or (total - scale * sum(sizes[:cut])) > limit:
@@ -295,3 +236,19 @@ def _cut_for(sizes: Sequence[int], *, excess: float) -> int:
             return index
         dropped += size
     return len(sizes)
+
+
+def __getattr__(name: str) -> object:
+    """``moonshot_counter`` moved to :mod:`agentkit.models` (Kimi's own home); the old name still works."""
+    if name == "moonshot_counter":
+        import warnings  # noqa: PLC0415 - only on the deprecated path
+
+        from agentkit.models._kimi_account import moonshot_counter  # noqa: PLC0415 - listed in pyproject
+
+        warnings.warn(
+            "agentkit.memory.context.moonshot_counter moved: import it from agentkit.models",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return moonshot_counter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

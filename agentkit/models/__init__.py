@@ -22,7 +22,7 @@ from agentkit.models.abstract import (
 )
 
 if TYPE_CHECKING:
-    from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance
+    from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance, moonshot_counter
     from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder, LadderTier
     from agentkit.models.anthropic_compat import AnthropicCompatModel
     from agentkit.models.kimi import (
@@ -42,6 +42,7 @@ _LAZY = {
     "Balance": "agentkit.models._kimi_account",
     "estimate_token_count": "agentkit.models._kimi_account",
     "get_balance": "agentkit.models._kimi_account",
+    "moonshot_counter": "agentkit.models._kimi_account",
     "MOONSHOT_V1_LADDER": "agentkit.models._ladder",
     "ContextLadder": "agentkit.models._ladder",
     "LadderTier": "agentkit.models._ladder",
@@ -85,6 +86,7 @@ __all__ = [
     "ToolDefinition",
     "estimate_token_count",
     "get_balance",
+    "moonshot_counter",
     "self_hosted_kimi",
 ]
 

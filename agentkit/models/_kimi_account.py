@@ -10,12 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.exceptions import ModelResponseError
+from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.messages import Message
+from agentkit.model_types import Model, ToolDefinition
 from agentkit.models._openai_wire import message_to_wire
 from agentkit.models.openai_compat import OpenAICompatModel
+from agentkit.tokens import TokenCounter, estimate_tokens
 
-__all__ = ["Balance", "estimate_token_count", "get_balance"]
+__all__ = ["Balance", "estimate_token_count", "get_balance", "moonshot_counter"]
 
 ESTIMATE_PATH = "/tokenizers/estimate-token-count"
 BALANCE_PATH = "/users/me/balance"
@@ -64,6 +66,20 @@ async def get_balance(model: OpenAICompatModel) -> Balance:
         voucher=float(_field(data, "voucher_balance")),
         cash=float(_field(data, "cash_balance")),
     )
+
+
+def moonshot_counter(model: Model) -> TokenCounter:
+    """A :data:`TokenCounter` that asks the model's Moonshot endpoint to count the messages.
+
+    Tool schemas, which the endpoint does not take, are estimated locally.
+    """
+    if not isinstance(model, OpenAICompatModel):
+        raise UserError("moonshot_counter needs a KimiModel (or another OpenAI-compatible model)")
+
+    async def count(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
+        return await estimate_token_count(model, messages) + estimate_tokens((), tools)
+
+    return count
 
 
 def _field(data: Mapping[str, Any], name: str) -> Any:

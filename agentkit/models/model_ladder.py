@@ -22,28 +22,25 @@ of different providers; the chosen one answers, names itself in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from agentkit._log import get_logger
 from agentkit.models._ladder import ContextLadder, LadderTier
-from agentkit.models.abstract import Model, ModelRequest, ModelResponse, ModelStreamEvent, ToolDefinition
+from agentkit.models.abstract import Model, ModelRequest, ModelResponse, ModelStreamEvent
+from agentkit.tokens import TokenCounter, local_counter
 
 if TYPE_CHECKING:
-    from agentkit.messages import Message
+    pass
 
 __all__ = ["ModelLadder"]
 
 _log = get_logger("agentkit.models")
 
-#: Counts a prompt (the same shape as :data:`agentkit.memory.context.TokenCounter`).
-Counter = Callable[[Sequence["Message"], Sequence[ToolDefinition]], Awaitable[int]]
+#: Counts a prompt (an alias of :data:`agentkit.tokens.TokenCounter`, kept for compatibility).
+Counter = TokenCounter
 
-
-async def _local_count(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
-    from agentkit.memory.context import estimate_tokens  # noqa: PLC0415 - agentkit.memory imports this package
-
-    return estimate_tokens(messages, tools)
+_local_count = local_counter
 
 
 class ModelLadder:
@@ -52,8 +49,8 @@ class ModelLadder:
     Args:
         tiers: ``(model, context_window)`` pairs, windows strictly growing.
         counter: counts a request's prompt tokens (default: the local estimate of
-            :func:`agentkit.memory.context.estimate_tokens`; pass
-            :func:`~agentkit.memory.context.moonshot_counter` for Moonshot's count).
+            :func:`agentkit.tokens.estimate_tokens`; pass
+            :func:`~agentkit.models.moonshot_counter` for Moonshot's count).
         default_max_tokens: the answer budget assumed when a request does not set ``max_tokens``.
 
     When no tier fits, the largest answers (and its server reports the overflow):

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentkit.messages import Message, message_from_dict, message_to_dict
-from agentkit.models.abstract import ModelRequest, ModelResponse, ModelSettings, ToolDefinition
+from agentkit.model_types import ModelRequest, ModelResponse, ModelSettings, ToolDefinition
 from agentkit.usage import Usage
 
 __all__ = [

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import agentkit
+from agentkit._version import __version__
 from agentkit.messages import (
     ApprovalDecided,
     ApprovalRequested,
@@ -116,7 +116,7 @@ class RecordEncoder:
             "type": "header",
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
-            "agentkit_version": agentkit.__version__,
+            "agentkit_version": __version__,
             "origin": self.origin,
             "run_id": event.run_id,
             "agent": event.agent_name,

@@ -18,7 +18,7 @@ import orjson
 
 from agentkit.exceptions import TraceFormatError
 from agentkit.messages import Message, message_from_dict
-from agentkit.models.abstract import ToolDefinition
+from agentkit.model_types import ToolDefinition
 from agentkit.tracing._codec import SAME_TOOLS, tool_definition_from_json
 from agentkit.tracing._records import FORMAT_NAME, FORMAT_VERSION
 

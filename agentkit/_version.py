@@ -1,0 +1,3 @@
+"""The installed agentkit version, in a module of its own so any layer can read it."""
+
+__version__ = "0.1.0"
