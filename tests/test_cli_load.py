@@ -75,11 +75,11 @@ async def test_a_postponed_annotations_file_with_a_pydantic_parameter_loads(tmp_
 
 
 def test_a_file_that_fails_to_import_is_one_clear_line(tmp_path: Path) -> None:
-    """`agentkit mcp serve` on a file raising at import exits 1 naming the error and line, no traceback."""
+    """`agentkit mcp serve` on a file raising at import exits 2 (as `run` does) naming the error and line."""
     path = tmp_path / "broken_tools.py"
     path.write_text(BROKEN)
     done = CliRunner().invoke(app, ["mcp", "serve", f"{path}:tools"])
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert "failed to import: ZeroDivisionError: division by zero (line 4 of" in done.output
     assert "Traceback" not in done.output
     with pytest.raises(UserError, match="failed to import"):
