@@ -17,8 +17,9 @@ from agentkit._approval import Gate, needs_gate
 from agentkit._output import OutputSpec
 from agentkit._run_context import UsageBudget
 from agentkit.approval import Approver, Decision
-from agentkit.exceptions import UsageLimitExceeded
+from agentkit.exceptions import UsageLimitExceeded, UserError
 from agentkit.hooks import RunHooks, RunInfo
+from agentkit.images import load_image
 from agentkit.messages import Event, Message, SystemMessage, UserMessage
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import RunOptions
@@ -169,7 +170,9 @@ def start(
         messages.insert(0, SystemMessage(content=config.instructions))
         history_len += 1
     if prompt is not None:
-        messages.append(UserMessage(content=prompt))
+        messages.append(UserMessage(content=prompt, images=tuple(load_image(i) for i in options.images)))
+    elif options.images:
+        raise UserError("images= go with a prompt: pass the prompt they belong to")
     return LoopState(
         run_id=options.run_id or uuid.uuid4().hex,
         messages=messages,

@@ -21,7 +21,7 @@ from agentkit._run_context import RunContext
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
 from agentkit.models._tool_markup import UNREADABLE_CALL
-from agentkit.tool import Tool, Toolset
+from agentkit.tool import Tool, ToolOutput, Toolset
 
 __all__ = ["CallOutcome", "KeyedCall", "Launch", "launch", "run_tool_calls"]
 
@@ -179,7 +179,7 @@ async def _run_one(
 
 async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> CallOutcome:
     try:
-        content = await found.call(tool_call.arguments, ctx)
+        content = await found.invoke(tool_call.arguments, ctx)
     except StopRun as stop:
         return CallOutcome(message=_result(tool_call, "The run was stopped by this tool."), stop=stop)
     except ToolArgumentsError as err:
@@ -220,7 +220,11 @@ def _unknown_tool_text(name: str, toolset: Toolset) -> str:
     return f"Unknown tool {shown}. Available tools: {available}."
 
 
-def _result(tool_call: ToolCall, content: str) -> ToolMessage:
+def _result(tool_call: ToolCall, content: str | ToolOutput) -> ToolMessage:
+    if isinstance(content, ToolOutput):
+        return ToolMessage(
+            tool_call_id=tool_call.id, name=tool_call.name, content=content.text, images=content.images
+        )
     return ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content=content)
 
 

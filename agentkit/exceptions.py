@@ -23,6 +23,7 @@
         ├── ReplayMismatch          a replayed run differs from its recording (.turn, .field, .diff)
         └── ModelError              the model provider failed
             ├── ModelHTTPError      an HTTP error status (.status_code, .error_type, .message)
+            │   └── ModelRetiredError  a 404 for a retired model id (.replacement)
             ├── ModelConnectionError  no answer: connection refused, reset, timed out
             └── ModelResponseError  an answer that cannot be understood (bad JSON, cut stream)
                 └── ModelEmptyResponseError  no text, no reasoning, no tool calls (after a retry)
@@ -53,6 +54,7 @@ __all__ = [
     "ModelError",
     "ModelHTTPError",
     "ModelResponseError",
+    "ModelRetiredError",
     "ModelRetry",
     "OutputValidationError",
     "ReplayMismatch",
@@ -248,6 +250,34 @@ class ModelHTTPError(ModelError):
         kind = f" {error_type}" if error_type else ""
         where = f" from {model_name}" if model_name else ""
         super().__init__(f"HTTP {status_code}{kind}{where}: {message}")
+
+
+class ModelRetiredError(ModelHTTPError):
+    """The provider no longer serves this model id (a 404 for an id the profile knows is retired).
+
+    ``replacement`` is the id to use instead (set ``MOONSHOT_MODEL`` or pass it to the model).
+    """
+
+    def __init__(
+        self,
+        *,
+        replacement: str,
+        status_code: int,
+        error_type: str | None,
+        message: str,
+        request_id: str | None = None,
+        model_name: str | None = None,
+    ) -> None:
+        self.replacement = replacement
+        super().__init__(
+            status_code=status_code,
+            error_type=error_type,
+            message=message,
+            request_id=request_id,
+            model_name=model_name,
+        )
+        retired = f"{model_name} is retired" if model_name else "this model id is retired"
+        self.args = (f"{self.args[0]} ({retired}: use {replacement!r} instead)",)
 
 
 class ModelConnectionError(ModelError):

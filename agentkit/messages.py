@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from agentkit.images import ImagePart
 from agentkit.usage import Usage
 
 __all__ = [
@@ -57,10 +58,11 @@ class SystemMessage:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UserMessage:
-    """What the user said."""
+    """What the user said; ``images`` are pictures sent with it (vision models only)."""
 
     content: str
     name: str | None = None
+    images: tuple[ImagePart, ...] = ()
     role: Literal["user"] = "user"
 
 
@@ -99,12 +101,16 @@ class AssistantMessage:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ToolMessage:
-    """The result of one tool call, matched to it by ``tool_call_id``."""
+    """The result of one tool call, matched to it by ``tool_call_id``.
+
+    ``images`` are pictures the tool returned (a vision model sees them after the results).
+    """
 
     tool_call_id: str
     name: str
     content: str
     is_error: bool = False
+    images: tuple[ImagePart, ...] = ()
     role: Literal["tool"] = "tool"
 
 
@@ -114,23 +120,9 @@ Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessag
 def message_to_dict(message: Message) -> dict[str, Any]:
     """Return a JSON-ready dict for ``message`` (the inverse of :func:`message_from_dict`)."""
     if isinstance(message, AssistantMessage):
-        out: dict[str, Any] = {"role": "assistant", "content": message.content}
-        if message.tool_calls:
-            out["tool_calls"] = [
-                {"id": c.id, "name": c.name, "arguments": c.arguments, "type": c.type}
-                for c in message.tool_calls
-            ]
-        if message.reasoning_content is not None:
-            out["reasoning_content"] = message.reasoning_content
-        if message.name is not None:
-            out["name"] = message.name
-        if message.partial:
-            out["partial"] = True
-        if message.extra:
-            out["extra"] = dict(message.extra)
-        return out
+        return _assistant_to_dict(message)
     if isinstance(message, ToolMessage):
-        out = {
+        out: dict[str, Any] = {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
             "name": message.name,
@@ -138,13 +130,34 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         }
         if message.is_error:
             out["is_error"] = True
+        if message.images:
+            out["images"] = [i.url for i in message.images]
         return out
     if isinstance(message, UserMessage):
         out = {"role": "user", "content": message.content}
         if message.name is not None:
             out["name"] = message.name
+        if message.images:
+            out["images"] = [i.url for i in message.images]
         return out
     return {"role": "system", "content": message.content}
+
+
+def _assistant_to_dict(message: AssistantMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": "assistant", "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments, "type": c.type} for c in message.tool_calls
+        ]
+    if message.reasoning_content is not None:
+        out["reasoning_content"] = message.reasoning_content
+    if message.name is not None:
+        out["name"] = message.name
+    if message.partial:
+        out["partial"] = True
+    if message.extra:
+        out["extra"] = dict(message.extra)
+    return out
 
 
 def message_from_dict(data: Mapping[str, Any]) -> Message:
@@ -173,9 +186,10 @@ def message_from_dict(data: Mapping[str, Any]) -> Message:
             name=data["name"],
             content=data["content"],
             is_error=bool(data.get("is_error", False)),
+            images=_images(data),
         )
     if role == "user":
-        return UserMessage(content=data["content"], name=data.get("name"))
+        return UserMessage(content=data["content"], name=data.get("name"), images=_images(data))
     if role == "system":
         return SystemMessage(content=data["content"])
     raise ValueError(f"unknown message role {role!r}")
@@ -193,6 +207,10 @@ def tool_call_key(turn: int, index: int) -> str:
     '3.0'
     """
     return f"{turn}.{index}"
+
+
+def _images(data: Mapping[str, Any]) -> tuple[ImagePart, ...]:
+    return tuple(ImagePart(str(url)) for url in data.get("images") or ())
 
 
 # --- events a run emits (streaming UIs and the tracer consume these) ---------

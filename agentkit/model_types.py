@@ -48,7 +48,8 @@ class ModelSettings:
     """Sampling settings; ``None`` means "use the profile default".
 
     ``extra_body`` is merged into the request body as is, for provider fields
-    agentkit does not name.
+    agentkit does not name. ``thinking`` switches a model's reasoning on or off where the
+    profile has a thinking switch (Kimi K2.5/K2.6: ``{"thinking": {"type": ...}}``).
     """
 
     temperature: float | None = None
@@ -57,6 +58,7 @@ class ModelSettings:
     stop: tuple[str, ...] | None = None
     seed: int | None = None
     extra_body: Mapping[str, Any] = field(default_factory=dict)
+    thinking: bool | None = None
 
     def merged(self, override: ModelSettings | None) -> ModelSettings:
         """Return these settings with every field ``override`` sets replacing ours."""
@@ -69,6 +71,7 @@ class ModelSettings:
             stop=override.stop if override.stop is not None else self.stop,
             seed=override.seed if override.seed is not None else self.seed,
             extra_body={**self.extra_body, **override.extra_body},
+            thinking=override.thinking if override.thinking is not None else self.thinking,
         )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from agentkit.approval import Approver, PendingCall
 from agentkit.hooks import RunHooks
+from agentkit.images import ImageSource
 from agentkit.messages import Message
 from agentkit.models.abstract import ModelSettings, ToolChoice
 from agentkit.usage import Usage, UsageLimits
@@ -86,6 +87,7 @@ class RunKwargs(TypedDict, total=False):
     prefill_name: str
     approve: Approver
     run_id: str
+    images: Sequence[ImageSource]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,6 +113,8 @@ class RunOptions:
             agent's); without one such a call pauses the run.
         run_id: this run's id in results, logs and traces (default: a random one); a
             durable run uses its workflow id.
+        images: pictures sent with the prompt (file paths, bytes, URLs or
+            :class:`~agentkit.images.ImagePart`); only vision models take them.
     """
 
     deps: Any = None
@@ -127,3 +131,4 @@ class RunOptions:
     prefill_name: str | None = None
     approve: Approver | None = None
     run_id: str | None = None
+    images: Sequence[ImageSource] = ()

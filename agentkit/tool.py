@@ -49,9 +49,10 @@ from agentkit._run_context import RunContext
 from agentkit._schema import DocstringFormat, FunctionSchema, function_schema
 from agentkit._validator import validator_for
 from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
+from agentkit.images import ImagePart
 from agentkit.model_types import ToolDefinition
 
-__all__ = ["Tool", "ToolSource", "Toolset", "tool"]
+__all__ = ["Tool", "ToolOutput", "ToolSource", "Toolset", "tool"]
 
 _log = get_logger("agentkit.tool")
 
@@ -60,6 +61,18 @@ _MAX_PROBLEM_CHARS = 300
 #: a deeper value recurses past Python's limit; no tool schema needs anywhere near this many.
 MAX_ARGUMENT_DEPTH = 64
 _JSON_START = frozenset('{["0123456789-tfn')
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolOutput:
+    """A tool result with images: ``text`` for the tool message, ``images`` for a vision model.
+
+    Return one from a tool (or return an :class:`~agentkit.images.ImagePart` alone); the
+    images reach the model after the turn's tool results (a model without vision refuses them).
+    """
+
+    text: str = ""
+    images: tuple[ImagePart, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -198,6 +211,8 @@ class Tool:
     async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
         """Run the tool on the model's raw argument string and return the result as text.
 
+        A result with images gives its text here; :meth:`invoke` keeps the images.
+
         Raises:
             ToolArgumentsError: the arguments are not a JSON object matching the schema
                 (every problem is listed in one message); the function did not run.
@@ -205,6 +220,19 @@ class Tool:
             UserError: the tool takes a ``RunContext`` but ``ctx`` is ``None``.
             Exception: whatever the function raises (including ``ModelRetry`` and
                 ``StopRun``) propagates unchanged.
+
+        """
+        result = await self.invoke(arguments, ctx)
+        return result.text if isinstance(result, ToolOutput) else result
+
+    async def invoke(self, arguments: str, ctx: RunContext[Any] | None = None) -> str | ToolOutput:
+        """Run the tool like :meth:`call`, keeping images: what the agent loop calls.
+
+        A tool that returned a :class:`ToolOutput` or an :class:`~agentkit.images.ImagePart`
+        gives a :class:`ToolOutput` (text plus images); any other result is text.
+
+        Raises:
+            Exception: as :meth:`call`.
 
         """
         plan = self._plan
@@ -222,7 +250,7 @@ class Tool:
                 result = await _run(bound, is_async=plan.schema.is_async)
             if scope.cancelled_caught:
                 raise ToolTimeoutError(f"tool {self.name!r} timed out after {self.timeout:g} s")
-        return serialize_result(result)
+        return tool_output(result)
 
 
 @overload
@@ -428,6 +456,15 @@ class Toolset:
 
     def __repr__(self) -> str:
         return f"Toolset({list(self._by_name)!r})"
+
+
+def tool_output(value: Any) -> str | ToolOutput:
+    """Turn a tool's return value into its result: a :class:`ToolOutput` when it has images, else text."""
+    if isinstance(value, ToolOutput):
+        return value
+    if isinstance(value, ImagePart):
+        return ToolOutput(text="[1 image]", images=(value,))
+    return serialize_result(value)
 
 
 def serialize_result(value: Any) -> str:

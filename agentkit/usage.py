@@ -18,6 +18,8 @@ class Usage:
     """Tokens and calls spent so far.
 
     ``input_tokens`` includes ``cached_tokens`` (the provider's convention);
+    ``output_tokens`` includes ``reasoning_tokens`` (a thinking model's reasoning is billed as
+    output; the count is 0 where the server does not report it);
     ``web_searches`` counts builtin ``$web_search`` calls, billed per call.
     ``estimated_requests`` counts the requests whose server reported no usage (a stream
     without a usage chunk): their tokens are estimated from the characters sent and received
@@ -32,6 +34,7 @@ class Usage:
     tool_calls: int = 0
     web_searches: int = 0
     estimated_requests: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -47,6 +50,7 @@ class Usage:
             tool_calls=self.tool_calls + other.tool_calls,
             web_searches=self.web_searches + other.web_searches,
             estimated_requests=self.estimated_requests + other.estimated_requests,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
 
 
@@ -60,12 +64,17 @@ class ModelPrice:
     web_search_call: float = 0.0
 
 
+_K26 = ModelPrice(cached_input=0.16, input=0.95, output=4.00, web_search_call=0.005)
+_K25 = ModelPrice(cached_input=0.10, input=0.60, output=3.00, web_search_call=0.005)
 _K2 = ModelPrice(cached_input=0.15, input=0.60, output=2.50, web_search_call=0.005)
 _K2_TURBO = ModelPrice(cached_input=0.15, input=1.15, output=8.00, web_search_call=0.005)
 
-#: Moonshot's list prices (USD per 1M tokens). Copy and extend it for other models:
+#: Moonshot's list prices (USD per 1M tokens; ``docs/kimi.md`` says where each comes from and
+#: when it was checked). Copy and extend it for other models:
 #: ``{**PRICES, "my-model": ModelPrice(cached_input=0.1, input=0.2, output=0.4)}``.
 PRICES: Mapping[str, ModelPrice] = {
+    "kimi-k2.6": _K26,
+    "kimi-k2.5": _K25,
     "kimi-k2-0711-preview": _K2,
     "kimi-k2-0905-preview": _K2,
     "kimi-k2-turbo-preview": _K2_TURBO,

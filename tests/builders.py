@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import struct
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,3 +55,17 @@ async def run_agent(agent: Agent[Any], prompt: str, *, stream: bool, **options: 
         async for _ in run:
             pass
     return run.result
+
+
+def png(width: int = 2, height: int = 2, noise: int = 0) -> bytes:
+    """A real PNG (RGB, 8 bit) of ``width`` x ``height`` with incompressible pixels ``noise`` varies."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    seed = f"{width}x{height}:{noise}".encode()
+    rows = [hashlib.shake_256(seed + bytes([y % 256])).digest(width * 3) for y in range(height)]
+    pixels = zlib.compress(b"".join(b"\x00" + row for row in rows))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")

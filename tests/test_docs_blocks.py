@@ -119,6 +119,7 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     """A page's Python examples run as written, in order, offline (a placeholder key, no network)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOONSHOT_API_KEY", "sk-docs-placeholder")
+    monkeypatch.delenv("MOONSHOT_MODEL", raising=False)  # pages show the default model's requests
     namespace: dict[str, Any] = {"__name__": f"docs_{page.stem}"}
     for block in parse_blocks(page):
         if block.runnable:

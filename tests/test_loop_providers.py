@@ -40,7 +40,9 @@ async def provider(request: pytest.FixtureRequest) -> AsyncIterator[Provider]:
     if request.param == "kimi":
         profile = replace(KIMI_PROFILE, retry=replace(KIMI_PROFILE.retry, base_delay_s=0.001))
         with FakeKimiServer() as kimi_server:
-            async with KimiModel(base_url=kimi_server.base_url, api_key="sk-loop", profile=profile) as kimi:
+            async with KimiModel(
+                "kimi-k2-0905-preview", base_url=kimi_server.base_url, api_key="sk-loop", profile=profile
+            ) as kimi:
                 yield Provider(model=kimi, add=kimi_server.add, requests=lambda: kimi_server.requests)
         assert kimi_server.problems == []
     else:

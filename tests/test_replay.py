@@ -71,7 +71,7 @@ async def test_recorded_run_replays_without_the_server(fake_kimi: FakeKimiServer
     trace = read_trace(path)
     assert trace.origin == "recorded"
     assert trace.model_calls[0]["raw"]["choices"][0]["finish_reason"] == "tool_calls"
-    assert trace.model_calls[0]["wire_request"]["model"] == "kimi-k2-0905-preview"
+    assert trace.model_calls[0]["wire_request"]["model"] == "kimi-k2.6"
     assert "sk-record-test-key" not in path.read_text()
     replay = ReplayModel.from_trace(path)
     result = await make_agent(replay).run("Compare Oslo and Rome.")

@@ -58,6 +58,11 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "verify_command",
         "Check the tool calling of one or more OpenAI-compatible endpoints with a fixed suite.",
     ),
+    "models": LazyCommand(
+        "agentkit.cli.models",
+        "models",
+        "List the models the endpoint offers, with context windows and prices (USD per 1M tokens).",
+    ),
     "replay": LazyCommand(
         "agentkit.cli.trace",
         "replay",

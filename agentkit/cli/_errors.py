@@ -23,6 +23,7 @@ from agentkit.exceptions import (
     AgentkitError,
     ModelConnectionError,
     ModelHTTPError,
+    ModelRetiredError,
     RunError,
     UserError,
 )
@@ -71,6 +72,9 @@ def _first_line(text: str) -> str:
 
 def _explain_run_error(err: RunError, text: str) -> tuple[str, str | None, int]:
     """Message, hint and exit code for a run that failed (the model or the loop)."""
+    if isinstance(err, ModelRetiredError):
+        hint = f"use --model {err.replacement} or set MOONSHOT_MODEL={err.replacement}"
+        return f"the model {err.model_name} is retired ({err.status_code})", hint, EXIT_RUN_FAILED
     if isinstance(err, ModelHTTPError) and err.status_code in (401, 403):
         hint = "check MOONSHOT_API_KEY: keys of api.moonshot.ai and api.moonshot.cn are not interchangeable"
         return f"the model server refused the API key ({err.status_code})", hint, EXIT_RUN_FAILED

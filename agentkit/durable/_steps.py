@@ -29,7 +29,7 @@ from agentkit.hooks import RunHooks, RunInfo
 from agentkit.memory.abstract import Memory
 from agentkit.messages import Message, tool_call_key
 from agentkit.models.abstract import Model, ModelRequest, ModelResponse, ModelStreamEvent
-from agentkit.tool import Tool, ToolSource
+from agentkit.tool import Tool, ToolOutput, ToolSource
 
 __all__ = [
     "DurableMemory",
@@ -241,18 +241,18 @@ class DurableTool(Tool):
         values = {f.name: getattr(tool, f.name) for f in fields(tool)}
         return cls(**values, inner=tool)
 
-    async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
+    async def invoke(self, arguments: str, ctx: RunContext[Any] | None = None) -> str | ToolOutput:
         """Run the wrapped tool as a checkpointed step (a plain call outside a durable run)."""
         steps = CURRENT_RUN.get()
         if steps is None or ctx is None or ctx.tool_call_key is None:
-            return await self.inner.call(arguments, ctx)
+            return await self.inner.invoke(arguments, ctx)
         key = idempotency_key(steps.workflow_id, ctx.tool_call_key)
         keyed = replace(ctx, idempotency_key=key)
         reservation = steps.reserved.pop(ctx.tool_call_key, None)
 
-        async def keyed_call() -> str:
+        async def keyed_call() -> str | ToolOutput:
             with idempotency_scope(key):
-                return await self.inner.call(arguments, keyed)
+                return await self.inner.invoke(arguments, keyed)
 
         return await _checkpointed(f"tool:{self.name}", reservation, keyed_call, RuntimeError)
 

@@ -39,6 +39,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agentkit._log import get_logger
 from agentkit.exceptions import ModelRetry, ToolDefinitionError, UserError
+from agentkit.images import ImagePart
 from agentkit.mcp._connect import (
     HeaderTransport,
     StderrCapture,
@@ -46,7 +47,7 @@ from agentkit.mcp._connect import (
     describe_server,
     stdio_transport,
 )
-from agentkit.tool import Tool
+from agentkit.tool import Tool, ToolOutput
 
 __all__ = ["MCPTools", "ToolOptions", "result_text"]
 
@@ -364,8 +365,11 @@ class MCPTools:
             )
         return self._client
 
-    async def call(self, tool_name: str, arguments: Mapping[str, Any]) -> str:
+    async def call(self, tool_name: str, arguments: Mapping[str, Any]) -> str | ToolOutput:
         """Call the server's tool ``tool_name`` (its own name, not the prefixed one) and return text.
+
+        Image content comes back as a :class:`~agentkit.tool.ToolOutput` carrying the images
+        (the text names them), so a vision model sees them.
 
         Raises:
             ModelRetry: the server reported the call as failed (``isError``); the model sees why.
@@ -376,7 +380,8 @@ class MCPTools:
         text = result_text(result)
         if result.is_error:
             raise ModelRetry(text or f"MCP tool {tool_name!r} failed without a message")
-        return text
+        images = result_images(result)
+        return ToolOutput(text=text, images=images) if images else text
 
     def __repr__(self) -> str:
         state = "connected" if self._client is not None else "not connected"
@@ -390,7 +395,7 @@ class _Caller:
     owner: MCPTools
     tool_name: str
 
-    async def __call__(self, arguments: dict[str, Any]) -> str:
+    async def __call__(self, arguments: dict[str, Any]) -> str | ToolOutput:
         return await self.owner.call(self.tool_name, arguments)
 
 
@@ -406,6 +411,18 @@ def result_text(result: mcp_types.CallToolResult) -> str:
     if not parts and result.structured_content is not None:
         return pydantic_core.to_json(result.structured_content).decode()
     return "\n".join(parts)
+
+
+def result_images(result: mcp_types.CallToolResult) -> tuple[ImagePart, ...]:
+    """The images of an MCP tool result (base64 ``image`` blocks of a type vision models take)."""
+    out = []
+    for block in result.content:
+        if isinstance(block, mcp_types.ImageContent):
+            try:
+                out.append(ImagePart.from_url(f"data:{block.mime_type};base64,{block.data}"))
+            except UserError:
+                _log.warning("mcp.image_skipped", mime_type=block.mime_type)
+    return tuple(out)
 
 
 def _block_text(block: Any) -> str:

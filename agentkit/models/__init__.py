@@ -22,10 +22,18 @@ from agentkit.models.abstract import (
 )
 
 if TYPE_CHECKING:
-    from agentkit.models._kimi_account import Balance, estimate_token_count, get_balance, moonshot_counter
+    from agentkit.models._kimi_account import (
+        Balance,
+        ModelInfo,
+        estimate_token_count,
+        get_balance,
+        list_models,
+        moonshot_counter,
+    )
     from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder, LadderTier
     from agentkit.models.anthropic_compat import AnthropicCompatModel
     from agentkit.models.kimi import (
+        KIMI_K26_PROFILE,
         KIMI_PROFILE,
         KIMI_SELF_HOSTED_PROFILE,
         WEB_SEARCH,
@@ -43,6 +51,9 @@ _LAZY = {
     "estimate_token_count": "agentkit.models._kimi_account",
     "get_balance": "agentkit.models._kimi_account",
     "moonshot_counter": "agentkit.models._kimi_account",
+    "ModelInfo": "agentkit.models._kimi_account",
+    "list_models": "agentkit.models._kimi_account",
+    "KIMI_K26_PROFILE": "agentkit.models.kimi",
     "MOONSHOT_V1_LADDER": "agentkit.models._ladder",
     "ContextLadder": "agentkit.models._ladder",
     "LadderTier": "agentkit.models._ladder",
@@ -60,6 +71,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "KIMI_K26_PROFILE",
     "KIMI_PROFILE",
     "KIMI_SELF_HOSTED_PROFILE",
     "LLAMA_CPP_PROFILE",
@@ -72,6 +84,7 @@ __all__ = [
     "KimiModel",
     "LadderTier",
     "Model",
+    "ModelInfo",
     "ModelLadder",
     "ModelProfile",
     "ModelRequest",
@@ -86,6 +99,7 @@ __all__ = [
     "ToolDefinition",
     "estimate_token_count",
     "get_balance",
+    "list_models",
     "moonshot_counter",
     "self_hosted_kimi",
 ]

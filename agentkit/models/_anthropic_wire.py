@@ -110,6 +110,8 @@ def messages_to_wire(
             out.append({"role": role, "content": blocks})
 
     for message in messages:
+        if isinstance(message, UserMessage | ToolMessage) and message.images:
+            raise UserError("images are not sent over the Anthropic-compatible endpoint: use KimiModel")
         if isinstance(message, SystemMessage):
             system.append(message.content)
         elif isinstance(message, UserMessage):

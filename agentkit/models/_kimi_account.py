@@ -1,4 +1,4 @@
-"""Small async helpers for Moonshot's account endpoints: token estimates and the balance.
+"""Small async helpers for Moonshot's account endpoints: token estimates, the balance, the models.
 
 Both go through the model's own client, so they share its base URL, key, retries and error
 mapping (a bad key raises :class:`~agentkit.exceptions.ModelHTTPError` like a chat call would).
@@ -16,11 +16,13 @@ from agentkit.model_types import Model, ToolDefinition
 from agentkit.models._openai_wire import message_to_wire
 from agentkit.models.openai_compat import OpenAICompatModel
 from agentkit.tokens import TokenCounter, estimate_tokens
+from agentkit.usage import ModelPrice
 
-__all__ = ["Balance", "estimate_token_count", "get_balance", "moonshot_counter"]
+__all__ = ["Balance", "ModelInfo", "estimate_token_count", "get_balance", "list_models", "moonshot_counter"]
 
 ESTIMATE_PATH = "/tokenizers/estimate-token-count"
 BALANCE_PATH = "/users/me/balance"
+MODELS_PATH = "/models"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,6 +82,45 @@ def moonshot_counter(model: Model) -> TokenCounter:
         return await estimate_token_count(model, messages) + estimate_tokens((), tools)
 
     return count
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelInfo:
+    """A model the endpoint offers, with what agentkit's profile knows of it (``None``: nothing)."""
+
+    id: str
+    context_window: int | None = None
+    price: ModelPrice | None = None
+
+
+async def list_models(model: OpenAICompatModel) -> list[ModelInfo]:
+    """Return the models the endpoint lists (``GET /models``), sorted by id.
+
+    The context window and price come from the model's profile (looked up with the id's
+    family profile for Kimi ids), not from the server, which does not publish them.
+
+    Raises:
+        ModelResponseError: the answer has no ``data`` list of models with ids.
+
+    """
+    from agentkit.models.kimi import kimi_profile_for  # noqa: PLC0415 - kimi imports this module
+
+    data = await model.request_json("GET", MODELS_PATH)
+    entries = data.get("data")
+    if not isinstance(entries, list):
+        raise ModelResponseError("the models endpoint's answer has no data list")
+    ids = sorted({str(e["id"]) for e in entries if isinstance(e, Mapping) and e.get("id")})
+    out = []
+    for model_id in ids:
+        profile = kimi_profile_for(model_id, model.profile)
+        out.append(
+            ModelInfo(
+                id=model_id,
+                context_window=profile.context_windows.get(model_id),
+                price=profile.prices.get(model_id),
+            )
+        )
+    return out
 
 
 def _field(data: Mapping[str, Any], name: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, Final
 import orjson
 
 from agentkit.exceptions import ModelResponseError, UserError
+from agentkit.images import ImagePart
 from agentkit.messages import (
     AssistantMessage,
     Message,
@@ -42,10 +43,12 @@ __all__ = [
     "estimate_usage",
     "excerpt",
     "message_to_wire",
+    "messages_to_wire",
     "parse_response",
     "parse_usage",
     "sanitize_schema",
     "settings_to_wire",
+    "thinking_on",
     "tool_choice_to_wire",
     "tool_to_wire",
 ]
@@ -86,7 +89,16 @@ class WireRequest:
 
 
 def message_to_wire(message: Message, profile: ModelProfile) -> dict[str, Any]:
-    """Return the Chat Completions dict for one provider-neutral message."""
+    """Return the Chat Completions dict for one provider-neutral message.
+
+    A user message with images has a content list (a text part, then one ``image_url`` part
+    per image); a tool message's images are not part of it (see :func:`messages_to_wire`).
+
+    Raises:
+        UserError: a message carries images and the model has no vision, or an inline image
+            is larger than ``profile.max_image_bytes``.
+
+    """
     if isinstance(message, AssistantMessage):
         return _assistant_to_wire(message, profile)
     if isinstance(message, ToolMessage):
@@ -97,12 +109,50 @@ def message_to_wire(message: Message, profile: ModelProfile) -> dict[str, Any]:
             "content": message.content,
         }
     if isinstance(message, UserMessage):
+        content: str | list[dict[str, Any]] = message.content
+        if message.images:
+            content = [{"type": "text", "text": message.content}, *_image_parts(message.images, profile)]
         if message.name is None:
-            return {"role": "user", "content": message.content}
-        return {"role": "user", "content": message.content, "name": message.name}
+            return {"role": "user", "content": content}
+        return {"role": "user", "content": content, "name": message.name}
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.content}
     raise UserError(f"cannot send a message of type {type(message).__name__}")
+
+
+def messages_to_wire(messages: Sequence[Message], profile: ModelProfile) -> list[dict[str, Any]]:
+    """Return the ``messages`` of a request.
+
+    Images a tool returned follow the run of tool results they belong to, as one user message
+    (Chat Completions takes images only in user messages) naming each call.
+
+    Raises:
+        UserError: see :func:`message_to_wire`.
+
+    """
+    out: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for message in messages:
+        if pending and not isinstance(message, ToolMessage):
+            out.append({"role": "user", "content": pending})
+            pending = []
+        out.append(message_to_wire(message, profile))
+        if isinstance(message, ToolMessage) and message.images:
+            text = f"Images returned by the {message.name} call {message.tool_call_id}:"
+            pending += [{"type": "text", "text": text}, *_image_parts(message.images, profile)]
+    if pending:
+        out.append({"role": "user", "content": pending})
+    return out
+
+
+def _image_parts(images: Sequence[ImagePart], profile: ModelProfile) -> list[dict[str, Any]]:
+    if not profile.vision:
+        raise UserError("this model does not take images: use a vision model (e.g. kimi-k2.6)")
+    limit = profile.max_image_bytes
+    for image in images:
+        if limit is not None and image.size > limit:
+            raise UserError(f"an image of {image.size:,} bytes is larger than this model's {limit:,}")
+    return [{"type": "image_url", "image_url": {"url": image.url}} for image in images]
 
 
 def _assistant_to_wire(message: AssistantMessage, profile: ModelProfile) -> dict[str, Any]:
@@ -264,34 +314,69 @@ def _json_type(value: object) -> str:
 def settings_to_wire(settings: ModelSettings, profile: ModelProfile) -> dict[str, Any]:
     """Return the sampling fields of the body: profile defaults filled in, then ``extra_body``.
 
+    Fields in ``profile.fixed_params`` are never sent; the output budget goes in
+    ``profile.max_tokens_field``; ``thinking`` becomes ``{"thinking": {"type": ...}}``.
+
     Raises:
-        UserError: the temperature lies outside ``profile.temperature_range``.
+        UserError: the temperature lies outside ``profile.temperature_range``, a setting
+            (or an ``extra_body`` key) names a field the server fixes, or ``thinking`` is set
+            for a model without a thinking switch.
 
     """
+    _check_fixed(settings, profile)
     out: dict[str, Any] = {}
     temperature = settings.temperature if settings.temperature is not None else profile.default_temperature
-    if temperature is not None:
+    if temperature is not None and "temperature" not in profile.fixed_params:
         low, high = profile.temperature_range
         if not low <= temperature <= high:
             raise UserError(f"temperature {temperature} is outside this model's range [{low}, {high}]")
         out["temperature"] = temperature
     max_tokens = settings.max_tokens if settings.max_tokens is not None else profile.default_max_tokens
     if max_tokens is not None:
-        out["max_tokens"] = max_tokens
+        out[profile.max_tokens_field] = max_tokens
     if settings.top_p is not None:
         out["top_p"] = settings.top_p
     if settings.stop is not None:
         out["stop"] = list(settings.stop)
     if settings.seed is not None:
         out["seed"] = settings.seed
+    if settings.thinking is not None:
+        if not profile.thinking_switch:
+            raise UserError("this model has no thinking switch: leave thinking= unset for it")
+        out["thinking"] = {"type": "enabled" if settings.thinking else "disabled"}
     out.update(settings.extra_body)
     return out
 
 
+def _check_fixed(settings: ModelSettings, profile: ModelProfile) -> None:
+    fixed = profile.fixed_params
+    if not fixed:
+        return
+    named = {"temperature": settings.temperature, "top_p": settings.top_p}
+    given = sorted({k for k, v in named.items() if v is not None} | set(settings.extra_body))
+    clash = [k for k in given if k in fixed]
+    if clash:
+        raise UserError(
+            f"this model's server fixes {', '.join(clash)} (it cannot be modified): remove "
+            f"{'them' if len(clash) > 1 else 'it'} from the model settings"
+        )
+
+
+def thinking_on(settings: ModelSettings, profile: ModelProfile) -> bool:
+    """Return whether a request with ``settings`` makes the model reason."""
+    if settings.thinking is not None and profile.thinking_switch:
+        return settings.thinking
+    return profile.thinks_by_default
+
+
 def tool_choice_to_wire(
-    choice: str | None, tools: Sequence[ToolDefinition], profile: ModelProfile
+    choice: str | None, tools: Sequence[ToolDefinition], profile: ModelProfile, *, thinking: bool = False
 ) -> tuple[str | dict[str, Any] | None, bool]:
-    """Return ``(tool_choice field or None to omit it, whether "required" must be emulated)``.
+    """Return ``(tool_choice field or None to omit it, whether the choice must be emulated)``.
+
+    A thinking model takes only ``"auto"``/``"none"``: with ``thinking`` on, ``"required"`` and a
+    named tool are emulated (no ``tool_choice`` field, a user nudge instead), so thinking stays
+    on for every request and the ``reasoning_content`` of the history stays consistent.
 
     Raises:
         UserError: ``choice`` names a tool that is not in ``tools``.
@@ -300,12 +385,20 @@ def tool_choice_to_wire(
     if choice is None or choice in ("auto", "none"):
         return choice, False
     if choice == "required":
-        if profile.supports_tool_choice_required:
+        if profile.supports_tool_choice_required and not thinking:
             return "required", False
         return None, True
     if not any(t.name == choice for t in tools):
         raise UserError(f"tool_choice {choice!r} is not one of the request's tools")
+    if thinking:
+        return None, True
     return {"type": "function", "function": {"name": choice}}, False
+
+
+def _nudge(choice: str | None, profile: ModelProfile) -> str:
+    if choice == "required":
+        return profile.tool_choice_required_nudge
+    return profile.tool_choice_named_nudge.format(name=choice)
 
 
 # --- the whole request --------------------------------------------------------------------------
@@ -333,10 +426,11 @@ def build_request_body(
             f"{len(request.tools)} tools were given but this model accepts at most {profile.max_tools}"
         )
     _check_partial_mode(request)
-    messages = [message_to_wire(m, profile) for m in request.messages]
-    choice, emulated = tool_choice_to_wire(request.tool_choice, request.tools, profile)
+    messages = messages_to_wire(request.messages, profile)
+    thinking = thinking_on(request.settings, profile)
+    choice, emulated = tool_choice_to_wire(request.tool_choice, request.tools, profile, thinking=thinking)
     if emulated:
-        messages.append({"role": "user", "content": profile.tool_choice_required_nudge})
+        messages.append({"role": "user", "content": _nudge(request.tool_choice, profile)})
     body: dict[str, Any] = {"model": model_name, "messages": messages}
     if request.tools:
         body["tools"] = (
@@ -398,12 +492,15 @@ def parse_usage(usage: Mapping[str, Any] | None, *, web_searches: int = 0) -> Us
     if cached is None:
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    output_details = usage.get("completion_tokens_details")
+    reasoning = output_details.get("reasoning_tokens") if isinstance(output_details, Mapping) else None
     return Usage(
         input_tokens=int(usage.get("prompt_tokens") or 0),
         output_tokens=int(usage.get("completion_tokens") or 0),
         cached_tokens=int(cached or 0),
         requests=1,
         web_searches=web_searches,
+        reasoning_tokens=int(reasoning or 0),
     )
 
 

@@ -114,3 +114,21 @@ class ModelProfile:
     context_windows: Mapping[str, int] = field(default_factory=dict)
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Request fields the server fixes (Kimi K2.5/K2.6: temperature, top_p, n and the
+    #: penalties): none is sent, and a user setting one gets a :class:`UserError`.
+    fixed_params: frozenset[str] = frozenset()
+    #: The body field that carries the output budget (``"max_completion_tokens"`` where
+    #: ``max_tokens`` is deprecated).
+    max_tokens_field: str = "max_tokens"
+    #: The server takes ``{"thinking": {"type": "enabled" | "disabled"}}``.
+    thinking_switch: bool = False
+    #: The model reasons when nothing says otherwise (thinking models; K2.5/K2.6 by default).
+    thinks_by_default: bool = False
+    #: Appended as a user message when a named ``tool_choice`` must be emulated (``{name}``).
+    tool_choice_named_nudge: str = "Please call the tool {name} to handle the current issue."
+    #: User messages may carry images (``image_url`` content parts).
+    vision: bool = False
+    #: The largest image, in bytes, agentkit inlines as a data URL (``None``: no limit).
+    max_image_bytes: int | None = None
+    #: Model ids the server has retired, each with the id that replaces it.
+    retired_models: Mapping[str, str] = field(default_factory=dict)

@@ -1,13 +1,22 @@
 """Kimi-K2 (Moonshot AI): the rules of its OpenAI-compatible API as a profile, and the model.
 
-The facts come from Moonshot's platform docs (see ``KIMI.md`` in the design notes): temperature in
-[0, 1] (0.6 recommended, 1.0 for thinking models), an explicit ``max_tokens`` (the server default
-is about 1024), no ``tool_choice="required"``, no strict schemas, at most 128 tools,
-``reasoning_content`` sent back, and which errors are worth retrying.
+The facts come from Moonshot's platform docs (see ``docs/kimi.md`` for the sources and the date
+they were checked). Models are data, per family:
 
-``default_max_tokens`` is 4096: far above the server's ~1024 (which cuts long answers and
-multi-call turns) while keeping rate-limit accounting (prompt + max_tokens) modest. Thinking
-models get 16384, above the 16,000 Moonshot asks for.
+- ``kimi-k2.6`` / ``kimi-k2.5`` (:data:`KIMI_K26_PROFILE`): temperature, top_p, n and the
+  penalties are fixed by the server and never sent (setting one is a :class:`UserError`), the
+  budget goes in ``max_completion_tokens``, thinking is on unless ``thinking=False`` sends
+  ``{"thinking": {"type": "disabled"}}``, and user messages may carry images.
+- the 2025 K2 ids and ``moonshot-v1-*`` (:data:`KIMI_PROFILE`): temperature in [0, 1] (0.6),
+  an explicit ``max_tokens``; ``kimi-k2-thinking*`` get :data:`KIMI_THINKING_PROFILE`.
+
+All of them: no ``tool_choice="required"``, no strict schemas, at most 128 tools,
+``reasoning_content`` sent back, and the same retry table.
+
+``default_max_tokens`` is 4096 for the older ids: far above the server's ~1024 (which cuts long
+answers and multi-call turns) while keeping rate-limit accounting (prompt + max_tokens) modest.
+Thinking models get 16384 (Moonshot asks for at least 16,000); K2.5/K2.6, which think by
+default, 32768 (the budget Moonshot's own thinking examples use).
 """
 
 from __future__ import annotations
@@ -35,7 +44,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_KIMI_MODEL",
     "KIMI_BASE_URL",
+    "KIMI_K26_PROFILE",
     "KIMI_PROFILE",
+    "KIMI_RETIRED_MODELS",
     "KIMI_SELF_HOSTED_PROFILE",
     "KIMI_THINKING_PROFILE",
     "WEB_SEARCH",
@@ -53,13 +64,15 @@ WEB_SEARCH: Final = "$web_search"
 #: Counts the prompt tokens of a request body (for :class:`KimiAutoModel`).
 TokenCounter = Callable[[Mapping[str, Any]], Awaitable[int]]
 
-#: Used when no model name is given and ``MOONSHOT_MODEL`` is unset. Moonshot retires ids over
-#: time: pass a name or set ``MOONSHOT_MODEL`` rather than relying on this.
-DEFAULT_KIMI_MODEL: Final = "kimi-k2-0905-preview"
+#: Used when no model name is given and ``MOONSHOT_MODEL`` is unset (the model Moonshot's
+#: quickstart uses). Moonshot retires ids over time: set ``MOONSHOT_MODEL`` to move on.
+DEFAULT_KIMI_MODEL: Final = "kimi-k2.6"
 #: The international endpoint (``https://api.moonshot.cn/v1`` is the China one; keys differ).
 KIMI_BASE_URL: Final = "https://api.moonshot.ai/v1"
 
 _CONTEXT_WINDOWS: Final = {
+    "kimi-k2.6": 262_144,
+    "kimi-k2.5": 262_144,
     "kimi-k2-0711-preview": 131_072,
     "kimi-k2-0905-preview": 262_144,
     "kimi-k2-turbo-preview": 262_144,
@@ -91,7 +104,18 @@ KIMI_RETRY_POLICY: Final = RetryPolicy(
     ),
 )
 
-#: Kimi-K2's rules as data (non-thinking models).
+#: Ids reported retired (404 ``resource_not_found_error``), each with the id that replaces it.
+#: A 404 for one of them raises :class:`~agentkit.exceptions.ModelRetiredError` naming it.
+KIMI_RETIRED_MODELS: Final = {
+    "kimi-k2-0711-preview": "kimi-k2.6",
+    "kimi-k2-0905-preview": "kimi-k2.6",
+    "kimi-k2-turbo-preview": "kimi-k2.6",
+    "kimi-k2-thinking": "kimi-k2.6",
+    "kimi-k2-thinking-turbo": "kimi-k2.6",
+    "kimi-latest": "kimi-k2.6",
+}
+
+#: Kimi-K2's rules as data (the 2025 K2 ids and moonshot-v1; non-thinking).
 KIMI_PROFILE: Final = ModelProfile(
     default_temperature=0.6,
     default_max_tokens=4096,
@@ -106,10 +130,37 @@ KIMI_PROFILE: Final = ModelProfile(
     context_windows=_CONTEXT_WINDOWS,
     prices=PRICES,
     retry=KIMI_RETRY_POLICY,
+    retired_models=KIMI_RETIRED_MODELS,
 )
 
 #: The same rules with thinking-model defaults: temperature 1.0 and a 16384-token budget.
-KIMI_THINKING_PROFILE: Final = replace(KIMI_PROFILE, default_temperature=1.0, default_max_tokens=16_384)
+KIMI_THINKING_PROFILE: Final = replace(
+    KIMI_PROFILE, default_temperature=1.0, default_max_tokens=16_384, thinks_by_default=True
+)
+
+#: The sampling fields kimi-k2.5 / kimi-k2.6 fix ("cannot be modified" in the parameter reference).
+_K26_FIXED: Final = frozenset({"temperature", "top_p", "n", "presence_penalty", "frequency_penalty"})
+
+#: kimi-k2.6 and kimi-k2.5: fixed sampling (nothing sent, a user override is a ``UserError``),
+#: ``max_completion_tokens``, a thinking switch (on by default), images in user messages
+#: (inlined up to 10 MiB each: agentkit's own cap, Moonshot publishes none).
+KIMI_K26_PROFILE: Final = replace(
+    KIMI_PROFILE,
+    default_temperature=None,
+    default_max_tokens=32_768,
+    fixed_params=_K26_FIXED,
+    max_tokens_field="max_completion_tokens",
+    thinking_switch=True,
+    thinks_by_default=True,
+    vision=True,
+    max_image_bytes=10 * 1024 * 1024,
+)
+
+#: Which profile a model id gets, by id prefix (first match wins); others get KIMI_PROFILE.
+_FAMILIES: Final[tuple[tuple[str, ModelProfile], ...]] = (
+    ("kimi-k2.6", KIMI_K26_PROFILE),
+    ("kimi-k2.5", KIMI_K26_PROFILE),
+)
 
 
 #: Kimi-K2 served by vLLM / SGLang (``--tool-call-parser kimi_k2``): Kimi's request rules, plus
@@ -121,13 +172,26 @@ KIMI_SELF_HOSTED_PROFILE: Final = replace(
 
 
 def kimi_profile_for(model_name: str, base: ModelProfile = KIMI_PROFILE) -> ModelProfile:
-    """Return ``base`` with thinking-model defaults (temperature 1.0, 16384 tokens) for thinking models."""
-    if "thinking" not in model_name.lower():
+    """Return the profile for ``model_name``: its family's for Moonshot's API, else ``base``.
+
+    With ``base`` :data:`KIMI_PROFILE`, ``kimi-k2.6``/``kimi-k2.5`` get :data:`KIMI_K26_PROFILE`;
+    a thinking model (name containing ``thinking``) gets thinking defaults (temperature 1.0,
+    16384 tokens) on any ``base``.
+    """
+    name = model_name.lower()
+    if base is KIMI_PROFILE:
+        for prefix, profile in _FAMILIES:
+            if name.startswith(prefix):
+                return profile
+    if "thinking" not in name:
         return base
     if base is KIMI_PROFILE:
         return KIMI_THINKING_PROFILE
     return replace(
-        base, default_temperature=1.0, default_max_tokens=max(base.default_max_tokens or 0, 16_384)
+        base,
+        default_temperature=1.0,
+        default_max_tokens=max(base.default_max_tokens or 0, 16_384),
+        thinks_by_default=True,
     )
 
 
@@ -139,14 +203,20 @@ class KimiModel(OpenAICompatModel):
     ``MOONSHOT_MODEL`` or :data:`DEFAULT_KIMI_MODEL`. With the default ``profile``, thinking
     models (name containing ``"thinking"``) get :data:`KIMI_THINKING_PROFILE`.
 
+    ``thinking`` switches reasoning on or off for every request of a model with a thinking
+    switch (``kimi-k2.6``/``kimi-k2.5``; ``None`` leaves the server default, which is on);
+    ``ModelSettings(thinking=...)`` does the same per run.
+
     ``builtin_tools`` (e.g. ``[WEB_SEARCH]``) are declared to the server as ``builtin_function``
     on every request; when the model calls one, the loop answers with the call's arguments
     unchanged and the server does the work. Each ``$web_search`` call adds its per-call price
     to the run's cost; the search results come back as prompt tokens of the next request.
+    With ``$web_search`` declared, a model with a thinking switch gets thinking disabled on
+    every request (unless thinking was asked for explicitly, which is a ``UserError``).
 
     Raises:
-        UserError: no key was given and ``MOONSHOT_API_KEY`` is unset, or a builtin tool name
-            does not start with ``$``.
+        UserError: no key was given and ``MOONSHOT_API_KEY`` is unset, a builtin tool name
+            does not start with ``$``, or ``thinking`` is set for a model without a switch.
 
     """
 
@@ -161,17 +231,23 @@ class KimiModel(OpenAICompatModel):
         openai_client: openai.AsyncOpenAI | None = None,
         settings: ModelSettings | None = None,
         builtin_tools: Iterable[str] = (),
+        thinking: bool | None = None,
     ) -> None:
         name = model_name or os.environ.get("MOONSHOT_MODEL") or DEFAULT_KIMI_MODEL
         key = api_key or os.environ.get("MOONSHOT_API_KEY")
         if not key and openai_client is None:
             raise UserError("no Kimi API key: set the MOONSHOT_API_KEY environment variable or pass api_key=")
         self._builtin_tools = tuple(_builtin(t) for t in builtin_tools)
+        chosen = kimi_profile_for(name) if profile is KIMI_PROFILE else profile
+        if thinking is not None:
+            if not chosen.thinking_switch:
+                raise UserError(f"{name} has no thinking switch: leave thinking= unset for it")
+            settings = (settings or ModelSettings()).merged(ModelSettings(thinking=thinking))
         super().__init__(
             name,
             base_url=base_url or os.environ.get("MOONSHOT_BASE_URL") or KIMI_BASE_URL,
             api_key=key,
-            profile=kimi_profile_for(name) if profile is KIMI_PROFILE else profile,
+            profile=chosen,
             http_client=http_client,
             openai_client=openai_client,
             settings=settings,
@@ -188,12 +264,28 @@ class KimiModel(OpenAICompatModel):
         return self._builtin_tools
 
     def build_body(self, request: ModelRequest, *, stream: bool) -> WireRequest:
-        """Return the wire body, with the builtin tools declared after the request's own."""
+        """Return the wire body, with the builtin tools declared after the request's own.
+
+        Raises:
+            UserError: ``$web_search`` is declared and thinking was asked for explicitly.
+
+        """
         if self._builtin_tools:
             have = {t.name for t in request.tools}
             extra = tuple(t for t in self._builtin_tools if t.name not in have)
             request = replace(request, tools=(*request.tools, *extra))
+            if any(t.name == WEB_SEARCH for t in self._builtin_tools) and self.profile.thinking_switch:
+                request = self._without_thinking(request)
         return super().build_body(request, stream=stream)
+
+    def _without_thinking(self, request: ModelRequest) -> ModelRequest:
+        wanted = (self._settings or ModelSettings()).merged(request.settings).thinking
+        if wanted:
+            raise UserError(
+                f"{WEB_SEARCH} runs with thinking disabled on {self.model_name}: "
+                "drop thinking=True or the builtin web search"
+            )
+        return replace(request, settings=replace(request.settings, thinking=False))
 
     @classmethod
     def auto(

@@ -30,6 +30,7 @@ from agentkit.exceptions import (
     ModelError,
     ModelHTTPError,
     ModelResponseError,
+    ModelRetiredError,
 )
 from agentkit.models._http import (
     complete_nonempty,
@@ -462,13 +463,19 @@ class OpenAICompatModel:
             message = str(body)[:200]
         message = self._redact(message or f"HTTP {exc.status_code}")
         headers = exc.response.headers
-        error = ModelHTTPError(
-            status_code=exc.status_code,
-            error_type=error_type,
-            message=message,
-            request_id=request_id(headers, _REQUEST_ID_HEADERS),
-            model_name=self._model_name,
-        )
+        fields: dict[str, Any] = {
+            "status_code": exc.status_code,
+            "error_type": error_type,
+            "message": message,
+            "request_id": request_id(headers, _REQUEST_ID_HEADERS),
+            "model_name": self._model_name,
+        }
+        replacement = self._profile.retired_models.get(self._model_name)
+        error: ModelHTTPError
+        if exc.status_code == 404 and error_type == "resource_not_found_error" and replacement:
+            error = ModelRetiredError(replacement=replacement, **fields)
+        else:
+            error = ModelHTTPError(**fields)
         return _Failure(error=error, wait_s=server_wait_s(headers, message))
 
     def _redact(self, text: str) -> str:

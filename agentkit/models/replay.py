@@ -33,9 +33,10 @@ import orjson
 
 from agentkit._run_context import RunContext
 from agentkit.exceptions import ModelError, ModelRetry, ReplayMismatch
+from agentkit.images import ImagePart
 from agentkit.messages import Message, ReasoningDelta, TextDelta, message_to_dict
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
-from agentkit.tool import Tool, Toolset
+from agentkit.tool import Tool, ToolOutput, Toolset
 from agentkit.tracing._codec import (
     SAME_TOOLS,
     response_from_json,
@@ -195,11 +196,11 @@ class _RecordedTool(Tool):
 
     @classmethod
     def wrap(cls, tool: Tool, recorded: Mapping[str, Mapping[str, Any]]) -> _RecordedTool:
-        # Every field of the real tool is kept (its schema plan included); only ``call`` differs.
+        # Every field of the real tool is kept (its schema plan included); only ``invoke`` differs.
         kept = {f.name: getattr(tool, f.name) for f in fields(Tool)}
         return cls(**kept, recorded=recorded)
 
-    async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
+    async def invoke(self, arguments: str, ctx: RunContext[Any] | None = None) -> str | ToolOutput:
         """Return the result recorded for this call (``ModelRetry`` for a recorded error)."""
         key = ctx.tool_call_key if ctx is not None else None
         found = self.recorded.get(key) if key is not None else None
@@ -209,6 +210,9 @@ class _RecordedTool(Tool):
             raise ModelRetry(f"replay: no recorded result for call {key!r} of tool {self.name!r}")
         if found.get("is_error"):
             raise ModelRetry(str(found["content"]))
+        if found.get("images"):
+            images = tuple(ImagePart(str(url)) for url in found["images"])
+            return ToolOutput(text=str(found["content"]), images=images)
         return str(found["content"])
 
 

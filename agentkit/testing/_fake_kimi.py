@@ -26,11 +26,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import orjson
 
 from agentkit._log import get_logger
+from agentkit.testing._kimi_rules import CURRENT_MODELS, check_request, shape_reply
 from agentkit.testing._kimi_wire import (
     Reply,
     completion_body,
@@ -79,7 +80,11 @@ class FakeKimiServer:
 
     ``script`` is a sequence of replies used in order, or a callable
     ``(body) -> Reply``; replies queued with :meth:`add` are used first in
-    either case. When nothing is left, the server answers 500
+    either case. With ``mode="k2.6"`` the server also enforces today's Moonshot API before it
+    answers (see :mod:`agentkit.testing._kimi_rules`): retired ids get a 404, and ``kimi-k2.6``/
+    ``kimi-k2.5`` requests that set fixed sampling fields, force a tool while thinking, or drop
+    ``reasoning_content`` from an assistant tool-call message get the 400 the real service
+    gives; such a rejected request uses no scripted reply. When nothing is left, the server answers 500
     ``server_error`` saying the script is exhausted, and notes it in
     :attr:`problems`. The responder is called under a lock (one at a time);
     a reply's ``latency_s`` is slept outside it, so slow replies overlap.
@@ -104,7 +109,9 @@ class FakeKimiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         keep_requests: int | None = None,
+        mode: Literal["lenient", "k2.6"] = "lenient",
     ) -> None:
+        self.mode = mode
         self._script = ReplyScript(
             script, server="FakeKimiServer", error_type="server_error", keep=keep_requests
         )
@@ -297,7 +304,8 @@ class _Handler(BaseHTTPRequestHandler):
         if route == ("POST", "/chat/completions"):
             self._chat(body, number, malformed=bool(raw) and body is None)
         elif route == ("GET", "/models"):
-            self._send_json(200, orjson.dumps(_models_body()), number)
+            names = CURRENT_MODELS if self.fake.mode == "k2.6" else tuple(PRICES)
+            self._send_json(200, orjson.dumps(_models_body(names)), number)
         elif route == ("GET", "/users/me/balance"):
             payload = {"code": 0, "data": dict(self.fake.balance), "scode": "0x0", "status": True}
             self._send_json(200, orjson.dumps(payload), number)
@@ -313,7 +321,15 @@ class _Handler(BaseHTTPRequestHandler):
             why = "the body is not a JSON object" if malformed else "the body is empty"
             self._send_json(400, error_body("invalid_request_error", why), number)
             return
+        if self.fake.mode == "k2.6":
+            rejected = check_request(body)
+            if rejected is not None:
+                payload = error_body(rejected.error_type or "", rejected.message or "")
+                self._send_json(rejected.status, payload, number)
+                return
         reply = self.fake._script.next_reply(body)
+        if self.fake.mode == "k2.6":
+            reply = shape_reply(reply, body)
         if reply.latency_s > 0:
             time.sleep(reply.latency_s)
         extra = dict(reply.headers)
@@ -380,8 +396,8 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _models_body() -> dict[str, Any]:
+def _models_body(names: Sequence[str]) -> dict[str, Any]:
     return {
         "object": "list",
-        "data": [{"id": name, "object": "model", "created": 0, "owned_by": "moonshot"} for name in PRICES],
+        "data": [{"id": name, "object": "model", "created": 0, "owned_by": "moonshot"} for name in names],
     }

@@ -57,7 +57,7 @@ def _jsonable_object(value: Any) -> Any:
 
 
 def usage_to_json(usage: Usage) -> dict[str, int]:
-    """Return ``usage`` as a dict of its counters (``estimated_requests`` only when not zero)."""
+    """Return ``usage`` as a dict of its counters (the optional ones only when not zero)."""
     out = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -68,6 +68,8 @@ def usage_to_json(usage: Usage) -> dict[str, int]:
     }
     if usage.estimated_requests:
         out["estimated_requests"] = usage.estimated_requests
+    if usage.reasoning_tokens:
+        out["reasoning_tokens"] = usage.reasoning_tokens
     return out
 
 

@@ -27,6 +27,7 @@ from agentkit.messages import (
     ToolCall,
     ToolCallFinished,
     ToolCallStarted,
+    ToolMessage,
     TurnFinished,
 )
 from agentkit.tracing._codec import (
@@ -155,7 +156,7 @@ class RecordEncoder:
             "duration_s": event.duration_s,
             "key": event.key,
             "call": _call_json(call),
-            "result": {"content": result.content, "is_error": result.is_error},
+            "result": _tool_result(result),
         }
         if event.retry:
             record["retry"] = event.retry
@@ -233,3 +234,10 @@ _HANDLERS: dict[type[Any], Callable[[RecordEncoder, Any, int], dict[str, Any] | 
     RunPaused: RecordEncoder._paused,
     PlanUpdated: RecordEncoder._plan,
 }
+
+
+def _tool_result(result: ToolMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"content": result.content, "is_error": result.is_error}
+    if result.images:
+        out["images"] = [image.url for image in result.images]
+    return out

@@ -21,8 +21,11 @@ from agentkit.messages import Message, message_from_dict
 from agentkit.model_types import ToolDefinition
 from agentkit.tracing._codec import SAME_TOOLS, tool_definition_from_json
 from agentkit.tracing._records import FORMAT_NAME, FORMAT_VERSION
+from agentkit.tracing.blobs import BLOB_REF, resolve_blobs
 
 __all__ = ["Trace", "TruncatedTraceWarning", "read_trace", "read_traces"]
+
+BLOB_MARK = f'"{BLOB_REF}'.encode()
 
 
 class TruncatedTraceWarning(UserWarning):
@@ -136,6 +139,7 @@ def _decode_lines(source: str, lines: list[bytes]) -> tuple[list[tuple[int, dict
     while lines and not lines[-1].strip():
         lines.pop()
     out: list[tuple[int, dict[str, Any]]] = []
+    blobs: dict[str, str] = {}
     truncated = False
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -154,6 +158,14 @@ def _decode_lines(source: str, lines: list[bytes]) -> tuple[list[tuple[int, dict
             raise TraceFormatError(f"{source}:{number}: not a JSON record ({err})") from None
         if not isinstance(record, dict):
             raise TraceFormatError(f"{source}:{number}: a record must be a JSON object")
+        if record.get("type") == "blob":
+            blobs[str(record.get("sha256"))] = str(record.get("data"))
+            continue
+        if BLOB_MARK in line:
+            try:
+                record = resolve_blobs(record, blobs)
+            except TraceFormatError as err:
+                raise TraceFormatError(f"{source}:{number}: {err}") from None
         out.append((number, record))
     return out, truncated
 

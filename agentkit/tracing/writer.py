@@ -23,6 +23,7 @@ from agentkit.hooks import RunHooks
 from agentkit.messages import Event, RunStarted
 from agentkit.tracing._records import RecordEncoder
 from agentkit.tracing._redact import Redactor
+from agentkit.tracing.blobs import DATA_IMAGE, extract_blobs
 
 __all__ = ["TRACE_DIR_ENV", "Origin", "TraceWriter", "trace_hook"]
 
@@ -74,6 +75,7 @@ class TraceWriter(RunHooks):
         self._encoder: RecordEncoder | None = None
         self._file: IO[bytes] | None = None
         self._pending: dict[str, Any] | None = None
+        self._blobs: set[str] = set()
         self.path: Path | None = None
 
     def on_event(self, event: Event) -> None:
@@ -122,13 +124,21 @@ class TraceWriter(RunHooks):
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self._file is not None
-        try:
-            encoded = orjson.dumps(record, default=str, option=_OPTIONS)
-        except TypeError:  # a dict key that is not a str
-            encoded = orjson.dumps(record, default=str, option=_ANY_KEYS)
+        encoded = _dumps(record)
+        if record.get("type") == "header":
+            self._blobs = set()
+        elif DATA_IMAGE in encoded:
+            # Inline images would be repeated in every later request of the run: each is written
+            # once as a blob record and referenced by hash (see agentkit.tracing.blobs).
+            record = extract_blobs(record, self._blobs, self._write_blob)
+            encoded = _dumps(record)
         self._file.write(self._redactor.redact(encoded))  # our files are unbuffered: one write call
         if self._file is self._target:
             self._file.flush()  # a caller's file object may buffer
+
+    def _write_blob(self, blob: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(self._redactor.redact(_dumps(blob)))
 
     def _finish(self) -> None:
         if self._file is not None and self._file is not self._target:
@@ -136,6 +146,13 @@ class TraceWriter(RunHooks):
         self._file = None
         self._encoder = None
         self._pending = None
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record, default=str, option=_OPTIONS)
+    except TypeError:  # a dict key that is not a str
+        return orjson.dumps(record, default=str, option=_ANY_KEYS)
 
 
 def _open(path: Path) -> IO[bytes]:

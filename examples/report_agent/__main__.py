@@ -1,7 +1,7 @@
 """Run the data-analysis report agent: offline (replaying the bundled trace) or live.
 
     python -m examples.report_agent                        # offline, no key, no network
-    python -m examples.report_agent --live ["my question"] # Kimi-K2 (MOONSHOT_API_KEY)
+    python -m examples.report_agent --live ["my question"] # kimi-k2.6 or MOONSHOT_MODEL (MOONSHOT_API_KEY)
     python -m examples.report_agent --base-url URL --model NAME ["my question"]
     ... --record my-trace.jsonl                            # live runs: save a new trace
 
@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the demo."""
     parser = argparse.ArgumentParser(description="The data-analysis report demo.")
     parser.add_argument("prompt", nargs="?", help="your own question about the data (live runs only)")
-    parser.add_argument("--live", action="store_true", help="call Kimi-K2 (needs MOONSHOT_API_KEY)")
+    parser.add_argument(
+        "--live", action="store_true", help="call Kimi (kimi-k2.6 or MOONSHOT_MODEL; needs MOONSHOT_API_KEY)"
+    )
     parser.add_argument("--base-url", help="any OpenAI-compatible server instead of Moonshot")
     parser.add_argument("--model", help="model name (default: MOONSHOT_MODEL or agentkit's Kimi default)")
     parser.add_argument("--record", type=Path, help="live runs: save the run as a trace file")

@@ -1,7 +1,7 @@
 """Run the concert-trip planner: offline (replaying the bundled trace) or live.
 
     python -m examples.trip_planner                        # offline, no key, no network
-    python -m examples.trip_planner --live ["my prompt"]   # Kimi-K2 (MOONSHOT_API_KEY)
+    python -m examples.trip_planner --live ["my prompt"]   # kimi-k2.6 or MOONSHOT_MODEL (MOONSHOT_API_KEY)
     python -m examples.trip_planner --base-url URL --model NAME ["my prompt"]   # any OpenAI-compatible server
     ... --record my-trace.jsonl                            # live runs: save a new trace
 
@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the demo."""
     parser = argparse.ArgumentParser(description="The concert-trip planner demo.")
     parser.add_argument("prompt", nargs="?", help="your own request (live runs only)")
-    parser.add_argument("--live", action="store_true", help="call Kimi-K2 (needs MOONSHOT_API_KEY)")
+    parser.add_argument(
+        "--live", action="store_true", help="call Kimi (kimi-k2.6 or MOONSHOT_MODEL; needs MOONSHOT_API_KEY)"
+    )
     parser.add_argument("--base-url", help="any OpenAI-compatible server instead of Moonshot")
     parser.add_argument("--model", help="model name (default: MOONSHOT_MODEL or agentkit's Kimi default)")
     parser.add_argument("--record", type=Path, help="live runs: save the run as a trace file")
