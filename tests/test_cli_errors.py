@@ -119,3 +119,12 @@ def test_version_flag_prints_the_version() -> None:
     done = run_cli("--version")
     assert done.returncode == 0
     assert done.stdout.strip() == agentkit.__version__
+
+
+def test_a_module_level_kimi_agent_runs_on_a_local_server_without_a_key(tmp_path: Path) -> None:
+    """`agent = build(KimiModel())` at import needs no key when --base-url points at a local server."""
+    path = write_agent(tmp_path, KIMI_AT_IMPORT)
+    with FakeKimiServer([Reply.text("21 C")]) as server:
+        done = run_cli("run", f"{path}:agent", "Oslo?", "--base-url", server.base_url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "21 C"

@@ -425,11 +425,15 @@ async def test_api_key_never_leaks(fake_kimi: FakeKimiServer, caplog: pytest.Log
         assert KEY[6:20] not in text
 
 
-def test_missing_key_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without api_key or MOONSHOT_API_KEY, KimiModel says which variable to set."""
+async def test_missing_key_is_a_user_error_at_the_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a key KimiModel can be built (a module-level agent imports); its first request says why not."""
     monkeypatch.delenv("MOONSHOT_API_KEY", raising=False)
+    model = KimiModel()  # no error: the CLI may still point the agent at a local server
     with pytest.raises(UserError, match="MOONSHOT_API_KEY"):
-        KimiModel()
+        model.check_key()
+    async with model:
+        with pytest.raises(UserError, match="MOONSHOT_API_KEY"):
+            await model.complete(ASK)
 
 
 def test_environment_configures_key_url_and_model(monkeypatch: pytest.MonkeyPatch) -> None:

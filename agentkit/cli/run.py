@@ -250,6 +250,9 @@ def run(
             raise CliError("--json and --stream cannot be combined", hint="pick one")
         inv = Invocation(session=session, trace=trace, stream=stream, json=json_, yes=yes, progress=not quiet)
         the_agent = load_agent(agent, build_model(model, base_url))
+        check_key = getattr(the_agent.model, "check_key", None)
+        if check_key is not None:  # before any progress line: a missing key is a usage problem
+            check_key()
         if session is not None and the_agent.memory is None:
             raise CliError(
                 f"--session needs an agent with a memory; {agent} has none",

@@ -235,8 +235,9 @@ class KimiModel(OpenAICompatModel):
     ) -> None:
         name = model_name or os.environ.get("MOONSHOT_MODEL") or DEFAULT_KIMI_MODEL
         key = api_key or os.environ.get("MOONSHOT_API_KEY")
-        if not key and openai_client is None:
-            raise UserError("no Kimi API key: set the MOONSHOT_API_KEY environment variable or pass api_key=")
+        # A model built without a key (a module-level agent imported before the key is set, a
+        # CLI pointing it elsewhere with --base-url) fails on its first request, not on import.
+        missing = not key and openai_client is None
         self._builtin_tools = tuple(_builtin(t) for t in builtin_tools)
         chosen = kimi_profile_for(name) if profile is KIMI_PROFILE else profile
         if thinking is not None:
@@ -246,12 +247,16 @@ class KimiModel(OpenAICompatModel):
         super().__init__(
             name,
             base_url=base_url or os.environ.get("MOONSHOT_BASE_URL") or KIMI_BASE_URL,
-            api_key=key,
+            api_key=key or "missing-key",  # never sent: the first request raises instead
             profile=chosen,
             http_client=http_client,
             openai_client=openai_client,
             settings=settings,
         )
+        if missing:
+            self._missing_key = UserError(
+                "no Kimi API key: set the MOONSHOT_API_KEY environment variable or pass api_key="
+            )
 
     @property
     def context_window(self) -> int | None:

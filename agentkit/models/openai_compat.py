@@ -31,6 +31,7 @@ from agentkit.exceptions import (
     ModelHTTPError,
     ModelResponseError,
     ModelRetiredError,
+    UserError,
 )
 from agentkit.models._http import (
     complete_nonempty,
@@ -193,6 +194,8 @@ class OpenAICompatModel:
         settings: ModelSettings | None = None,
     ) -> None:
         self._owns_client = openai_client is None and http_client is None
+        #: Raised by the first request when the model was built without the key it needs.
+        self._missing_key: UserError | None = None
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
         register_secret(api_key)  # kept out of traces, logs and CLI output (agentkit._secrets)
         if openai_client is not None:
@@ -390,10 +393,20 @@ class OpenAICompatModel:
 
     # --- sending --------------------------------------------------------------------------------
 
+    def check_key(self) -> None:
+        """Raise now what the first request would: the key this model needs is missing.
+
+        Raises:
+            UserError: the model was built without the API key its endpoint needs.
+        """
+        if self._missing_key is not None:
+            raise self._missing_key
+
     async def _post(
         self, content: bytes | None, *, stream: bool, method: str = "POST", path: str = "/chat/completions"
     ) -> tuple[httpx2.Response, int]:
         """Send, retrying per the profile; return the response and how many attempts failed first."""
+        self.check_key()  # checked when a request is made, not at construction
         policy = self._profile.retry
         attempt = repeats = 0
         previous: ModelError | None = None
