@@ -258,9 +258,9 @@ def test_allowing_a_tool_that_is_not_served_or_needs_no_approval_is_refused() ->
 
 
 def test_a_non_loopback_host_without_a_token_is_refused_in_one_line(served: Path) -> None:
-    """`--http --host 0.0.0.0` without a token exits 1 with a one-line reason, before listening."""
+    """`--http --host 0.0.0.0` without a token exits 2 (a usage problem) with a one-line reason, unheard."""
     result = CliRunner().invoke(app, ["mcp", "serve", f"{served}:tools", "--http", "--host", "0.0.0.0"])  # noqa: S104
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: refusing to serve MCP on 0.0.0.0 without a token")
