@@ -49,6 +49,17 @@ def _page(tmp_path: Path) -> Path:
     return page
 
 
+def _dom(browser: str, page: Path) -> str:
+    """The page's DOM after its scripts ran, as headless Chromium dumps it."""
+    return subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
+        [browser, *_BROWSER_FLAGS, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+
+
 def _browser() -> str:
     if CHROMIUM is None:
         if REQUIRED:
@@ -61,13 +72,7 @@ def test_viewer_draws_parallel_calls_as_overlapping_bars(tmp_path: Path) -> None
     """In the rendered DOM every span has a row, and the two parallel tool-call bars overlap."""
     browser = _browser()
     page = _page(tmp_path)
-    dom = subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
-        [browser, *_BROWSER_FLAGS, "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout
+    dom = _dom(browser, page)
     rows = re.findall(r'<div class="row ([a-z_]+)[^"]*" data-kind', dom)
     assert rows == ["run", "turn", "model_call", "tool_call", "tool_call", "turn", "model_call"]
     bars = [
@@ -86,13 +91,7 @@ def test_viewer_draws_parallel_calls_as_overlapping_bars(tmp_path: Path) -> None
 def test_viewer_has_a_time_axis_and_tells_parallel_calls_apart(tmp_path: Path) -> None:
     """A sticky time axis labels the lane, and two calls of one tool show their arguments in the row name."""
     browser = _browser()
-    dom = subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
-        [browser, *_BROWSER_FLAGS, "--dump-dom", _page(tmp_path).as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout
+    dom = _dom(browser, _page(tmp_path))
     ticks = re.findall(r'<span class="tick" style="left: (\d+)%;">([^<]+)</span>', dom)
     assert [left for left, _ in ticks] == ["0", "25", "50", "75", "100"]
     assert ticks[0][1] == "0.0 ms"
@@ -143,12 +142,6 @@ def test_hostile_tool_results_cannot_blank_the_viewer(tmp_path: Path) -> None:
     Agent(model, tools=[fetch_page], name="viewer").run_sync("<!--<script> read them", trace=path)
     page = tmp_path / "hostile.html"
     page.write_text(render_html(read_trace(path)), encoding="utf-8")
-    dom = subprocess.run(  # noqa: S603 - our own browser path and a file URI we wrote
-        [browser, *_BROWSER_FLAGS, "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout
+    dom = _dom(browser, page)
     rows = re.findall(r'<div class="row ([a-z_]+)[^"]*" data-kind', dom)
     assert rows == ["run", "turn", "model_call", "tool_call", "tool_call", "tool_call", "turn", "model_call"]
