@@ -1,8 +1,8 @@
 """agentkit: typed, parallel, testable tool-calling agents for Kimi-K2 and OpenAI-compatible models.
 
 The public API is this module's ``__all__``; models live in
-:mod:`agentkit.models`, errors in :mod:`agentkit.exceptions`, test doubles
-and the loopback fake Kimi server in :mod:`agentkit.testing`.
+[`agentkit.models`][], errors in [`agentkit.exceptions`][], test doubles
+and the loopback fake Kimi server in [`agentkit.testing`][].
 """
 
 from agentkit._run_context import RunContext

@@ -5,9 +5,9 @@ started it:
 
 - it charges its usage and cost to the calling run as it goes (through
   ``RunContext.budget``), so the caller's limits apply to both and the caller's
-  :class:`~agentkit.RunResult` includes the sub-run's usage and cost; the inner
+  [`RunResult`][agentkit.RunResult] includes the sub-run's usage and cost; the inner
   agent's own limits apply too;
-- its :class:`~agentkit.messages.RunStarted` names the caller's run and tool call
+- its [`RunStarted`][agentkit.messages.RunStarted] names the caller's run and tool call
   (``parent_run_id``, ``parent_tool_call_key``), so a trace can nest it;
 - it keeps its own conversation: a memory session when ``session=`` is given
   (the inner agent needs a ``memory``), else a fresh one per call;
@@ -35,7 +35,7 @@ __all__ = ["agent_tool"]
 def agent_tool(
     agent: Agent[Any], *, name: str | None = None, description: str | None = None, session: str | None = None
 ) -> Tool:
-    """Return a :class:`Tool` that runs ``agent`` on the task the model gives it."""
+    """Return a `Tool` that runs ``agent`` on the task the model gives it."""
     tool_name = name or agent.name
     text = description or f"Ask the {agent.name} agent to carry out a task; it answers with its result."
 

@@ -1,10 +1,10 @@
 """The approval step: before a turn's calls run, gate those of tools that ``requires_approval``.
 
-:func:`review` sorts a turn's calls into those to run (approved, possibly with
+`review` sorts a turn's calls into those to run (approved, possibly with
 edited arguments), those answered without running (rejected) and those left
 waiting (no decision yet: the run pauses). It emits
-:class:`~agentkit.messages.ApprovalRequested` and
-:class:`~agentkit.messages.ApprovalDecided` events, so traces and UIs see every
+[`ApprovalRequested`][agentkit.messages.ApprovalRequested] and
+[`ApprovalDecided`][agentkit.messages.ApprovalDecided] events, so traces and UIs see every
 decision. Calls whose arguments fail validation are not gated: they run and
 fail as usual, and the model is asked to fix them. Every call is known by
 agentkit's key (turn and position in the answer), never by the model's id.
@@ -143,7 +143,7 @@ def _apply(
 def check_decisions(
     state: RunState, decisions: Mapping[str, Decision], toolset: Toolset
 ) -> dict[str, Decision]:
-    """Check decisions given to ``resume`` (keyed by :attr:`PendingCall.key`) before the run continues.
+    """Check decisions given to ``resume`` (keyed by `PendingCall.key`) before the run continues.
 
     Raises:
         RunStateError: a decision names no pending call's key (a model's call id is not a

@@ -3,7 +3,7 @@
 While the model streams a message of several tool calls, a call is complete
 as soon as its arguments close a JSON object (checked when a fragment ends with
 ``}``), and at the latest when the first delta of the next call arrives or the
-message ends. :class:`EarlyStarter` watches the deltas and launches every
+message ends. `EarlyStarter` watches the deltas and launches every
 complete call whose arguments parse as a JSON object, in the turn's task group.
 The tool phase then reuses each launch whose call is the one in the final
 message at the same position (same id and name, arguments equal as JSON) and

@@ -2,13 +2,13 @@
 
 agentkit never prints: its events go through the standard ``logging``
 logger named ``agentkit`` (and children such as ``agentkit.models``), which
-carries a :class:`logging.NullHandler` (the library convention), so nothing
+carries a `logging.NullHandler` (the library convention), so nothing
 reaches stderr, at any level, until the application configures logging
 (``logging.basicConfig(level=logging.INFO)``, or a handler on ``agentkit``).
 Each record's message is the event rendered as ``key=value`` pairs, and the
 event dict itself is attached as ``record.event_dict`` for structured
 handlers (e.g. structlog's ``ProcessorFormatter``) and for tests. String values are
-redacted first (API keys, credentials; see :mod:`agentkit.tracing._redact`).
+redacted first (API keys, credentials; see [`agentkit.tracing._redact`][]).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ build the request -> call the model -> account usage and check limits ->
 run the tool calls (concurrently) -> apply the results -> next turn, until a
 final answer, a valid structured output, or a limit. Whatever ends the run,
 the conversation so far is kept: on the result, or on the raised
-:class:`~agentkit.exceptions.RunError`.
+[`RunError`][agentkit.exceptions.RunError].
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ async def run_loop(
     resume: Resume | None = None,
     parent: Parent | None = None,
 ) -> RunResult[Any]:
-    """Run the conversation to its end (or a pause) and return the :class:`RunResult`.
+    """Run the conversation to its end (or a pause) and return the `RunResult`.
 
     ``emit`` receives every event (after the hooks' ``on_event``). With
     ``resume``, a paused run continues from its state instead of ``prompt``;

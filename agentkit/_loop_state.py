@@ -1,7 +1,7 @@
 """The loop's state: the agent's fixed configuration and one run's mutable state.
 
-:func:`start` builds a fresh run's state; :func:`restore` rebuilds a paused run's
-from its :class:`~agentkit.run_state.RunState`.
+`start` builds a fresh run's state; `restore` rebuilds a paused run's
+from its [`RunState`][agentkit.run_state.RunState].
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class HookPoints:
     """A run's hooks, grouped by the loop points they override (the loop skips the rest).
 
     Most hooks override one or two methods (a trace writer only ``on_event``), so calling
-    every hook at every point would build a :class:`RunInfo` and await a no-op per hook.
+    every hook at every point would build a `RunInfo` and await a no-op per hook.
     """
 
     before_model_call: tuple[RunHooks, ...] = ()

@@ -1,6 +1,6 @@
 """A fast path in front of jsonschema for the arguments models usually send.
 
-:func:`compile_precheck` turns the common subset of JSON Schema (types, enums,
+`compile_precheck` turns the common subset of JSON Schema (types, enums,
 required, properties, bounds) into nested closures that answer "certainly
 valid" in a fraction of jsonschema's time, and decline ("ask jsonschema")
 otherwise. jsonschema stays the judge and the writer of error messages.

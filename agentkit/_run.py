@@ -1,7 +1,7 @@
 """One prepared run: what every entry point (run, stream, resume, agents as tools) executes.
 
-:meth:`Agent.prepare <agentkit.Agent.prepare>` turns an agent and a call's options into a
-:class:`Run`: the loop configuration with this run's tools (tool sources asked once), the
+[`Agent.prepare`][agentkit.Agent.prepare] turns an agent and a call's options into a
+`Run`: the loop configuration with this run's tools (tool sources asked once), the
 options resolved (session history, trace and prefill hooks), and, for a resume, the paused
 state with its checked decisions. The entry points differ only in how they drive it.
 """

@@ -21,7 +21,7 @@ _IDEMPOTENCY_KEY: ContextVar[str | None] = ContextVar("agentkit_idempotency_key"
 
 @contextmanager
 def idempotency_scope(key: str | None) -> Iterator[None]:
-    """Make ``key`` what :meth:`RunContext.current_idempotency_key` returns inside the block."""
+    """Make ``key`` what `RunContext.current_idempotency_key` returns inside the block."""
     token = _IDEMPOTENCY_KEY.set(key)
     try:
         yield
@@ -58,7 +58,7 @@ class RunContext(Generic[DepsT]):
         tool_call_id: the model's id of the call being run, as sent on the wire (``None``
             outside a tool call); the model chooses it and may repeat it.
         tool_call_key: agentkit's key of the call being run, unique in the run (turn and
-            position, see :func:`agentkit.messages.tool_call_key`); ``None`` outside a tool call.
+            position, see [`agentkit.messages.tool_call_key`][]); ``None`` outside a tool call.
         retry: how many earlier calls of this tool failed in this run.
         budget: the run's usage budget; an agent used as a tool charges its sub-run's
             usage and cost to it, so limits and cost are shared (``None`` outside a run).

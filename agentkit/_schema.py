@@ -2,7 +2,7 @@
 
 Pure functions, run once when a tool is declared. The schema comes from
 pydantic (public API only): each parameter becomes a field of an arguments
-model built with :func:`pydantic.create_model`, so the same model that made the
+model built with `pydantic.create_model`, so the same model that made the
 schema later coerces validated arguments into real Python objects. Parameter
 descriptions come from the docstring (Google, NumPy or Sphinx, parsed with
 griffe); a ``Field(description=...)`` on the parameter wins over the docstring,
@@ -174,7 +174,7 @@ def function_schema(
     docstring_format: DocstringFormat = "auto",
     localns: Mapping[str, Any] | None = None,
 ) -> FunctionSchema:
-    """Build the :class:`FunctionSchema` of ``fn``, exposed to the model as ``name``.
+    """Build the `FunctionSchema` of ``fn``, exposed to the model as ``name``.
 
     ``localns`` resolves string annotations that name local variables (a tool
     defined inside a function in a module using ``from __future__ import annotations``).

@@ -1,7 +1,7 @@
 """The secrets this process holds, so every sink can keep them out of what it writes.
 
 A provider given an API key (``KimiModel(api_key=...)``, a key from the environment, a
-ready client's key) registers it here; :class:`agentkit.tracing.Redactor` (trace files,
+ready client's key) registers it here; [`agentkit.tracing.Redactor`][] (trace files,
 the HTML viewer, OpenTelemetry, logs, CLI output) replaces every registered secret
 wherever it appears. Registration is process-wide on purpose: a key must stay secret in
 every run and sink of the process, whichever created it first. Nothing here is ever

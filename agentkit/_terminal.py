@@ -3,7 +3,7 @@ r"""Text for terminals: model and tool text cannot drive the terminal it is prin
 Model output and tool results are hostile input. Printed as they are, an escape
 sequence in them can write the clipboard (OSC 52), retitle the window, move the
 cursor to overwrite earlier lines, or hide text; a carriage return or a bidi
-override can make a line read differently from what it holds. :func:`terminal_safe`
+override can make a line read differently from what it holds. `terminal_safe`
 shows every such character as a visible ``\uXXXX`` escape instead, so the text
 cannot act on the terminal and nothing is silently lost. Every CLI output of
 model, tool or trace text goes through it (``agentkit.cli._echo.echo``).

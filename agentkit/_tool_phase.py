@@ -1,7 +1,7 @@
 """The tool phase of a turn: gate the calls, run them, apply the results in the model's order.
 
-Calls of tools that need approval go through :mod:`agentkit._approval` first; when
-some still wait for a decision the turn pauses (:class:`~agentkit._loop_state.Paused`).
+Calls of tools that need approval go through [`agentkit._approval`][] first; when
+some still wait for a decision the turn pauses ([`Paused`][agentkit._loop_state.Paused]).
 Calls are known by their position in the answer (agentkit's key), never by the model's
 id; calls of one answer sharing an id are refused, each with an error result.
 """

@@ -1,8 +1,8 @@
 """Run one turn's tool calls: concurrently, capped, in the model's order.
 
-Every call ends as exactly one :class:`ToolMessage`, whatever happens:
+Every call ends as exactly one `ToolMessage`, whatever happens:
 malformed arguments, an unknown tool, an exception, a timeout. Nothing here
-raises out of a call except cancellation; a :class:`StopRun` is reported in
+raises out of a call except cancellation; a `StopRun` is reported in
 the outcome so the loop can end the run after the batch has finished.
 """
 
@@ -40,7 +40,7 @@ class CallOutcome:
     stop: StopRun | None = None
 
 
-#: A call to run with agentkit's key for it (see :func:`agentkit.messages.tool_call_key`).
+#: A call to run with agentkit's key for it (see [`agentkit.messages.tool_call_key`][]).
 KeyedCall = tuple[str, ToolCall]
 
 

@@ -8,13 +8,13 @@ it) and a draft-04 ``"exclusiveMinimum": true`` mean what their authors meant.
 
 The schema itself is checked against its dialect's metaschema when the tool is
 built: ``{"type": "float"}`` or ``"required": true`` is a
-:class:`~agentkit.exceptions.ToolDefinitionError` then, not a failure on every
+[`ToolDefinitionError`][agentkit.exceptions.ToolDefinitionError] then, not a failure on every
 call later.
 
 ``pattern`` is an ECMA-262 regular expression in JSON Schema. Python's ``re``
 reads most of them the same way, but not all (``\p{L}``, ``(?<name>...)``).
 A pattern Python cannot compile stays in the schema the model sees and is not
-checked locally (the server that wrote it still checks it); :func:`validator_for`
+checked locally (the server that wrote it still checks it); `validator_for`
 reports it so the caller can say so.
 
 >>> validator, unchecked = validator_for(

@@ -49,7 +49,7 @@ from agentkit.usage import UsageLimits
 
 __all__ = ["Agent", "RunStream"]
 
-#: Agents swapped in by :meth:`Agent.override` for the current context (tests), by original agent.
+#: Agents swapped in by `Agent.override` for the current context (tests), by original agent.
 _OVERRIDES: contextvars.ContextVar[Mapping[Agent[Any], Agent[Any]] | None] = contextvars.ContextVar(
     "agentkit_agent_overrides", default=None
 )
@@ -59,10 +59,10 @@ class Agent(Generic[OutputT]):
     """A configured agent; one instance serves any number of concurrent runs.
 
     Args:
-        model: the model provider (e.g. :class:`agentkit.models.KimiModel`).
+        model: the model provider (e.g. [`agentkit.models.KimiModel`][]).
         instructions: the system prompt.
         tools: ``@tool``-decorated functions (plain functions are wrapped), and
-            :class:`~agentkit.tool.ToolSource` objects (e.g. an MCP server's tools),
+            [`ToolSource`][agentkit.tool.ToolSource] objects (e.g. an MCP server's tools),
             asked for their current tools at the start of every run.
         output_type: ``str`` for a text answer, or a type (pydantic model,
             dataclass, TypedDict, ...) the final answer must validate against.
@@ -74,12 +74,12 @@ class Agent(Generic[OutputT]):
         output_retries: invalid final outputs allowed before ``OutputValidationError``.
         max_concurrency: tool calls running at once within one run.
         name: the agent's name in logs and traces.
-        hooks: :class:`~agentkit.hooks.RunHooks` attached to every run (tracing, memory, ...).
+        hooks: [`RunHooks`][agentkit.hooks.RunHooks] attached to every run (tracing, memory, ...).
         memory: where ``run(..., session=...)`` loads and stores conversations.
         tool_choice: the default ``tool_choice`` of every run (``"auto"``, ``"none"``,
             ``"required"`` or a tool name); ``run(..., tool_choice=...)`` overrides it.
         approve: decides on calls of tools declared ``requires_approval`` (see
-            :mod:`agentkit.approval`); without one such a call pauses the run.
+            [`agentkit.approval`][]); without one such a call pauses the run.
     """
 
     @overload
@@ -166,7 +166,7 @@ class Agent(Generic[OutputT]):
         )
 
     # An agent is a frozen configuration: these read the one record runs use, and a change is
-    # a new agent (:meth:`replace`), so what a run does and what the agent says can never differ.
+    # a new agent (`replace`), so what a run does and what the agent says can never differ.
 
     @property
     def model(self) -> Model:
@@ -265,9 +265,9 @@ class Agent(Generic[OutputT]):
         memory: Memory | None = None,
         instructions: str | None = None,
     ) -> Iterator[Agent[OutputT]]:
-        """Within the ``with`` block, runs of this agent use a :meth:`replace`-d copy (for tests).
+        """Within the ``with`` block, runs of this agent use a `replace`-d copy (for tests).
 
-        Unlike :meth:`replace`, code that holds this very agent (a module-level agent your
+        Unlike `replace`, code that holds this very agent (a module-level agent your
         application imports) picks up the change: ``run``, ``run_sync``, ``stream`` and
         ``resume`` use the copy while the block lasts, in this context (tasks and threads
         started from it included). The agent itself is not modified.
@@ -297,7 +297,7 @@ class Agent(Generic[OutputT]):
             _OVERRIDES.reset(token)
 
     def _overridden(self) -> Agent[OutputT] | None:
-        """The copy :meth:`override` put in place of this agent here, if any."""
+        """The copy `override` put in place of this agent here, if any."""
         overrides = _OVERRIDES.get()
         return None if overrides is None else overrides.get(self)
 
@@ -305,7 +305,7 @@ class Agent(Generic[OutputT]):
         """Run the agent on ``prompt`` until it gives a final answer.
 
         ``prompt=None`` continues from ``message_history`` alone. Keyword
-        options are those of :class:`agentkit.result.RunOptions`.
+        options are those of [`agentkit.result.RunOptions`][].
 
         Raises:
             RunError: a limit or a failure ended the run (``.messages`` keeps the conversation).
@@ -325,7 +325,7 @@ class Agent(Generic[OutputT]):
     ) -> Run[OutputT]:
         """The run ``options`` ask for, ready to execute: what every entry point does first.
 
-        ``run``, ``stream``, ``resume``, ``resume_stream`` and :meth:`as_tool` all prepare a run and
+        ``run``, ``stream``, ``resume``, ``resume_stream`` and `as_tool` all prepare a run and
         then drive it. Tool sources are asked for their current tools, the session's history is loaded, trace
         and prefill hooks are attached, and a paused ``state``'s ``decisions`` are checked.
 
@@ -388,7 +388,7 @@ class Agent(Generic[OutputT]):
     def as_tool(
         self, *, name: str | None = None, description: str | None = None, session: str | None = None
     ) -> Tool:
-        """This agent as a tool another agent can call (see :mod:`agentkit._agent_tool`).
+        """This agent as a tool another agent can call (see `agentkit._agent_tool`).
 
         The sub-run shares the calling run's usage limits and cost (its usage rolls up
         into the caller's result), names the caller's run in its ``RunStarted`` event
@@ -407,13 +407,13 @@ class Agent(Generic[OutputT]):
     async def resume(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
     ) -> RunResult[OutputT]:
-        """Continue a paused run (see :mod:`agentkit.approval`), here or in another process.
+        """Continue a paused run (see [`agentkit.approval`][]), here or in another process.
 
-        ``decisions`` maps a pending call's key (:attr:`~agentkit.approval.PendingCall.key`,
-        never the model's call id) to :class:`~agentkit.approval.Approve`,
-        :class:`~agentkit.approval.Reject` or :class:`~agentkit.approval.EditArguments`;
+        ``decisions`` maps a pending call's key ([`key`][agentkit.approval.PendingCall],
+        never the model's call id) to [`Approve`][agentkit.approval.Approve],
+        [`Reject`][agentkit.approval.Reject] or [`EditArguments`][agentkit.approval.EditArguments];
         calls left without one go to ``approve=`` if given, or the run pauses again.
-        Options are those of :meth:`run` (``deps``, ``session``, ``trace``, hooks...),
+        Options are those of `run` (``deps``, ``session``, ``trace``, hooks...),
         except ``message_history`` and ``prefill``: the conversation is the state's.
 
         Raises:
@@ -429,7 +429,7 @@ class Agent(Generic[OutputT]):
     def resume_stream(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
     ) -> RunStream[OutputT]:
-        """:meth:`resume` with live events, like :meth:`stream` (``async with agent.resume_stream(s)``).
+        """`resume` with live events, like `stream` (``async with agent.resume_stream(s)``).
 
         Raises (from the iteration):
             RunStateError: a decision names no pending call, or edited arguments are invalid.
@@ -446,7 +446,7 @@ class Agent(Generic[OutputT]):
     def resume_sync(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None, **options: Unpack[RunKwargs]
     ) -> RunResult[OutputT]:
-        """Blocking :meth:`resume` for scripts (not from inside an event loop)."""
+        """Blocking `resume` for scripts (not from inside an event loop)."""
 
         async def _resume() -> RunResult[OutputT]:
             try:
@@ -459,7 +459,7 @@ class Agent(Generic[OutputT]):
         return anyio.run(_resume)
 
     def run_sync(self, prompt: str | None, **options: Unpack[RunKwargs]) -> RunResult[OutputT]:
-        """Blocking :meth:`run` for scripts and notebooks (not from inside an event loop)."""
+        """Blocking `run` for scripts and notebooks (not from inside an event loop)."""
 
         async def _run() -> RunResult[OutputT]:
             try:
@@ -477,8 +477,8 @@ class Agent(Generic[OutputT]):
 
         Events are text and reasoning deltas, tool calls starting and
         finishing (parallel calls interleave), finished turns, and finally a
-        :class:`~agentkit.messages.FinalResultEvent`; ``run.result`` then
-        holds the :class:`RunResult`.
+        [`FinalResultEvent`][agentkit.messages.FinalResultEvent]; ``run.result`` then
+        holds the `RunResult`.
         """
         if (other := self._overridden()) is not None:
             return other.stream(prompt, **options)

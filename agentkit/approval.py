@@ -3,13 +3,13 @@
 A tool declared ``@tool(requires_approval=True)`` never runs on the model's
 word alone. Before it runs, the loop asks the run's *approver*
 (``Agent(approve=...)`` or ``run(..., approve=...)``): a sync or async
-callable ``(call, arguments) -> Decision`` receiving the :class:`ToolCall` and
+callable ``(call, arguments) -> Decision`` receiving the `ToolCall` and
 its validated arguments. Without an approver the run *pauses*: it returns a
-:class:`~agentkit.RunResult` with ``paused`` true, the waiting calls in
+[`RunResult`][agentkit.RunResult] with ``paused`` true, the waiting calls in
 ``pending`` and the serialisable ``state``; ``agent.resume(state, decisions)``
 continues it later, in this process or another.
 
-Decisions are given by :attr:`PendingCall.key`, a key agentkit assigns to each
+Decisions are given by `PendingCall.key`, a key agentkit assigns to each
 call (unique in the run), never by the model's ``call.id``: the model chooses
 ids and may repeat them, and a decision must only ever apply to the call it
 was shown for. Calls of one answer that share an id are the model's error:
@@ -89,7 +89,7 @@ class PendingCall:
 
     ``key`` is the key to give its decision under (``decisions[p.key] = Approve()``):
     agentkit's key for the call (turn and position, see
-    :func:`~agentkit.messages.tool_call_key`), unique in the run. ``call.id`` is
+    [`tool_call_key`][agentkit.messages.tool_call_key]), unique in the run. ``call.id`` is
     the model's and is only sent back on the wire.
     """
 
@@ -106,7 +106,7 @@ def approve_all(call: ToolCall, arguments: dict[str, Any]) -> Decision:
 def prompt_approver(ask: Callable[[str], str] = input) -> Approver:
     """An approver asking on the terminal: ``y`` approves, ``n`` rejects, ``e`` edits.
 
-    ``ask(question) -> answer`` is called in a worker thread (default :func:`input`),
+    ``ask(question) -> answer`` is called in a worker thread (default `input`),
     so a waiting prompt never blocks the run's other tasks. An edit answer is
     read as a JSON object of arguments; a rejection may give a reason for the model.
     When the input ends (``EOFError``: Ctrl-D, a closed pipe) the call is rejected:

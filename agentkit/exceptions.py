@@ -118,7 +118,7 @@ class RunStateError(UserError):
 class SessionIdError(UserError):
     """A memory session id is empty, too long, or holds control characters (NUL included).
 
-    Every memory backend checks ids the same way (:func:`agentkit.memory.abstract.check_session`),
+    Every memory backend checks ids the same way ([`agentkit.memory.abstract.check_session`][]),
     so an id that one backend stores is stored by all of them.
     """
 
@@ -187,7 +187,7 @@ class MaxTurnsExceeded(RunError):
 
 
 class UsageLimitExceeded(RunError):
-    """A :class:`agentkit.usage.UsageLimits` limit was passed."""
+    """A [`agentkit.usage.UsageLimits`][] limit was passed."""
 
 
 class OutputValidationError(RunError):

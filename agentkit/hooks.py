@@ -1,14 +1,14 @@
 """Hooks: behaviour that attaches around the loop instead of branching inside it.
 
 Tracing, memory, context-window fitting and similar features are
-:class:`RunHooks` subclasses. The loop calls every hook at the same few
+`RunHooks` subclasses. The loop calls every hook at the same few
 points, in the order given:
 
-- :meth:`RunHooks.on_event` for every :data:`~agentkit.messages.Event` (sync, must be cheap);
-- :meth:`RunHooks.before_model_call` to adjust each request before it is sent;
-- :meth:`RunHooks.after_model_call` to adjust each response before the loop acts on it;
-- :meth:`RunHooks.on_model_error` to offer one changed request to retry after a failed model call;
-- :meth:`RunHooks.after_turn` with each completed turn's new messages (an assistant message
+- `RunHooks.on_event` for every [`Event`][agentkit.messages] (sync, must be cheap);
+- `RunHooks.before_model_call` to adjust each request before it is sent;
+- `RunHooks.after_model_call` to adjust each response before the loop acts on it;
+- `RunHooks.on_model_error` to offer one changed request to retry after a failed model call;
+- `RunHooks.after_turn` with each completed turn's new messages (an assistant message
   and all its tool results, or the final answer), so a turn is persisted as one unit.
 
 >>> from agentkit import Agent

@@ -1,6 +1,6 @@
 """Images in messages: a user prompt's pictures and a tool's image results.
 
-An :class:`ImagePart` is one image, held as the URL a model API takes: a ``data:`` URL (base64)
+An `ImagePart` is one image, held as the URL a model API takes: a ``data:`` URL (base64)
 for an image given as bytes or a file, or an ``https://`` / ``ms://`` URL passed through. Only
 PNG, JPEG, WebP and GIF are accepted (what Moonshot's vision models read); the type is taken
 from the bytes, not the file name.
@@ -24,7 +24,7 @@ from agentkit.exceptions import UserError
 
 __all__ = ["MAX_IMAGE_FILE_BYTES", "ImagePart", "ImageSource", "load_image"]
 
-#: The largest file :meth:`ImagePart.from_path` reads (a guard against loading huge files;
+#: The largest file `ImagePart.from_path` reads (a guard against loading huge files;
 #: each model's profile sets the size it accepts).
 MAX_IMAGE_FILE_BYTES: Final = 20 * 1024 * 1024
 
@@ -50,7 +50,7 @@ def _sniff(data: bytes) -> str | None:
 class ImagePart:
     """One image, as the URL sent to the model (a base64 ``data:`` URL, or a remote URL).
 
-    Build it with :meth:`from_bytes`, :meth:`from_path`, :meth:`from_url` or :func:`load_image`.
+    Build it with `from_bytes`, `from_path`, `from_url` or `load_image`.
     """
 
     url: str
@@ -141,12 +141,12 @@ class ImagePart:
         return f"ImagePart({shown})"
 
 
-#: What ``agent.run(prompt, images=[...])`` takes: a path, raw bytes, a URL or an :class:`ImagePart`.
+#: What ``agent.run(prompt, images=[...])`` takes: a path, raw bytes, a URL or an `ImagePart`.
 ImageSource: TypeAlias = "ImagePart | bytes | str | os.PathLike[str]"
 
 
 def load_image(source: ImageSource) -> ImagePart:
-    """Return the :class:`ImagePart` for ``source``.
+    """Return the `ImagePart` for ``source``.
 
     ``bytes`` are the image itself; a ``str`` starting with ``data:``, ``https://``, ``http://``
     or ``ms://`` is a URL; any other ``str`` or path is a file.

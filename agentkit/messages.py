@@ -1,7 +1,7 @@
 """Provider-neutral messages and the events a run emits.
 
 Messages are frozen, slotted dataclasses that round-trip through plain JSON
-(:func:`message_to_dict` / :func:`message_from_dict`) without loss, so a
+(`message_to_dict` / `message_from_dict`) without loss, so a
 history can be stored, traced and replayed exactly. Providers translate these
 to and from their wire format at the boundary and nowhere else.
 
@@ -118,7 +118,7 @@ Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessag
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
-    """Return a JSON-ready dict for ``message`` (the inverse of :func:`message_from_dict`)."""
+    """Return a JSON-ready dict for ``message`` (the inverse of `message_from_dict`)."""
     if isinstance(message, AssistantMessage):
         return _assistant_to_dict(message)
     if isinstance(message, ToolMessage):
@@ -161,7 +161,7 @@ def _assistant_to_dict(message: AssistantMessage) -> dict[str, Any]:
 
 
 def message_from_dict(data: Mapping[str, Any]) -> Message:
-    """Rebuild a message from :func:`message_to_dict` output.
+    """Rebuild a message from `message_to_dict` output.
 
     Raises:
         ValueError: the role is unknown.
@@ -198,7 +198,7 @@ def message_from_dict(data: Mapping[str, Any]) -> Message:
 def tool_call_key(turn: int, index: int) -> str:
     """The key agentkit gives the call at ``index`` of the answer of ``turn``: ``"turn.index"``.
 
-    The model chooses :attr:`ToolCall.id` and may repeat it (two calls in one answer, or an id
+    The model chooses `ToolCall.id` and may repeat it (two calls in one answer, or an id
     from an earlier turn), so agentkit never uses it to tell calls apart: pending calls,
     decisions, events, trace records and durable steps are keyed by this key, unique in a run.
     The id stays what is sent back on the wire.
@@ -290,7 +290,7 @@ class ToolCallFinished:
 
     ``retry`` counts this tool's earlier failed calls in the run (the model repairing a
     call after a tool error; ``RunContext.retry`` inside the tool). ``key`` is agentkit's key
-    for the call (see :func:`tool_call_key`), the same as on its :class:`ToolCallStarted`.
+    for the call (see `tool_call_key`), the same as on its `ToolCallStarted`.
     """
 
     turn: int
@@ -313,7 +313,7 @@ class TurnFinished:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FinalResultEvent:
-    """The run ended; ``result`` is the :class:`agentkit.RunResult`."""
+    """The run ended; ``result`` is the [`agentkit.RunResult`][]."""
 
     result: Any
     kind: Literal["final_result"] = "final_result"
@@ -321,7 +321,7 @@ class FinalResultEvent:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunFailed:
-    """The run ended with ``error`` (a :class:`~agentkit.exceptions.RunError` keeps the messages)."""
+    """The run ended with ``error`` (a [`RunError`][agentkit.exceptions.RunError] keeps the messages)."""
 
     run_id: str
     error: BaseException
@@ -333,7 +333,7 @@ class ApprovalRequested:
     """A call of a tool that ``requires_approval`` waits for a decision (``arguments`` validated).
 
     ``key`` is agentkit's key for the call, the one decisions are given under
-    (:attr:`agentkit.approval.PendingCall.key`).
+    ([`PendingCall.key`][agentkit.approval.PendingCall]).
     """
 
     turn: int
@@ -362,7 +362,7 @@ class ApprovalDecided:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunPaused:
-    """The run stopped to wait for decisions; ``state`` is its :class:`~agentkit.run_state.RunState`."""
+    """The run stopped to wait for decisions; ``state`` is its [`RunState`][agentkit.run_state.RunState]."""
 
     run_id: str
     pending: tuple[Any, ...]  # the PendingCalls
@@ -372,7 +372,7 @@ class RunPaused:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PlanUpdated:
-    """The model updated its plan (``plan`` is an :class:`agentkit.planning.Plan`)."""
+    """The model updated its plan (``plan`` is an [`agentkit.planning.Plan`][])."""
 
     turn: int
     plan: Any

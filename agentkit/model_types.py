@@ -1,9 +1,9 @@
 """The model contract: the Model protocol and the provider-neutral request/response types.
 
-A bottom-layer module (it imports only :mod:`agentkit.messages` and :mod:`agentkit.usage`), so
-tools, hooks, memory and tracing can name a :class:`ModelRequest` or a :class:`ToolDefinition`
-without importing any provider. :mod:`agentkit.models.abstract` re-exports everything here, next
-to the provider configuration (:class:`~agentkit.models.abstract.ModelProfile`).
+A bottom-layer module (it imports only [`agentkit.messages`][] and [`agentkit.usage`][]), so
+tools, hooks, memory and tracing can name a `ModelRequest` or a `ToolDefinition`
+without importing any provider. [`agentkit.models.abstract`][] re-exports everything here, next
+to the provider configuration ([`ModelProfile`][agentkit.models.abstract.ModelProfile]).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class ToolCallDelta:
     arguments: str = ""
 
 
-#: What :meth:`Model.stream` yields; the last item is always the :class:`ModelResponse`.
+#: What `Model.stream` yields; the last item is always the `ModelResponse`.
 ModelStreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | ModelResponse
 
 
@@ -136,5 +136,5 @@ class Model(Protocol):
         ...
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`."""
+        """Send ``request`` and yield deltas as they arrive, then the `ModelResponse`."""
         ...

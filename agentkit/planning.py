@@ -2,7 +2,7 @@
 
 Give an agent the tool and the model may break a task into steps and keep
 their statuses current. Every accepted update is emitted as a
-:class:`~agentkit.messages.PlanUpdated` event (streaming UIs, the CLI progress
+[`PlanUpdated`][agentkit.messages.PlanUpdated] event (streaming UIs, the CLI progress
 view and traces see it) and the latest plan is ``RunResult.plan``, read back
 from the conversation, so it survives sessions and resumed runs too.
 

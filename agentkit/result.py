@@ -54,14 +54,14 @@ class RunResult(Generic[OutputT]):
 
     @property
     def plan(self) -> Plan | None:
-        """The model's latest plan, when it used the ``update_plan`` tool (see :mod:`agentkit.planning`)."""
+        """The model's latest plan, when it used the ``update_plan`` tool (see [`agentkit.planning`][])."""
         from agentkit.planning import current_plan  # noqa: PLC0415 - planning imports tools, which import this
 
         return current_plan(self.messages)
 
     @property
     def paused(self) -> bool:
-        """Whether the run stopped to wait for approval decisions (see :mod:`agentkit.approval`)."""
+        """Whether the run stopped to wait for approval decisions (see [`agentkit.approval`][])."""
         return self.state is not None
 
     @property
@@ -71,7 +71,7 @@ class RunResult(Generic[OutputT]):
 
 
 class RunKwargs(TypedDict, total=False):
-    """Keyword options accepted by ``Agent.run``, ``run_sync`` and ``stream``; see :class:`RunOptions`."""
+    """Keyword options accepted by ``Agent.run``, ``run_sync`` and ``stream``; see `RunOptions`."""
 
     deps: Any
     message_history: Sequence[Message]
@@ -97,12 +97,12 @@ class RunOptions:
     Attributes:
         deps: passed to tools as ``RunContext.deps``.
         message_history: earlier conversation to continue from.
-        max_turns: model turns allowed before :class:`~agentkit.exceptions.MaxTurnsExceeded`.
+        max_turns: model turns allowed before [`MaxTurnsExceeded`][agentkit.exceptions.MaxTurnsExceeded].
         usage_limits: token, request, tool-call and cost limits.
         model_settings: sampling settings merged over the agent's.
         tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a tool name, for the first turn.
         timeout_s: wall-clock limit for the whole run.
-        hooks: extra :class:`~agentkit.hooks.RunHooks` for this run (after the agent's).
+        hooks: extra [`RunHooks`][agentkit.hooks.RunHooks] for this run (after the agent's).
         session: continue and extend this stored session (needs ``Agent(memory=...)``).
         trace: record the run as a JSONL trace: a file path, or a trace writer hook.
         prefill: start the model's answer with this text (Kimi partial mode); the
@@ -114,7 +114,7 @@ class RunOptions:
         run_id: this run's id in results, logs and traces (default: a random one); a
             durable run uses its workflow id.
         images: pictures sent with the prompt (file paths, bytes, URLs or
-            :class:`~agentkit.images.ImagePart`); only vision models take them.
+            [`ImagePart`][agentkit.images.ImagePart]); only vision models take them.
     """
 
     deps: Any = None

@@ -1,7 +1,7 @@
-"""A paused run, as a value that survives a process: :class:`RunState` and its JSON form.
+"""A paused run, as a value that survives a process: `RunState` and its JSON form.
 
 A run pauses when a tool call needs approval and no approver decides
-(see :mod:`agentkit.approval`). Its state holds everything needed to
+(see [`agentkit.approval`][]). Its state holds everything needed to
 continue later, in another process: the conversation (ending with the
 assistant message whose calls wait), the results of that turn's calls that
 already ran, the pending calls with their validated arguments, usage and
@@ -11,7 +11,7 @@ recorded to. Dependencies (``deps``) and hooks are not state: pass them to
 
 The JSON document is versioned: ``{"format": "agentkit-run-state", "version": 2, ...}``.
 A document of another format or a newer version is refused with
-:class:`~agentkit.exceptions.RunStateError`. Version 2 added each pending call's
+[`RunStateError`][agentkit.exceptions.RunStateError]. Version 2 added each pending call's
 ``key``; a version 1 document is still read, each key derived from the call's
 position in the paused message.
 """
@@ -56,7 +56,7 @@ class CallResult:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunState:
-    """Everything a paused run needs to continue; build it from JSON with :meth:`from_json`.
+    """Everything a paused run needs to continue; build it from JSON with `from_json`.
 
     Attributes:
         run_id: the run's id (the resumed run keeps it, so logs and traces join up).
@@ -102,7 +102,7 @@ class RunState:
         return last
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form (the inverse of :meth:`from_dict`)."""
+        """Return the JSON-ready form (the inverse of `from_dict`)."""
         return {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
@@ -132,7 +132,7 @@ class RunState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunState:
-        """Rebuild a state from :meth:`to_dict` output.
+        """Rebuild a state from `to_dict` output.
 
         Raises:
             RunStateError: not a run state, a newer version, or malformed.
@@ -145,7 +145,7 @@ class RunState:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunState:
-        """Rebuild a state from :meth:`to_json` output.
+        """Rebuild a state from `to_json` output.
 
         Raises:
             RunStateError: not JSON, not a run state, a newer version, or malformed.

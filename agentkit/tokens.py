@@ -1,11 +1,11 @@
 """The one home of token counting: a local estimate and the shape of a counter.
 
-A bottom-layer module (it imports only :mod:`agentkit.messages` and the model contract).
-:func:`text_tokens` is the single estimator (ASCII at ~3.5 characters a token);
-:func:`estimate_tokens` applies it to a prompt; :data:`TokenCounter` is what a counter
+A bottom-layer module (it imports only [`agentkit.messages`][] and the model contract).
+`text_tokens` is the single estimator (ASCII at ~3.5 characters a token);
+`estimate_tokens` applies it to a prompt; `TokenCounter` is what a counter
 looks like (the context fitter and the model ladder take one). A provider that can count
-exactly offers a :data:`TokenCounter` of its own (``agentkit.models.moonshot_counter``
-for Kimi). :mod:`agentkit.memory.context` re-exports these names.
+exactly offers a `TokenCounter` of its own (``agentkit.models.moonshot_counter``
+for Kimi). [`agentkit.memory.context`][] re-exports these names.
 
 >>> from agentkit.messages import UserMessage
 >>> estimate_tokens([UserMessage(content="Hello, how are you today?")])
@@ -64,5 +64,5 @@ def estimate_tokens(messages: Sequence[Message], tools: Sequence[ToolDefinition]
 
 
 async def local_counter(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
-    """:func:`estimate_tokens` as a :data:`TokenCounter`."""
+    """`estimate_tokens` as a `TokenCounter`."""
     return estimate_tokens(messages, tools)

@@ -1,8 +1,8 @@
-"""Typed tools: the ``@tool`` decorator, :class:`Tool` and :class:`Toolset`.
+"""Typed tools: the ``@tool`` decorator, `Tool` and `Toolset`.
 
 A tool is a plain (sync or async) function with type hints and a docstring.
 Everything slow happens once, when it is declared: the JSON schema, the
-``jsonschema`` validator and the pydantic arguments model. :meth:`Tool.call`
+``jsonschema`` validator and the pydantic arguments model. `Tool.call`
 then only parses, validates, coerces, runs and serialises.
 
 >>> @tool(timeout=5)
@@ -23,7 +23,7 @@ then only parses, validates, coerces, runs and serialises.
 Return values become the tool message's text: a ``str`` is sent as is, ``None``
 becomes ``"null"``, and anything else (pydantic models, dataclasses, dicts,
 lists, tuples, enums, numbers, dates...) is encoded as JSON by
-:func:`pydantic_core.to_json`; objects it does not know are sent as ``str(obj)``.
+`pydantic_core.to_json`; objects it does not know are sent as ``str(obj)``.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ _JSON_START = frozenset('{["0123456789-tfn')
 class ToolOutput:
     """A tool result with images: ``text`` for the tool message, ``images`` for a vision model.
 
-    Return one from a tool (or return an :class:`~agentkit.images.ImagePart` alone); the
+    Return one from a tool (or return an [`ImagePart`][agentkit.images.ImagePart] alone); the
     images reach the model after the turn's tool results (a model without vision refuses them).
     """
 
@@ -88,7 +88,7 @@ class _Plan:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Tool:
-    """A function the model can call, with its schema. Build one with :func:`tool`.
+    """A function the model can call, with its schema. Build one with `tool`.
 
     Attributes:
         name: the name the model calls the tool by.
@@ -99,7 +99,7 @@ class Tool:
         retries: this tool's retry budget; ``None`` means the agent's default.
         sequential: run this tool alone (a barrier), never concurrently with other calls.
         requires_approval: a call waits for an approval decision before it runs (see
-            :mod:`agentkit.approval`); without an approver the run pauses.
+            [`agentkit.approval`][]); without an approver the run pauses.
         takes_ctx: whether the function has a ``RunContext`` parameter (injected, hidden from the schema).
 
     """
@@ -211,7 +211,7 @@ class Tool:
     async def call(self, arguments: str, ctx: RunContext[Any] | None = None) -> str:
         """Run the tool on the model's raw argument string and return the result as text.
 
-        A result with images gives its text here; :meth:`invoke` keeps the images.
+        A result with images gives its text here; `invoke` keeps the images.
 
         Raises:
             ToolArgumentsError: the arguments are not a JSON object matching the schema
@@ -226,13 +226,13 @@ class Tool:
         return result.text if isinstance(result, ToolOutput) else result
 
     async def invoke(self, arguments: str, ctx: RunContext[Any] | None = None) -> str | ToolOutput:
-        """Run the tool like :meth:`call`, keeping images: what the agent loop calls.
+        """Run the tool like `call`, keeping images: what the agent loop calls.
 
-        A tool that returned a :class:`ToolOutput` or an :class:`~agentkit.images.ImagePart`
-        gives a :class:`ToolOutput` (text plus images); any other result is text.
+        A tool that returned a `ToolOutput` or an [`ImagePart`][agentkit.images.ImagePart]
+        gives a `ToolOutput` (text plus images); any other result is text.
 
         Raises:
-            Exception: as :meth:`call`.
+            Exception: as `call`.
 
         """
         plan = self._plan
@@ -295,13 +295,13 @@ def tool(
     requires_approval: bool = False,
     docstring_format: DocstringFormat = "auto",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Turn a sync or async function into a :class:`Tool`; use as ``@tool`` or ``@tool(...)``.
+    """Turn a sync or async function into a `Tool`; use as ``@tool`` or ``@tool(...)``.
 
     Args:
         fn: the function (given when used as a bare ``@tool``).
         name: the tool's name; defaults to the function's ``__name__``.
         description: the tool's description; defaults to the docstring's text.
-        timeout: seconds a call may take before :class:`ToolTimeoutError`; ``None`` for no limit.
+        timeout: seconds a call may take before `ToolTimeoutError`; ``None`` for no limit.
         retries: this tool's retry budget; ``None`` uses the agent's default.
         sequential: run this tool alone instead of concurrently with other calls of the turn.
         requires_approval: every call waits for an approval decision (``Agent(approve=...)``,
@@ -420,8 +420,8 @@ class ToolSource(Protocol):
 class Toolset:
     """An immutable collection of tools with unique names.
 
-    Plain functions are wrapped with :func:`tool`. A name used twice raises
-    :class:`UserError` naming it.
+    Plain functions are wrapped with `tool`. A name used twice raises
+    `UserError` naming it.
     """
 
     __slots__ = ("_by_name", "_definitions")
@@ -459,7 +459,7 @@ class Toolset:
 
 
 def tool_output(value: Any) -> str | ToolOutput:
-    """Turn a tool's return value into its result: a :class:`ToolOutput` when it has images, else text."""
+    """Turn a tool's return value into its result: a `ToolOutput` when it has images, else text."""
     if isinstance(value, ToolOutput):
         return value
     if isinstance(value, ImagePart):
@@ -471,7 +471,7 @@ def serialize_result(value: Any) -> str:
     """Turn a tool's return value into the text sent to the model.
 
     ``str`` as is; ``None`` as ``"null"``; everything else as JSON via
-    :func:`pydantic_core.to_json`, with ``str(obj)`` for objects it cannot encode.
+    `pydantic_core.to_json`, with ``str(obj)`` for objects it cannot encode.
     """
     if isinstance(value, str):
         return value
@@ -511,7 +511,7 @@ def _parse_arguments(arguments: str) -> dict[str, Any]:
 
 
 def _too_deep(value: Any) -> bool:
-    """Whether ``value`` nests containers deeper than :data:`MAX_ARGUMENT_DEPTH` (no recursion)."""
+    """Whether ``value`` nests containers deeper than `MAX_ARGUMENT_DEPTH` (no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

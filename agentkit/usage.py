@@ -102,9 +102,9 @@ class UsageLimits:
 
     Request and token limits are checked before each model call and after
     it; a limit that is passed ends the run with
-    :class:`agentkit.exceptions.UsageLimitExceeded`. Where a server reports
+    [`agentkit.exceptions.UsageLimitExceeded`][]. Where a server reports
     no usage, token limits are checked against estimates (see
-    :attr:`Usage.estimated_requests`).
+    `Usage.estimated_requests`).
     """
 
     requests: int | None = None

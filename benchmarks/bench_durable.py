@@ -9,7 +9,7 @@ overflow the fake server's listen backlog, for either client. Repetitions interl
 
 ``python -m benchmarks.bench_durable overhead [--database URL]``: the cost of durability per
 step. The same agent (a function model: no network, 4 model calls + 12 tool calls = 16
-steps per run) runs N times plainly and N times through :class:`DurableRunner`; the
+steps per run) runs N times plainly and N times through `DurableRunner`; the
 difference per step is DBOS checkpointing on that system database.
 
 ``python -m benchmarks.bench_durable fanout [--database URL] [--runs 300] [--workers 3]``:

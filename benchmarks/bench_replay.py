@@ -93,7 +93,7 @@ async def traced_runner(options: ClientOptions) -> AsyncIterator[RunOnce]:
 
 
 async def _capture_events(base_url: str, runs: int) -> tuple[list[list[Any]], int]:
-    """Run the workload ``runs`` times, keeping every run's events (for :func:`writer_cost`)."""
+    """Run the workload ``runs`` times, keeping every run's events (for `writer_cost`)."""
     from agentkit import Agent  # noqa: PLC0415
     from agentkit.hooks import RunHooks  # noqa: PLC0415
     from agentkit.models import KimiModel  # noqa: PLC0415

@@ -1,7 +1,7 @@
 """A small agent that briefs a traveller on a city, calling three typed tools in parallel.
 
 Offline by default: the "model" is agentkit's loopback fake Kimi server on
-127.0.0.1, driven by a short script (:func:`scripted_kimi`) that asks for the
+127.0.0.1, driven by a short script (`scripted_kimi`) that asks for the
 three tools at once and then writes its answer from their results. No network,
 no API key. The agent, the tools, the wire format, the HTTP client and the
 parallel tool execution are all real.

@@ -1,6 +1,6 @@
 """Two specialist agents working under a coordinator, in parallel (``agent.as_tool``).
 
-OFFLINE AND SCRIPTED: every "model" here is a :class:`ScriptedModel` playing back
+OFFLINE AND SCRIPTED: every "model" here is a `ScriptedModel` playing back
 replies written by hand for this example (authored, not recorded from Kimi), and
 the fares and rooms are SAMPLE DATA. What is real: the agents, the tools, the
 coordinator calling both specialists in one turn so their runs overlap, and the

@@ -17,5 +17,5 @@ def shown(text: str) -> str:
 
 
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
-    """Print ``message`` like ``typer.echo``, through :func:`shown`."""
+    """Print ``message`` like ``typer.echo``, through `shown`."""
     typer.echo(shown(str(message)), err=err, nl=nl)

@@ -1,6 +1,6 @@
 """How the ``agentkit`` command reports failures: one clear line, a non-zero exit code.
 
-Every command body runs inside :func:`reported`. An error becomes one line on
+Every command body runs inside `reported`. An error becomes one line on
 stderr saying what failed and what to do about it; ``--debug`` adds the full
 traceback. Exit codes: 1 when the run itself failed (model, limits, tools),
 2 for a usage problem found before anything ran (a bad agent spec, a missing

@@ -1,7 +1,7 @@
 """Find the object a command names (the agent of ``agentkit run``, the tools of ``mcp serve``), and the model.
 
 A spec is ``path/to/file.py:name`` or ``package.module:name`` (``:agent`` when
-the name is left out). The name is an :class:`~agentkit.Agent`, or a function
+the name is left out). The name is an [`Agent`][agentkit.Agent], or a function
 that takes a model and returns one (then ``--model``/``--base-url`` decide the
 model it gets).
 """

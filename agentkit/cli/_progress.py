@@ -1,6 +1,6 @@
 """Live progress of a run on the terminal: the turn, the tool calls running, tokens and cost.
 
-:class:`Progress` is a :class:`~agentkit.hooks.RunHooks` that only watches
+`Progress` is a [`RunHooks`][agentkit.hooks.RunHooks] that only watches
 events. On a terminal it draws a live panel (rich): the current turn, what the
 model is doing, each running tool call on its own row with its elapsed time
 (parallel calls side by side, ticking together), and tokens and cost so far.
@@ -75,7 +75,7 @@ class RunTally:
         usage: tokens and calls so far.
         cost_usd: cost so far.
         tools_done: tool calls finished so far.
-        plan: the model's latest plan (an :class:`agentkit.planning.Plan`), once it made one.
+        plan: the model's latest plan (an [`agentkit.planning.Plan`][]), once it made one.
     """
 
     turn: int = 0
@@ -145,7 +145,7 @@ def _plan_line(plan: Any) -> str:
 class Progress(RunHooks):
     """Shows a run's progress; attach it with ``run(..., hooks=[progress])`` or feed it stream events.
 
-    Use :meth:`for_terminal` to pick the live view on a TTY and plain lines
+    Use `for_terminal` to pick the live view on a TTY and plain lines
     elsewhere, and use the instance as a context manager around the run.
     """
 

@@ -1,8 +1,8 @@
 """``agentkit mcp serve module:target``: serve agentkit tools, or an agent, to MCP clients.
 
 The target is ``package.module:name`` or ``path/to/file.py:name``, naming a
-:class:`~agentkit.Tool`, a :class:`~agentkit.tool.Toolset`, a list or tuple of
-tools, an :class:`~agentkit.Agent` (served as one tool, ``ask_<name>``; add
+[`Tool`][agentkit.Tool], a [`Toolset`][agentkit.tool.Toolset], a list or tuple of
+tools, an [`Agent`][agentkit.Agent] (served as one tool, ``ask_<name>``; add
 ``--agent-tools`` to serve its tools too), or a function without arguments
 returning one of those. Stdio is the default transport (what Cline, Roo Code,
 Cursor and Claude Desktop start); ``--http`` serves streamable HTTP instead and

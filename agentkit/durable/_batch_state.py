@@ -27,7 +27,7 @@ _ATTEMPT = re.compile(r"^(?P<base>.*)\.retry(?P<n>[0-9]+)$")
 
 
 def record_of(status: WorkflowStatus) -> RunRecord:
-    """The :class:`RunRecord` of a finished run (a run whose workflow raised becomes a failed record)."""
+    """The `RunRecord` of a finished run (a run whose workflow raised becomes a failed record)."""
     if status.status == "SUCCESS" and isinstance(status.output, RunRecord):
         return status.output
     error = status.error

@@ -12,7 +12,7 @@ kills it:
   the process's descriptor closes).
 
 The same lock tells a live executor from a dead one: whoever can take it,
-briefly, knows no process runs under that id (:func:`executor_is_live`).
+briefly, knows no process runs under that id (`executor_is_live`).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _open(database_url: str, executor_id: str, *, create: bool = False) -> _Held
 
 
 class ExecutorLock:
-    """The lock that makes ``executor_id`` live in this process until :meth:`release`.
+    """The lock that makes ``executor_id`` live in this process until `release`.
 
     Example::
 

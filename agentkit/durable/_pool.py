@@ -59,7 +59,7 @@ class WorkerPool:
     """Worker processes, each under a fixed executor id; dead ones are restarted.
 
     Args:
-        commands: executor id -> the worker's command line (see :func:`worker_command`).
+        commands: executor id -> the worker's command line (see `worker_command`).
         report: where to say that a worker died and was restarted.
     """
 

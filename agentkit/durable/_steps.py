@@ -5,7 +5,7 @@ system database when it completes; when a crashed run is recovered, DBOS
 returns the checkpointed outcome instead of calling again. Outside a
 workflow every wrapper simply calls through.
 
-Outcomes, failures included, cross the checkpoint as :class:`_Outcome`
+Outcomes, failures included, cross the checkpoint as `_Outcome`
 values: agentkit's exceptions take keyword arguments, which plain pickling
 of an exception cannot rebuild, so a failure is stored as its class, args
 and attributes and raised again after the step.
@@ -170,7 +170,7 @@ class ReserveToolSteps(RunHooks):
 
 
 class DurableModel:
-    """A :class:`~agentkit.models.abstract.Model` whose every call is a DBOS step.
+    """A [`Model`][agentkit.models.abstract.Model] whose every call is a DBOS step.
 
     A streamed call is consumed whole inside the step: a durable run sees the
     final response, not the deltas (a recovered call has none to give).
@@ -225,7 +225,7 @@ def idempotency_key(workflow_id: str, call_key: str) -> str:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DurableTool(Tool):
-    """A :class:`~agentkit.tool.Tool` whose every call is a DBOS step; build with :meth:`wrap`.
+    """A [`Tool`][agentkit.tool.Tool] whose every call is a DBOS step; build with `wrap`.
 
     The model sees the wrapped tool unchanged. In a durable run the call gets
     ``RunContext.idempotency_key`` and its result (or failure) is checkpointed.
@@ -258,7 +258,7 @@ class DurableTool(Tool):
 
 
 class DurableToolSource:
-    """A :class:`~agentkit.tool.ToolSource` whose tools are :class:`DurableTool`s."""
+    """A [`ToolSource`][agentkit.tool.ToolSource] whose tools are `DurableTool`s."""
 
     def __init__(self, inner: ToolSource) -> None:
         self.inner = inner
@@ -269,7 +269,7 @@ class DurableToolSource:
 
 
 class DurableMemory:
-    """A :class:`~agentkit.memory.abstract.Memory` whose loads and appends are DBOS steps.
+    """A [`Memory`][agentkit.memory.abstract.Memory] whose loads and appends are DBOS steps.
 
     A recovered run sees the session as it was when the run first started and
     does not store again the turns it had stored before the crash.

@@ -1,9 +1,9 @@
-"""The agent-run workflow: one :meth:`Agent.run` as one DBOS workflow.
+"""The agent-run workflow: one `Agent.run` as one DBOS workflow.
 
 A workflow's input and output are stored in the system database, so they
 are plain values: the agent is named (a registered name, or ``module:attr``
 that any worker process can import), and the run ends as a
-:class:`RunRecord` whether the agent answered or failed.
+`RunRecord` whether the agent answered or failed.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class DurableRequest:
     """One run to execute durably; every field is stored in the system database.
 
     Attributes:
-        agent: a name given to :func:`register_agent`, or ``"module:attr"`` naming an
-            :class:`~agentkit.Agent` any worker can import.
+        agent: a name given to `register_agent`, or ``"module:attr"`` naming an
+            [`Agent`][agentkit.Agent] any worker can import.
         prompt: the user prompt.
         session: continue and extend this stored session (the agent needs a memory).
         trace: write the run's JSONL trace to this path.
@@ -78,7 +78,7 @@ class RunRecord:
         usage: tokens and calls spent (the executions that completed each step).
         cost_usd: cost at the provider's prices.
         turns: model turns taken.
-        messages: the conversation, as :attr:`RunResult.messages` (or as far as it got).
+        messages: the conversation, as `RunResult.messages` (or as far as it got).
     """
 
     run_id: str

@@ -159,11 +159,11 @@ class DurableRunner:
         app_name: the DBOS application name (workers of one application share it).
         executor_id: this process's identity; a restarted worker must reuse its id to
             recover the runs it left unfinished (``None``: DBOS's default, ``"local"``).
-        agents: agents to register by name (see :func:`register_agent`).
+        agents: agents to register by name (see `register_agent`).
         queue: the fan-out queue's settings.
         log_level: DBOS's own log level.
         executor_wait_s: how long launching waits for another process to let go of
-            ``executor_id`` before raising :class:`~agentkit.durable._liveness.ExecutorLive`.
+            ``executor_id`` before raising [`ExecutorLive`][agentkit.durable._liveness.ExecutorLive].
         connections: the most database connections this process opens (its executor lock
             and DBOS's notification listener included); ``None``: DBOS's default pool of 20.
     """
@@ -238,7 +238,7 @@ class DurableRunner:
     async def stop_taking_runs(self) -> None:
         """Stop DBOS's background threads (the queue poller among them): no new run starts here.
 
-        The system database stays open, for :meth:`release_executor`.
+        The system database stays open, for `release_executor`.
         """
         from dbos._dbos import _get_dbos_instance  # noqa: PLC0415 - DBOS has no public "stop polling" call
 

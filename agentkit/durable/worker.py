@@ -5,7 +5,7 @@
 own once it is listening.
 
 - Its executor id is live while it runs: a second process asking for the same
-  id is refused (see :mod:`agentkit.durable._liveness`). A worker restarted with
+  id is refused (see [`agentkit.durable._liveness`][]). A worker restarted with
   the id resumes the runs it had in progress.
 - On SIGTERM or SIGINT (and, with ``--watch-stdin``, when its standard input
   closes: the coordinator that started it died) it stops cleanly: no new step
@@ -171,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def runner_from_args(args: argparse.Namespace) -> DurableRunner:
-    """The :class:`DurableRunner` the command-line options describe."""
+    """The `DurableRunner` the command-line options describe."""
     rate = None
     if args.rpm is not None or args.tpm is not None:
         rate = RateLimit(

@@ -1,14 +1,14 @@
 """Evaluations: score an agent on a dataset, compare experiments, verify an endpoint.
 
-- :class:`Dataset` / :class:`Case`: prompts, expected outputs, metadata, per-case checks;
+- `Dataset` / `Case`: prompts, expected outputs, metadata, per-case checks;
   built in Python or loaded from YAML/JSON/JSONL.
-- Evaluators (:mod:`agentkit.evals.evaluators`, :class:`LLMJudge`): each scores a run in
+- Evaluators ([`agentkit.evals.evaluators`][], `LLMJudge`): each scores a run in
   [0, 1], passes or fails it, and says why.
-- :func:`run_eval`: cases in parallel, repeated, traced, stored, resumable, offline from
-  recorded traces; :func:`rescore` re-scores stored runs without calling the model.
-- :class:`Report` / :func:`compare`: per case and overall, experiments side by side, as
-  tables (:mod:`agentkit.evals.render`), JSON and HTML (:mod:`agentkit.evals.html`);
-  :meth:`Report.assert_thresholds` in tests.
+- `run_eval`: cases in parallel, repeated, traced, stored, resumable, offline from
+  recorded traces; `rescore` re-scores stored runs without calling the model.
+- `Report` / `compare`: per case and overall, experiments side by side, as
+  tables ([`agentkit.evals.render`][]), JSON and HTML ([`agentkit.evals.html`][]);
+  `Report.assert_thresholds` in tests.
 
 The guide is ``docs/evals.md``; ``agentkit eval`` and ``agentkit verify`` are the commands.
 """

@@ -26,7 +26,7 @@ class JudgeSpend:
 
 
 class Evaluator(BaseModel):
-    """Base of every evaluator: subclass it and implement :meth:`evaluate`.
+    """Base of every evaluator: subclass it and implement `evaluate`.
 
     Attributes:
         name: the score's name in reports (default: derived from the evaluator and its settings).
@@ -37,7 +37,7 @@ class Evaluator(BaseModel):
     name: str | None = None
 
     def label(self) -> str:
-        """The score's name: ``name`` when set, else :meth:`default_name`."""
+        """The score's name: ``name`` when set, else `default_name`."""
         return self.name or self.default_name()
 
     def default_name(self) -> str:

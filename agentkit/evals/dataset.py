@@ -1,7 +1,7 @@
 """A dataset of cases: prompts, expected outputs, metadata and per-case checks.
 
 Datasets are pydantic models, built in Python or loaded from YAML, JSON or JSONL files
-(:meth:`Dataset.load`) and saved back (:meth:`Dataset.save`). A YAML or JSON file holds the
+(`Dataset.load`) and saved back (`Dataset.save`). A YAML or JSON file holds the
 whole dataset (``name``, ``evaluators`` for every case, ``cases``); a JSONL file holds one
 case a line.
 

@@ -1,10 +1,10 @@
 """Evaluators: each scores one run of one case in [0, 1], passes or fails it, and says why.
 
-Output checks (:class:`Equals`, :class:`Contains`, :class:`Regex`, :class:`MatchesSchema`),
-behaviour checks on the run's recorded tool calls and turns (:class:`ToolCalled`,
-:class:`TurnsWithin`, :class:`ToolCallsWithin`), budgets (:class:`CostWithin`,
-:class:`LatencyWithin`, :class:`TokensWithin`), any Python function (:class:`Function`) and
-an LLM judge with a rubric (:class:`~agentkit.evals.judge.LLMJudge`). All are pydantic models
+Output checks (`Equals`, `Contains`, `Regex`, `MatchesSchema`),
+behaviour checks on the run's recorded tool calls and turns (`ToolCalled`,
+`TurnsWithin`, `ToolCallsWithin`), budgets (`CostWithin`,
+`LatencyWithin`, `TokensWithin`), any Python function (`Function`) and
+an LLM judge with a rubric ([`LLMJudge`][agentkit.evals.judge.LLMJudge]). All are pydantic models
 with a ``kind``, so a dataset file can name them.
 
 >>> from agentkit.evals.records import RunRecord, ToolCallRecord
@@ -379,7 +379,7 @@ class TokensWithin(_Bound):
 class Function(Evaluator):
     """Any Python function ``fn(case, run)``, sync or async, as an evaluator.
 
-    It returns a :class:`Score`, a bool, a number in [0, 1], or ``(bool | number, reason)``.
+    It returns a `Score`, a bool, a number in [0, 1], or ``(bool | number, reason)``.
     Give the function itself (``func=``, Python only) or where to import it from
     (``ref="package.module:function"``, which a dataset file can hold).
     """

@@ -1,6 +1,6 @@
 """An LLM judge: any agentkit model grades a run against a rubric; its cost is kept apart.
 
-The judge is an :class:`~agentkit.Agent` with a structured output (a score in [0, 1] and a
+The judge is an [`Agent`][agentkit.Agent] with a structured output (a score in [0, 1] and a
 reason). It sees the rubric, and optionally the case's prompt and expected output, and the
 run's output inside delimiters it is told to treat as data. What the judge spends goes to the
 run record's ``judge_cost_usd`` / ``judge_tokens``, never into the run's own cost.

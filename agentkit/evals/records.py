@@ -1,8 +1,8 @@
 """What one run of one case left behind, and the results file that keeps every run.
 
-A :class:`RunRecord` holds everything the evaluators look at (output, messages, tool calls,
+A `RunRecord` holds everything the evaluators look at (output, messages, tool calls,
 turns, usage, cost, latency, error), so results can be scored again without calling the
-model (:func:`agentkit.evals.rescore`). The results file is JSON Lines: a ``header`` line
+model ([`agentkit.evals.rescore`][]). The results file is JSON Lines: a ``header`` line
 naming the experiment, then one ``run`` line per case and repetition, appended and flushed
 as each run finishes, so an interrupted eval keeps every finished run and resumes from them.
 """

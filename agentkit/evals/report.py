@@ -1,11 +1,11 @@
 """Reports: per case and overall, comparisons of experiments, and thresholds for tests.
 
-A :class:`Report` holds an experiment's run records and what they add up to: per case the
+A `Report` holds an experiment's run records and what they add up to: per case the
 pass rate, each score's mean and spread over repetitions, tokens, cost and latency; overall
 the pass rate, mean scores, tokens, cost at the model's prices (LLM judges apart), and
-latency p50/p95. :func:`compare` lines up two or more reports case by case and names the
-cases whose result changed. Reports save to and load from JSON; :mod:`agentkit.evals.render`
-prints them and :mod:`agentkit.evals.html` draws them.
+latency p50/p95. `compare` lines up two or more reports case by case and names the
+cases whose result changed. Reports save to and load from JSON; [`agentkit.evals.render`][]
+prints them and [`agentkit.evals.html`][] draws them.
 
 >>> from agentkit.evals.records import RunRecord, Score
 >>> ok = RunRecord(case="a", output="x", latency_s=1.0, scores={"contains": Score.check(True)})
@@ -259,7 +259,7 @@ class Report(BaseModel):
         raise KeyError(name)
 
     def to_json(self) -> bytes:
-        """The report as JSON (what :meth:`save` writes)."""
+        """The report as JSON (what `save` writes)."""
         return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -271,7 +271,7 @@ class Report(BaseModel):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Report:
-        """Read a report saved with :meth:`save`.
+        """Read a report saved with `save`.
 
         Raises:
             UserError: the file is missing or not a report.

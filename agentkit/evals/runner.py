@@ -1,8 +1,8 @@
 """Running a dataset: cases in parallel, repeated, traced, stored, resumable, offline or live.
 
-:func:`run_eval` runs every case ``repeat`` times through ``agent.run`` (at most
+`run_eval` runs every case ``repeat`` times through ``agent.run`` (at most
 ``concurrency`` at once), scores each run, appends it to the results file as soon as it
-finishes, and returns a :class:`~agentkit.evals.report.Report`. A run that raises is kept as
+finishes, and returns a [`Report`][agentkit.evals.report.Report]. A run that raises is kept as
 a failed record with its error (and the tokens and cost it had spent), never dropped.
 
 - **Resumable**: with ``results=``, runs already in the file are skipped (failed ones too,
@@ -11,9 +11,9 @@ a failed record with its error (and the tokens and cost it had spent), never dro
   repetitions) to ``traces=`` (default: a folder beside the results file), which
   ``agentkit trace view`` opens.
 - **Offline**: ``replay=`` names a folder of recorded traces (an earlier eval's ``traces``):
-  each case is answered by :class:`~agentkit.models.ReplayModel` from its trace, so an eval
+  each case is answered by [`ReplayModel`][agentkit.models.ReplayModel] from its trace, so an eval
   runs in CI with no key and no network. A case's own ``trace`` wins.
-- **Cheap re-scoring**: :func:`rescore` reruns the evaluators on stored records without
+- **Cheap re-scoring**: `rescore` reruns the evaluators on stored records without
   calling the model.
 """
 
@@ -290,19 +290,19 @@ async def run_eval(
 
     Args:
         dataset: the cases and their evaluators.
-        agent: an :class:`~agentkit.Agent`, or ``fn(case) -> Agent`` for a fresh agent per case.
+        agent: an [`Agent`][agentkit.Agent], or ``fn(case) -> Agent`` for a fresh agent per case.
         name: the experiment's name (reports and comparisons show it).
         results: the JSONL results file; runs already in it are skipped (resume).
         repeat: runs per case (models are stochastic: the report shows mean and spread).
         concurrency: runs at once.
         evaluators: extra evaluators for every case (Python-only ones: functions, judges).
-        judge_model: the model of every :class:`~agentkit.evals.LLMJudge` that has none.
+        judge_model: the model of every [`LLMJudge`][agentkit.evals.LLMJudge] that has none.
         traces: folder for one trace per run (default: ``<results>.traces`` beside the file).
         replay: folder of recorded traces to answer from instead of the agent's model (offline).
         replay_strict: compare each request with the recording (see ``ReplayModel``).
         rerun_failed: on resume, run again the runs that failed.
         run_options: options of every ``agent.run`` (``approve``, ``deps``, ``timeout_s``,
-            ``usage_limits``, ...; see :class:`~agentkit.result.RunOptions`).
+            ``usage_limits``, ...; see [`RunOptions`][agentkit.result.RunOptions]).
         trace_origin: the traces' ``origin`` (default: a replayed run keeps its recording's,
             a live one is decided by the writer; ``"authored"`` for runs against a scripted
             server that are committed as fixtures).

@@ -2,10 +2,10 @@
 
 Needs the ``mcp`` extra: ``pip install "agentkit[mcp]"``.
 
-- :class:`MCPTools`: one MCP server's tools (stdio or streamable HTTP), usable in
+- `MCPTools`: one MCP server's tools (stdio or streamable HTTP), usable in
   ``Agent(tools=[...])`` next to native tools; cached, refreshed on change notifications.
-- :func:`mcp_server`, :func:`serve_stdio`, :func:`serve_http`: expose tools, or a whole
-  agent as one tool (:func:`agent_tool`), to Cline, Roo Code, Cursor, Claude Desktop...;
+- `mcp_server`, `serve_stdio`, `serve_http`: expose tools, or a whole
+  agent as one tool (`agent_tool`), to Cline, Roo Code, Cursor, Claude Desktop...;
   the ``agentkit mcp serve module:target`` command wraps them.
 """
 

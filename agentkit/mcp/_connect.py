@@ -4,7 +4,7 @@ A stdio server that dies while starting (a bad command, a module that does not
 import) only shows the client a closed pipe: the SDK reports "Connection
 closed", wrapped in task-group exception groups. Here the server's stderr is
 kept in a temporary file, and a failed connection becomes one
-:class:`~agentkit.exceptions.MCPConnectionError` naming the server, the reason,
+[`MCPConnectionError`][agentkit.exceptions.MCPConnectionError] naming the server, the reason,
 and the last lines the server wrote (secrets it was given in ``env`` redacted).
 """
 

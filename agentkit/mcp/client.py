@@ -1,7 +1,7 @@
 """An MCP server's tools as agentkit tools (stdio and streamable HTTP).
 
-:class:`MCPTools` connects to one server, lists its tools and turns each into
-a :class:`~agentkit.tool.Tool` built with :meth:`Tool.from_schema`, so the
+`MCPTools` connects to one server, lists its tools and turns each into
+a [`Tool`][agentkit.tool.Tool] built with `Tool.from_schema`, so the
 model sees them like native tools and the loop treats them the same way:
 arguments checked against the server's own schema, errors fed back to the
 model, per-call timeouts, events and spans, concurrency in one turn.
@@ -9,7 +9,7 @@ model, per-call timeouts, events and spans, concurrency in one turn.
 The list is cached. A change notification from the server (a
 ``notifications/tools/list_changed`` on 2025-era connections, a
 ``subscriptions/listen`` event on 2026-07-28 ones) marks it stale, and the
-next :meth:`MCPTools.list_tools` fetches it again. An agent asks at the start
+next `MCPTools.list_tools` fetches it again. An agent asks at the start
 of every run, so a changed list reaches the model on the next run::
 
     async with MCPTools.stdio("uvx", ["mcp-server-git"], name_prefix="git_") as git:
@@ -89,7 +89,7 @@ class MCPTools:
 
     Args:
         server: ``StdioServerParameters`` (a command to start), a streamable-HTTP
-            URL, or any ``mcp.client.Transport``. :meth:`stdio` and :meth:`http`
+            URL, or any ``mcp.client.Transport``. `stdio` and `http`
             build the first two.
         name: a label for logs and error messages; defaults to the server's own name.
         name_prefix: prepended to every tool name the model sees (e.g. ``"git_"``), to keep
@@ -103,7 +103,7 @@ class MCPTools:
         mode: how to agree on a protocol version: ``"auto"`` (2026-07-28 when the server
             speaks it, else the 2025 ``initialize`` handshake) or ``"legacy"`` (always the handshake).
         errlog: stdio only: where the server's stderr goes. ``None`` keeps it in a temporary
-            file whose last lines :class:`~agentkit.exceptions.MCPConnectionError` shows when
+            file whose last lines [`MCPConnectionError`][agentkit.exceptions.MCPConnectionError] shows when
             connecting fails; pass ``sys.stderr`` to see it as it comes.
     """
 
@@ -155,7 +155,7 @@ class MCPTools:
 
         ``env`` is added to the default environment of the MCP SDK (which passes on
         only a few safe variables such as ``PATH`` and ``HOME``). Other keyword
-        arguments are those of :class:`MCPTools`.
+        arguments are those of `MCPTools`.
         """
         params = StdioServerParameters(command=command, args=list(args), env=dict(env or {}), cwd=cwd)
         return cls(params, **kwargs)
@@ -165,7 +165,7 @@ class MCPTools:
         """Connect to a streamable-HTTP MCP endpoint (e.g. ``http://127.0.0.1:8000/mcp``).
 
         ``headers`` (e.g. ``Authorization``) go with every request and are never logged.
-        Other keyword arguments are those of :class:`MCPTools`.
+        Other keyword arguments are those of `MCPTools`.
         """
         if headers is None:
             return cls(url, **kwargs)
@@ -181,7 +181,7 @@ class MCPTools:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        """The tools as last fetched (use :meth:`list_tools` to refresh a stale list)."""
+        """The tools as last fetched (use `list_tools` to refresh a stale list)."""
         return self._tools
 
     @property
@@ -368,7 +368,7 @@ class MCPTools:
     async def call(self, tool_name: str, arguments: Mapping[str, Any]) -> str | ToolOutput:
         """Call the server's tool ``tool_name`` (its own name, not the prefixed one) and return text.
 
-        Image content comes back as a :class:`~agentkit.tool.ToolOutput` carrying the images
+        Image content comes back as a [`ToolOutput`][agentkit.tool.ToolOutput] carrying the images
         (the text names them), so a vision model sees them.
 
         Raises:

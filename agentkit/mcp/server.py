@@ -7,7 +7,7 @@ schema the client was shown, and failures (bad arguments, a raised exception, a
 timeout, ``ModelRetry``) come back as an error result whose text says what went
 wrong, never as a crashed server. A tool that ``requires_approval`` runs only once
 the client's user approved the call (MCP elicitation, see
-:mod:`agentkit.mcp._approval`), or when the operator allowed it to run unapproved.
+[`agentkit.mcp._approval`][]), or when the operator allowed it to run unapproved.
 
 >>> from agentkit import tool
 >>> @tool
@@ -103,7 +103,7 @@ def mcp_server(
 
     Args:
         tools: the tools to expose, each under its own name and schema.
-        agent: also expose this agent as one tool (see :func:`agent_tool`).
+        agent: also expose this agent as one tool (see `agent_tool`).
         agent_tools: also expose the agent's own fixed tools.
         name: the server's name, shown by MCP clients.
         instructions: text MCP clients may show their model about the server.
@@ -178,7 +178,7 @@ async def call_tool(
     """Run one call through agentkit's tool runner and shape the outcome as an MCP result.
 
     The text is exactly what an agentkit agent's model would receive, errors included.
-    This runs the call as it is: approval is the server's job (:func:`mcp_server` asks the
+    This runs the call as it is: approval is the server's job (`mcp_server` asks the
     client's user before calling this for a tool that ``requires_approval``).
     """
     call = ToolCall(

@@ -1,10 +1,10 @@
-"""Conversation memory: the :class:`Memory` protocol and its backends.
+"""Conversation memory: the `Memory` protocol and its backends.
 
 ``InMemoryMemory`` (tests), ``SQLiteMemory`` (the embedded default) and
 ``PostgresMemory`` (many processes or machines; needs ``agentkit[postgres]``,
-imported only when used). Fitting the context window: :class:`FitContext`
-with :class:`DropOldest` or :class:`Summarize` (:mod:`agentkit.memory.context`);
-summaries are stored in the session (:class:`SummaryMemory`), raw turns kept.
+imported only when used). Fitting the context window: `FitContext`
+with `DropOldest` or `Summarize` ([`agentkit.memory.context`][]);
+summaries are stored in the session (`SummaryMemory`), raw turns kept.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ from agentkit.model_types import ModelRequest
 
 __all__ = ["SessionHook", "is_summary", "open_session"]
 
-#: How a summary message starts (:class:`~agentkit.memory.context.Summarize` writes it).
+#: How a summary message starts ([`Summarize`][agentkit.memory.context.Summarize] writes it).
 SUMMARY_PREFIX = "Summary of the earlier conversation (older turns were compacted):\n"
 
 
 def is_summary(message: Message) -> bool:
-    """Whether ``message`` is a summary written by :class:`~agentkit.memory.context.Summarize`."""
+    """Whether ``message`` is a summary written by [`Summarize`][agentkit.memory.context.Summarize]."""
     return isinstance(message, UserMessage) and message.content.startswith(SUMMARY_PREFIX)
 
 
@@ -44,8 +44,8 @@ async def open_session(memory: Memory, session: str) -> tuple[list[Message], Ses
 class SessionHook(RunHooks):
     """Append each completed turn to ``session`` in ``memory`` (system instructions are not stored).
 
-    When a hook before it (:class:`~agentkit.memory.context.FitContext` with
-    :class:`~agentkit.memory.context.Summarize`) replaced older messages of the request
+    When a hook before it ([`FitContext`][agentkit.memory.context.FitContext] with
+    [`Summarize`][agentkit.memory.context.Summarize]) replaced older messages of the request
     with a new summary, the summary is stored too (if the memory keeps summaries), with
     the number of leading session messages it stands for.
     """

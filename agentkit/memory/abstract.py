@@ -4,8 +4,8 @@ A session is an ordered list of messages under a name. ``append`` stores one
 completed turn atomically: a reader never sees a tool call without its
 result. Backends live beside this module, one per file.
 
-A backend that also implements :class:`SummaryMemory` keeps, per session, the
-latest :class:`Summary` of its older messages: ``load`` still returns every raw
+A backend that also implements `SummaryMemory` keeps, per session, the
+latest `Summary` of its older messages: ``load`` still returns every raw
 message, and ``load_summary`` says which leading ones the summary replaces, so
 a later run (in any process) starts from the summary instead of writing it
 again. Sessions only grow, so "the first ``covers`` messages" never changes
@@ -33,7 +33,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def check_session(session: str) -> str:
     """Return ``session`` if it can name a session in every backend, else raise.
 
-    A session id is a non-empty string of at most :data:`MAX_SESSION_CHARS` characters
+    A session id is a non-empty string of at most `MAX_SESSION_CHARS` characters
     without control characters: PostgreSQL refuses NUL in text, and ids are printed by
     ``agentkit sessions``. Every built-in backend calls this on every id it is given.
 
@@ -96,7 +96,7 @@ class Summary:
 
 @runtime_checkable
 class SummaryMemory(Memory, Protocol):
-    """A :class:`Memory` that also stores each session's latest summary (all built-in backends do)."""
+    """A `Memory` that also stores each session's latest summary (all built-in backends do)."""
 
     async def save_summary(self, session: str, summary: Summary) -> None:
         """Store ``summary`` as the session's summary, unless the stored one covers more messages."""

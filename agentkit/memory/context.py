@@ -1,17 +1,17 @@
 """Fitting a conversation into the model's context window.
 
-:func:`estimate_tokens` is a fast local estimate (from :mod:`agentkit.tokens`);
-:func:`agentkit.models.moonshot_counter` asks Moonshot's
+`estimate_tokens` is a fast local estimate (from [`agentkit.tokens`][]);
+[`agentkit.models.moonshot_counter`][] asks Moonshot's
 ``/tokenizers/estimate-token-count`` endpoint instead (opt-in: one
-extra request per model call). :class:`FitContext` is a hook: before each
+extra request per model call). `FitContext` is a hook: before each
 model call it counts the request, and when ``prompt + max_tokens`` would pass
 ``threshold`` of the window it compacts the older turns, by dropping them
-(:class:`DropOldest`) or by having a model summarise them (:class:`Summarize`).
+(`DropOldest`) or by having a model summarise them (`Summarize`).
 The system instructions, the latest user message and everything after it are
 always kept, and a tool call is never separated from its results. Only the
 request changes: the stored session keeps every raw turn. In a run on a stored
 session, a summary is also stored in the session (see
-:class:`~agentkit.memory.abstract.SummaryMemory`), so later runs start from it
+[`SummaryMemory`][agentkit.memory.abstract.SummaryMemory]), so later runs start from it
 instead of summarising again. A server's
 "exceeded model token limit" error (HTTP 400) triggers one more compaction
 and one retry.
@@ -148,8 +148,8 @@ class FitContext(RunHooks):
         threshold: the fraction of the window that ``prompt + max_tokens`` may fill.
         target: after compacting, the prompt fills at most this fraction (below ``threshold``,
             so compaction does not repeat every turn).
-        compaction: :class:`DropOldest` (default) or :class:`Summarize`.
-        counter: how prompts are counted (default :func:`local_counter`; see :func:`moonshot_counter`).
+        compaction: `DropOldest` (default) or `Summarize`.
+        counter: how prompts are counted (default `local_counter`; see `moonshot_counter`).
         default_max_tokens: the answer budget assumed when the request does not set ``max_tokens``.
 
     Raises:
@@ -239,7 +239,7 @@ def _cut_for(sizes: Sequence[int], *, excess: float) -> int:
 
 
 def __getattr__(name: str) -> object:
-    """``moonshot_counter`` moved to :mod:`agentkit.models` (Kimi's own home); the old name still works."""
+    """``moonshot_counter`` moved to [`agentkit.models`][] (Kimi's own home); the old name still works."""
     if name == "moonshot_counter":
         import warnings  # noqa: PLC0415 - only on the deprecated path
 

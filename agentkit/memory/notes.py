@@ -1,8 +1,8 @@
 """Long-term notes: a full-text-searchable store shared across sessions, and tools over it.
 
-:class:`SQLiteNotes` uses SQLite's FTS5 (ranked by BM25); :class:`PostgresNotes`
+`SQLiteNotes` uses SQLite's FTS5 (ranked by BM25); `PostgresNotes`
 uses PostgreSQL full-text search (``tsvector`` with a GIN index, ranked by
-``ts_rank``). :func:`notes_tools` turns a store into two tools, ``remember`` and
+``ts_rank``). `notes_tools` turns a store into two tools, ``remember`` and
 ``recall``, that an agent can be given::
 
     agent = Agent(model, tools=[*notes_tools(SQLiteNotes("agentkit.db"))])

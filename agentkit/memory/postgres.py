@@ -54,10 +54,10 @@ class PostgresMemory:
             operation on a single connection).
         min_connections: connections kept open while idle.
         wait_timeout_s: how long an operation waits for a free connection
-            before failing with :class:`psycopg_pool.PoolTimeout`.
+            before failing with `psycopg_pool.PoolTimeout`.
 
     The pool is opened on first use, one per event loop (``run_sync`` from
-    different threads works), and closed by :meth:`aclose`. The schema is
+    different threads works), and closed by `aclose`. The schema is
     created on first use, over a direct connection, so a wrong DSN fails at
     once with psycopg's error instead of waiting for the pool.
     """

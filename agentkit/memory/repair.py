@@ -3,7 +3,7 @@
 Providers reject a conversation in which an assistant's tool call is not
 answered by a tool message right after it, or in which a tool message answers
 no call. Histories written by agentkit never break this rule, but one read from
-an old file or written by another tool may. :func:`repair_history` fixes it:
+an old file or written by another tool may. `repair_history` fixes it:
 
 - a tool call without a result gets an explanatory error result;
 - a tool result that answers no call of the assistant message just before it

@@ -1,6 +1,6 @@
-"""Model providers: the :class:`Model` protocol and its implementations.
+"""Model providers: the `Model` protocol and its implementations.
 
-Importing this package loads only the contract (:mod:`agentkit.models.abstract`); each provider
+Importing this package loads only the contract ([`agentkit.models.abstract`][]); each provider
 module, and the HTTP client libraries under it, is imported the first time one of its names is
 used (``from agentkit.models import KimiModel`` does it; ``import agentkit`` does not).
 """

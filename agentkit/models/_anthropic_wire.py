@@ -1,10 +1,10 @@
 """Pure mapping between agentkit's provider-neutral types and the Anthropic Messages wire format.
 
-No I/O here. :func:`build_messages_body` turns a :class:`ModelRequest` into a ``/v1/messages``
+No I/O here. `build_messages_body` turns a `ModelRequest` into a ``/v1/messages``
 body: system messages go to the top-level ``system``, assistant tool calls become ``tool_use``
 blocks, tool results become ``tool_result`` blocks in one user message (several per turn), and
-``tool_choice`` maps to ``auto`` / ``any`` / ``tool`` / ``none``. :func:`parse_message_body`
-and :class:`MessagesStreamAccumulator` map answers back, with finish reasons in the neutral
+``tool_choice`` maps to ``auto`` / ``any`` / ``tool`` / ``none``. `parse_message_body`
+and `MessagesStreamAccumulator` map answers back, with finish reasons in the neutral
 (Chat Completions) vocabulary: ``stop``, ``tool_calls``, ``length``.
 """
 
@@ -210,7 +210,7 @@ def build_messages_body(
 
 
 def parse_usage(usage: Mapping[str, Any] | None) -> Usage:
-    """Return :class:`Usage` for one request.
+    """Return `Usage` for one request.
 
     Anthropic's ``input_tokens`` excludes cache reads and writes; agentkit's includes them (so
     ``cached_tokens`` is part of ``input_tokens``, as on Kimi). Cache writes count as uncached input.
@@ -264,7 +264,7 @@ def parse_message_body(
     request_id: str | None = None,
     wire_request: Mapping[str, Any] | None = None,
 ) -> ModelResponse:
-    """Return the :class:`ModelResponse` for a decoded ``message`` body.
+    """Return the `ModelResponse` for a decoded ``message`` body.
 
     Raises:
         ModelResponseError: the body has no ``content`` list.

@@ -83,7 +83,7 @@ def request_id(headers: Mapping[str, str], names: Iterable[str]) -> str | None:
 
 
 async def response_lines(response: httpx2.Response) -> AsyncIterator[str]:
-    """Yield the response's lines, turning transport failures into :class:`ModelResponseError`."""
+    """Yield the response's lines, turning transport failures into `ModelResponseError`."""
     iterator = response.aiter_lines()
     while True:
         try:

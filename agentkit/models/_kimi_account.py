@@ -1,7 +1,7 @@
 """Small async helpers for Moonshot's account endpoints: token estimates, the balance, the models.
 
 Both go through the model's own client, so they share its base URL, key, retries and error
-mapping (a bad key raises :class:`~agentkit.exceptions.ModelHTTPError` like a chat call would).
+mapping (a bad key raises [`ModelHTTPError`][agentkit.exceptions.ModelHTTPError] like a chat call would).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ async def get_balance(model: OpenAICompatModel) -> Balance:
 
 
 def moonshot_counter(model: Model) -> TokenCounter:
-    """A :data:`TokenCounter` that asks the model's Moonshot endpoint to count the messages.
+    """A `TokenCounter` that asks the model's Moonshot endpoint to count the messages.
 
     Tool schemas, which the endpoint does not take, are estimated locally.
     """

@@ -1,8 +1,8 @@
 """Automatic model choice by context size: a ladder of models with growing context windows.
 
 Moonshot's ``moonshot-v1-auto`` picks the 8k, 32k or 128k model by ``prompt tokens +
-max_tokens``: the smallest model whose window holds both. :class:`ContextLadder` is that rule
-for any list of models; :class:`~agentkit.models.kimi.KimiAutoModel` applies it per request.
+max_tokens``: the smallest model whose window holds both. `ContextLadder` is that rule
+for any list of models; [`KimiAutoModel`][agentkit.models.kimi.KimiAutoModel] applies it per request.
 
 >>> MOONSHOT_V1_LADDER.choose(prompt_tokens=3_000, max_tokens=4_096)
 'moonshot-v1-8k'
@@ -32,7 +32,7 @@ class LadderTier:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ContextLadder:
-    """Models ordered by context window; :meth:`choose` picks the smallest that fits.
+    """Models ordered by context window; `choose` picks the smallest that fits.
 
     Raises:
         UserError: no tiers, or windows not strictly growing.

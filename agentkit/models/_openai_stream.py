@@ -1,9 +1,10 @@
 """Streaming Chat Completions: SSE lines in, delta events and the assembled body out.
 
-Pure, like :mod:`agentkit.models._openai_wire`: :func:`parse_sse_line` decodes one ``data:``
-line and :class:`StreamAccumulator` folds chunks into :class:`~agentkit.messages.TextDelta`,
-:class:`~agentkit.messages.ReasoningDelta` and :class:`~agentkit.models.abstract.ToolCallDelta`
-events, then gives back the body a non-streamed call would have returned.
+Pure, like [`agentkit.models._openai_wire`][]: `parse_sse_line` decodes one ``data:``
+line and `StreamAccumulator` folds chunks into [`TextDelta`][agentkit.messages.TextDelta],
+[`ReasoningDelta`][agentkit.messages.ReasoningDelta] and
+[`ToolCallDelta`][agentkit.models.abstract.ToolCallDelta] events, then gives back the body a
+non-streamed call would have returned.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from agentkit.models.abstract import ModelStreamEvent, ToolCallDelta
 
 __all__ = ["SSE_DONE", "StreamAccumulator", "parse_sse_line"]
 
-#: Returned by :func:`parse_sse_line` for the ``data: [DONE]`` terminator.
+#: Returned by `parse_sse_line` for the ``data: [DONE]`` terminator.
 SSE_DONE: Final = "[DONE]"
 
 
 def parse_sse_line(line: str) -> dict[str, Any] | str | None:
-    """Return the decoded chunk of an SSE ``data:`` line, :data:`SSE_DONE`, or None to skip it.
+    """Return the decoded chunk of an SSE ``data:`` line, `SSE_DONE`, or None to skip it.
 
     Raises:
         ModelResponseError: the data is not a JSON object.
@@ -55,7 +56,7 @@ class StreamAccumulator:
     Tool calls are accumulated by ``index``; the first non-empty id and name are kept (some
     servers change the id mid-stream). With ``hide_markup`` (a profile that recovers raw
     tool-call markup), markup in the text is kept out of the text deltas; the assembled body
-    still holds it, for :func:`~agentkit.models._tool_markup.recover_tool_calls`.
+    still holds it, for [`recover_tool_calls`][agentkit.models._tool_markup.recover_tool_calls].
     """
 
     __slots__ = (

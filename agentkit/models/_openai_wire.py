@@ -1,10 +1,10 @@
 """Pure mapping between agentkit's provider-neutral types and the Chat Completions wire format.
 
-Nothing here does I/O: :func:`build_request_body` turns a :class:`ModelRequest` into a plain dict,
-:func:`parse_response` turns a decoded body into a :class:`ModelResponse`, and
-:class:`StreamAccumulator` folds SSE chunks into deltas and, at the end, the same response a
+Nothing here does I/O: `build_request_body` turns a `ModelRequest` into a plain dict,
+`parse_response` turns a decoded body into a `ModelResponse`, and
+`StreamAccumulator` folds SSE chunks into deltas and, at the end, the same response a
 non-streamed call would give. Everything a server does differently comes from the
-:class:`ModelProfile`.
+`ModelProfile`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def message_to_wire(message: Message, profile: ModelProfile) -> dict[str, Any]:
     """Return the Chat Completions dict for one provider-neutral message.
 
     A user message with images has a content list (a text part, then one ``image_url`` part
-    per image); a tool message's images are not part of it (see :func:`messages_to_wire`).
+    per image); a tool message's images are not part of it (see `messages_to_wire`).
 
     Raises:
         UserError: a message carries images and the model has no vision, or an inline image
@@ -127,7 +127,7 @@ def messages_to_wire(messages: Sequence[Message], profile: ModelProfile) -> list
     (Chat Completions takes images only in user messages) naming each call.
 
     Raises:
-        UserError: see :func:`message_to_wire`.
+        UserError: see `message_to_wire`.
 
     """
     out: list[dict[str, Any]] = []
@@ -207,7 +207,7 @@ def sanitize_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of a tool's parameter schema that Kimi's server accepts.
 
     Every property gets a ``type`` (inferred from ``enum``/``const``/``properties``/``items``/a
-    ``$ref`` target, else :data:`PERMISSIVE_TYPES`); an ``anyOf``/``oneOf`` of bare types becomes a
+    ``$ref`` target, else `PERMISSIVE_TYPES`); an ``anyOf``/``oneOf`` of bare types becomes a
     type list, and a richer one loses any parent ``type`` beside it (its branches are typed
     instead); ``strict`` keys are dropped. The input is not modified.
     """
@@ -415,7 +415,7 @@ def build_request_body(
     """Return the Chat Completions body for ``request``.
 
     ``tools_wire`` lets a caller pass tool entries it already mapped (and cached) with
-    :func:`tool_to_wire`; otherwise they are mapped here.
+    `tool_to_wire`; otherwise they are mapped here.
 
     Raises:
         UserError: too many tools, an unknown forced tool, a bad temperature or tool name.
@@ -485,7 +485,7 @@ def decode_body(content: bytes) -> dict[str, Any]:
 
 
 def parse_usage(usage: Mapping[str, Any] | None, *, web_searches: int = 0) -> Usage:
-    """Return :class:`Usage` for one request from a wire ``usage`` dict (``None`` -> zero tokens)."""
+    """Return `Usage` for one request from a wire ``usage`` dict (``None`` -> zero tokens)."""
     if not usage:
         return Usage(requests=1, web_searches=web_searches)
     cached = usage.get("cached_tokens")
@@ -507,7 +507,7 @@ def parse_usage(usage: Mapping[str, Any] | None, *, web_searches: int = 0) -> Us
 def estimate_usage(
     wire_request: Mapping[str, Any] | None, message: AssistantMessage, *, web_searches: int = 0
 ) -> Usage:
-    """Return estimated :class:`Usage` for an answer whose server reported none.
+    """Return estimated `Usage` for an answer whose server reported none.
 
     About four characters a token: the request's messages and tools for the input, the
     answer's text, reasoning and tool calls for the output. ``estimated_requests`` is 1.
@@ -583,7 +583,7 @@ def parse_response(
     request_id: str | None = None,
     wire_request: Mapping[str, Any] | None = None,
 ) -> ModelResponse:
-    """Return the :class:`ModelResponse` for a decoded (non-streamed) body.
+    """Return the `ModelResponse` for a decoded (non-streamed) body.
 
     ``model_name`` is the requested model; the body's ``model`` (the one that answered) names
     the response and picks the price when the profile knows it.

@@ -7,12 +7,12 @@ model's calls arrive as special tokens in ``content`` instead of
     <|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0
     <|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>
 
-:func:`recover_tool_calls` turns such text into real :class:`ToolCall` s (the
+`recover_tool_calls` turns such text into real `ToolCall` s (the
 id kept verbatim) so the run goes on. Arguments are read as one JSON value, so a
 marker quoted inside a string does not end them. A call whose id cannot be read
-(markup cut off before its arguments) becomes a call named :data:`UNREADABLE_CALL`,
+(markup cut off before its arguments) becomes a call named `UNREADABLE_CALL`,
 which the loop answers with an error telling the model to call again; an empty
-name is never sent back to the server. While streaming, :class:`MarkupFilter`
+name is never sent back to the server. While streaming, `MarkupFilter`
 keeps the markup out of the text deltas users see.
 
 >>> text = ('Checking.<|tool_calls_section_begin|><|tool_call_begin|>functions.add:3'
@@ -138,7 +138,7 @@ class MarkupFilter:
     """Keeps tool-call markup out of streamed text: feed it deltas, emit what it returns.
 
     Text from a section or call marker on is held back until the section ends; a possible
-    marker cut across two deltas is held until the next one tells. :meth:`flush` returns
+    marker cut across two deltas is held until the next one tells. `flush` returns
     what is left to show at the end of the stream (never markup).
 
     >>> f = MarkupFilter()

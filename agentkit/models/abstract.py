@@ -1,10 +1,10 @@
 """The Model protocol, the provider-neutral request/response types, and a provider's profile.
 
 The protocol and the request/response types live in the bottom layer
-(:mod:`agentkit.model_types`) and are re-exported here. A provider turns a
-:class:`ModelRequest` into its wire format, sends it, and turns the answer
-into a :class:`ModelResponse` (or a stream of events ending with one).
-Everything a provider does differently is data in its :class:`ModelProfile`,
+([`agentkit.model_types`][]) and are re-exported here. A provider turns a
+`ModelRequest` into its wire format, sends it, and turns the answer
+into a `ModelResponse` (or a stream of events ending with one).
+Everything a provider does differently is data in its `ModelProfile`,
 read by the provider, never branched on by the loop.
 """
 
@@ -62,7 +62,7 @@ class RetryPolicy:
     #: so the rest of the budget is not spent on it. The openai SDK retries every 5xx, twice.
     max_identical_500s: int = 2
     #: How often an empty answer (no text, no reasoning, no tool calls) is asked for again before
-    #: :class:`~agentkit.exceptions.ModelEmptyResponseError` is raised.
+    #: [`ModelEmptyResponseError`][agentkit.exceptions.ModelEmptyResponseError] is raised.
     empty_answer_retries: int = 1
 
 
@@ -71,15 +71,15 @@ class ServerCapabilities:
     """What a Chat Completions server accepts beyond the common core, as data.
 
     The defaults are what every server we tested accepts (see ``docs/self-hosted.md``);
-    :attr:`ModelProfile.supports_tool_choice_required` and
-    :attr:`ModelProfile.supports_strict_schemas` complete the table.
+    `ModelProfile.supports_tool_choice_required` and
+    `ModelProfile.supports_strict_schemas` complete the table.
     """
 
     #: Send ``content: null`` on assistant turns that carry tool calls. Off: ``""`` is sent,
     #: which every server tested accepts (llama-cpp-python's server answers null with a 500).
     null_content_with_tool_calls: bool = False
     #: Ask for usage in streams (``stream_options: {"include_usage": true}``). A server that
-    #: sends no usage anyway gets estimated figures (see :attr:`agentkit.usage.Usage.estimated_requests`).
+    #: sends no usage anyway gets estimated figures (see [`agentkit.usage.Usage.estimated_requests`][]).
     stream_usage: bool = True
     #: Sent as the ``parallel_tool_calls`` field when set; ``None`` leaves it out (the server's
     #: default, which for every server tested allows several calls in one answer).
@@ -115,7 +115,7 @@ class ModelProfile:
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: Request fields the server fixes (Kimi K2.5/K2.6: temperature, top_p, n and the
-    #: penalties): none is sent, and a user setting one gets a :class:`UserError`.
+    #: penalties): none is sent, and a user setting one gets a `UserError`.
     fixed_params: frozenset[str] = frozenset()
     #: The body field that carries the output budget (``"max_completion_tokens"`` where
     #: ``max_tokens`` is deprecated).

@@ -3,10 +3,10 @@
 Why ``httpx2`` directly rather than the ``anthropic`` SDK: it is already installed (the openai
 SDK depends on it), so the provider adds no dependency; the transport is the one seam tests and
 users swap (an injected ``httpx2.AsyncClient``); and retries, error mapping and key redaction
-are the same code as :class:`~agentkit.models.openai_compat.OpenAICompatModel`'s (one
-:class:`~agentkit.models.abstract.RetryPolicy`), where the SDK would bring its own retry loop,
+are the same code as [`OpenAICompatModel`][agentkit.models.openai_compat.OpenAICompatModel]'s (one
+[`RetryPolicy`][agentkit.models.abstract.RetryPolicy]), where the SDK would bring its own retry loop,
 exception tree and response models to translate. The wire mapping is pure, in
-:mod:`agentkit.models._anthropic_wire`.
+[`agentkit.models._anthropic_wire`][].
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class AnthropicCompatModel:
         model_name: the model id sent on the wire (e.g. ``kimi-k2-0905-preview`` on Moonshot).
         base_url: the API root without ``/v1``; default ``ANTHROPIC_BASE_URL`` or Moonshot's.
         api_key: sent as ``x-api-key``; default ``ANTHROPIC_API_KEY``, then ``MOONSHOT_API_KEY``.
-        profile: the server's rules (:data:`MOONSHOT_ANTHROPIC_PROFILE` by default).
+        profile: the server's rules (`MOONSHOT_ANTHROPIC_PROFILE` by default).
         http_client: the ``httpx2.AsyncClient`` to send through (left open: its owner closes it).
         settings: default settings, overridden per request by ``request.settings``.
 
@@ -213,10 +213,10 @@ class AnthropicCompatModel:
         return with_retries(parsed, retries)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
+        """Send ``request`` and yield deltas as they arrive, then the `ModelResponse`.
 
         Failures before the stream starts are retried; once it started nothing is re-sent. An
-        empty answer (which yields no delta) is asked for again, as in :meth:`complete`.
+        empty answer (which yields no delta) is asked for again, as in `complete`.
         """
         body = self.build_body(request, stream=True)
         async with contextlib.aclosing(

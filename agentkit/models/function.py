@@ -1,7 +1,7 @@
 """In-process model doubles: a Python function or a script plays the model.
 
 For unit tests and offline examples. (Tests that exercise the wire use the
-loopback server in :mod:`agentkit.testing` instead.)
+loopback server in [`agentkit.testing`][] instead.)
 
 >>> import anyio
 >>> from agentkit.messages import UserMessage
@@ -31,10 +31,11 @@ __all__ = ["FunctionModel", "ModelReply", "ScriptedModel", "ScriptedReply", "cal
 
 @runtime_checkable
 class ScriptedReply(Protocol):
-    """A scripted answer that knows what it means in process, e.g. :class:`agentkit.testing.Reply`.
+    """A scripted answer that knows what it means in process, e.g. [`agentkit.testing.Reply`][].
 
-    :meth:`model_reply` returns the message or response it stands for, or raises the error a
-    provider would raise for it (an HTTP error reply raises :class:`~agentkit.exceptions.ModelHTTPError`).
+    `model_reply` returns the message or response it stands for, or raises the error a
+    provider would raise for it (an HTTP error reply raises
+    [`ModelHTTPError`][agentkit.exceptions.ModelHTTPError]).
     """
 
     def model_reply(self) -> ModelResponse | AssistantMessage:
@@ -44,7 +45,7 @@ class ScriptedReply(Protocol):
 
 #: What a model function may return (and a script may hold): answer text, one tool call, a
 #: sequence of tool calls (a parallel turn; ``(name, arguments)`` pairs allowed), a message,
-#: a whole response, or a :class:`ScriptedReply` such as :class:`agentkit.testing.Reply`.
+#: a whole response, or a `ScriptedReply` such as [`agentkit.testing.Reply`][].
 ModelReply = (
     ModelResponse
     | AssistantMessage
@@ -70,7 +71,7 @@ def __getattr__(name: str) -> object:
 
 
 def call(name: str, arguments: str | Mapping[str, Any] = "{}", *, id: str | None = None) -> ToolCall:
-    """Build a :class:`ToolCall` for a scripted reply (dict arguments are JSON-encoded)."""
+    """Build a `ToolCall` for a scripted reply (dict arguments are JSON-encoded)."""
     raw = arguments if isinstance(arguments, str) else _json.dumps(dict(arguments))
     return ToolCall(id=id or "", name=name, arguments=raw)
 
@@ -78,13 +79,13 @@ def call(name: str, arguments: str | Mapping[str, Any] = "{}", *, id: str | None
 class FunctionModel:
     """A model played by ``fn(request)``, sync or async.
 
-    ``fn`` returns a string (the answer text), a :class:`ToolCall` (see
-    :func:`call`), a list of tool calls (a parallel turn), an
-    :class:`AssistantMessage`, a full :class:`ModelResponse`, or an
-    :class:`agentkit.testing.Reply` (the same scripted replies the loopback
+    ``fn`` returns a string (the answer text), a `ToolCall` (see
+    `call`), a list of tool calls (a parallel turn), an
+    `AssistantMessage`, a full `ModelResponse`, or an
+    [`agentkit.testing.Reply`][] (the same scripted replies the loopback
     servers take). Usage is
     estimated (4 characters a token) unless a ModelResponse carries its own.
-    Tool calls without an id (the :func:`call` default) get Kimi-style ids,
+    Tool calls without an id (the `call` default) get Kimi-style ids,
     ``functions.NAME:IDX``, numbered across the model's lifetime.
     """
 
@@ -100,7 +101,7 @@ class FunctionModel:
         return self._name
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        """Call the function and wrap its reply in a :class:`ModelResponse`."""
+        """Call the function and wrap its reply in a `ModelResponse`."""
         self.requests.append(request)
         reply = self._fn(request)
         if inspect.isawaitable(reply):
@@ -179,7 +180,7 @@ def _renumber(message: AssistantMessage, ids: Iterable[int]) -> AssistantMessage
 class ScriptedModel(FunctionModel):
     """A model that plays back ``replies`` in order, one per request.
 
-    Running out of replies raises :class:`ModelResponseError`, so a test
+    Running out of replies raises `ModelResponseError`, so a test
     notices an agent that calls the model more often than expected.
     """
 

@@ -3,12 +3,12 @@
 The facts come from Moonshot's platform docs (see ``docs/kimi.md`` for the sources and the date
 they were checked). Models are data, per family:
 
-- ``kimi-k2.6`` / ``kimi-k2.5`` (:data:`KIMI_K26_PROFILE`): temperature, top_p, n and the
-  penalties are fixed by the server and never sent (setting one is a :class:`UserError`), the
+- ``kimi-k2.6`` / ``kimi-k2.5`` (`KIMI_K26_PROFILE`): temperature, top_p, n and the
+  penalties are fixed by the server and never sent (setting one is a `UserError`), the
   budget goes in ``max_completion_tokens``, thinking is on unless ``thinking=False`` sends
   ``{"thinking": {"type": "disabled"}}``, and user messages may carry images.
-- the 2025 K2 ids and ``moonshot-v1-*`` (:data:`KIMI_PROFILE`): temperature in [0, 1] (0.6),
-  an explicit ``max_tokens``; ``kimi-k2-thinking*`` get :data:`KIMI_THINKING_PROFILE`.
+- the 2025 K2 ids and ``moonshot-v1-*`` (`KIMI_PROFILE`): temperature in [0, 1] (0.6),
+  an explicit ``max_tokens``; ``kimi-k2-thinking*`` get `KIMI_THINKING_PROFILE`.
 
 All of them: no ``tool_choice="required"``, no strict schemas, at most 128 tools,
 ``reasoning_content`` sent back, and the same retry table.
@@ -61,7 +61,7 @@ _log = get_logger("agentkit.models")
 
 #: The name of Kimi's builtin web search (``KimiModel(..., builtin_tools=[WEB_SEARCH])``).
 WEB_SEARCH: Final = "$web_search"
-#: Counts the prompt tokens of a request body (for :class:`KimiAutoModel`).
+#: Counts the prompt tokens of a request body (for `KimiAutoModel`).
 TokenCounter = Callable[[Mapping[str, Any]], Awaitable[int]]
 
 #: Used when no model name is given and ``MOONSHOT_MODEL`` is unset (the model Moonshot's
@@ -105,7 +105,7 @@ KIMI_RETRY_POLICY: Final = RetryPolicy(
 )
 
 #: Ids reported retired (404 ``resource_not_found_error``), each with the id that replaces it.
-#: A 404 for one of them raises :class:`~agentkit.exceptions.ModelRetiredError` naming it.
+#: A 404 for one of them raises [`ModelRetiredError`][agentkit.exceptions.ModelRetiredError] naming it.
 KIMI_RETIRED_MODELS: Final = {
     "kimi-k2-0711-preview": "kimi-k2.6",
     "kimi-k2-0905-preview": "kimi-k2.6",
@@ -174,7 +174,7 @@ KIMI_SELF_HOSTED_PROFILE: Final = replace(
 def kimi_profile_for(model_name: str, base: ModelProfile = KIMI_PROFILE) -> ModelProfile:
     """Return the profile for ``model_name``: its family's for Moonshot's API, else ``base``.
 
-    With ``base`` :data:`KIMI_PROFILE`, ``kimi-k2.6``/``kimi-k2.5`` get :data:`KIMI_K26_PROFILE`;
+    With ``base`` `KIMI_PROFILE`, ``kimi-k2.6``/``kimi-k2.5`` get `KIMI_K26_PROFILE`;
     a thinking model (name containing ``thinking``) gets thinking defaults (temperature 1.0,
     16384 tokens) on any ``base``.
     """
@@ -199,9 +199,9 @@ class KimiModel(OpenAICompatModel):
     """Kimi-K2 through Moonshot's OpenAI-compatible API (or vLLM/SGLang serving K2).
 
     The key comes from ``api_key`` or ``MOONSHOT_API_KEY``; the endpoint from ``base_url``,
-    ``MOONSHOT_BASE_URL`` or :data:`KIMI_BASE_URL`; the model name from ``model_name``,
-    ``MOONSHOT_MODEL`` or :data:`DEFAULT_KIMI_MODEL`. With the default ``profile``, thinking
-    models (name containing ``"thinking"``) get :data:`KIMI_THINKING_PROFILE`.
+    ``MOONSHOT_BASE_URL`` or `KIMI_BASE_URL`; the model name from ``model_name``,
+    ``MOONSHOT_MODEL`` or `DEFAULT_KIMI_MODEL`. With the default ``profile``, thinking
+    models (name containing ``"thinking"``) get `KIMI_THINKING_PROFILE`.
 
     ``thinking`` switches reasoning on or off for every request of a model with a thinking
     switch (``kimi-k2.6``/``kimi-k2.5``; ``None`` leaves the server default, which is on);
@@ -302,7 +302,7 @@ class KimiModel(OpenAICompatModel):
     ) -> KimiAutoModel:
         """Return a model that picks a rung of ``ladder`` per request (``moonshot-v1-auto``'s rule).
 
-        Other keyword arguments are those of :class:`KimiModel` (without ``model_name``).
+        Other keyword arguments are those of `KimiModel` (without ``model_name``).
         """
         return KimiAutoModel(ladder, count_tokens=count_tokens, **kwargs)
 
@@ -319,8 +319,8 @@ class KimiAutoModel(KimiModel):
     The prompt is counted by ``count_tokens`` (a request body in, tokens out); by default by
     Moonshot's ``/tokenizers/estimate-token-count`` endpoint (messages), plus a rough
     characters/3 estimate for the tool schemas, which that endpoint does not take. The answer is
-    billed at the chosen model's price, and :attr:`ModelResponse.model_name` names it.
-    :attr:`context_window` is the largest rung's, for context policies that fit the history.
+    billed at the chosen model's price, and `ModelResponse.model_name` names it.
+    `context_window` is the largest rung's, for context policies that fit the history.
     """
 
     def __init__(
@@ -375,7 +375,7 @@ def self_hosted_kimi(
 ) -> OpenAICompatModel:
     """Return a model for Kimi-K2 served by vLLM or SGLang at ``base_url`` (e.g. ``http://gpu:8000/v1``).
 
-    It uses :data:`KIMI_SELF_HOSTED_PROFILE` (thinking defaults for a thinking model's name);
+    It uses `KIMI_SELF_HOSTED_PROFILE` (thinking defaults for a thinking model's name);
     ``model_name`` is the name the server was started with (``--served-model-name``).
     """
     return OpenAICompatModel(

@@ -2,10 +2,10 @@
 
 The client-side equivalent of ``moonshot-v1-auto``: each request goes to the first
 tier whose window holds ``prompt tokens + max_tokens`` (the rule of
-:class:`~agentkit.models.ContextLadder`, which this reuses), e.g. a cheap short-context
+[`ContextLadder`][agentkit.models.ContextLadder], which this reuses), e.g. a cheap short-context
 model first and a long-context one when the conversation grows. Tiers may be models
 of different providers; the chosen one answers, names itself in
-:attr:`ModelResponse.model_name` and prices the call in ``cost_usd``.
+`ModelResponse.model_name` and prices the call in ``cost_usd``.
 
 >>> import anyio
 >>> from agentkit.messages import UserMessage
@@ -37,24 +37,24 @@ __all__ = ["ModelLadder"]
 
 _log = get_logger("agentkit.models")
 
-#: Counts a prompt (an alias of :data:`agentkit.tokens.TokenCounter`, kept for compatibility).
+#: Counts a prompt (an alias of [`agentkit.tokens.TokenCounter`][], kept for compatibility).
 Counter = TokenCounter
 
 _local_count = local_counter
 
 
 class ModelLadder:
-    """A :class:`~agentkit.models.abstract.Model` that sends each request to the smallest tier that fits.
+    """A [`Model`][agentkit.models.abstract.Model] that sends each request to the smallest tier that fits.
 
     Args:
         tiers: ``(model, context_window)`` pairs, windows strictly growing.
         counter: counts a request's prompt tokens (default: the local estimate of
-            :func:`agentkit.tokens.estimate_tokens`; pass
-            :func:`~agentkit.models.moonshot_counter` for Moonshot's count).
+            [`agentkit.tokens.estimate_tokens`][]; pass
+            [`moonshot_counter`][agentkit.models.moonshot_counter] for Moonshot's count).
         default_max_tokens: the answer budget assumed when a request does not set ``max_tokens``.
 
     When no tier fits, the largest answers (and its server reports the overflow):
-    attach :class:`~agentkit.memory.FitContext` with ``model=`` this ladder to compact
+    attach [`FitContext`][agentkit.memory.FitContext] with ``model=`` this ladder to compact
     the history first; its window is the largest tier's.
 
     Raises:

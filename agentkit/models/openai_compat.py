@@ -1,9 +1,9 @@
 """Chat Completions over HTTP through ``openai.AsyncOpenAI``: sending, streaming, retries, errors.
 
-The body is built by :mod:`agentkit.models._openai_wire` as plain dicts, encoded with orjson and
+The body is built by [`agentkit.models._openai_wire`][] as plain dicts, encoded with orjson and
 sent with the SDK's low-level ``post`` (``cast_to=httpx2.Response``), which skips the per-call
 parameter processing and response model building of ``chat.completions.create``. The SDK's own
-retries are off (``max_retries=0``); :class:`RetryPolicy` in the profile decides instead.
+retries are off (``max_retries=0``); `RetryPolicy` in the profile decides instead.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def should_retry(policy: RetryPolicy, error: ModelError, *, repeats: int = 1) ->
     """Return whether ``error`` may be retried under ``policy`` (attempt budget aside).
 
     ``repeats`` is how many attempts in a row failed with this same error (see
-    :func:`same_failure`): a 500 seen ``policy.max_identical_500s`` times is not retried.
+    `same_failure`): a 500 seen ``policy.max_identical_500s`` times is not retried.
     """
     if isinstance(error, ModelConnectionError):
         return policy.retry_connection_errors and error.retryable
@@ -308,11 +308,11 @@ class OpenAICompatModel:
         return with_retries(parsed, retries)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """Send ``request`` and yield deltas as they arrive, then the :class:`ModelResponse`.
+        """Send ``request`` and yield deltas as they arrive, then the `ModelResponse`.
 
         Failures before the stream starts are retried; once it started nothing is re-sent and a
-        broken or malformed stream raises :class:`ModelResponseError`. An empty answer (which
-        yields no delta) is asked for again, as in :meth:`complete`.
+        broken or malformed stream raises `ModelResponseError`. An empty answer (which
+        yields no delta) is asked for again, as in `complete`.
         """
         body = await self._routed(self.build_body(request, stream=True).body)
         async with contextlib.aclosing(

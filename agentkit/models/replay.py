@@ -12,11 +12,11 @@
 
 In strict mode (the default) each request is compared with the recorded one (messages,
 tools, tool_choice, settings); the first difference raises
-:class:`~agentkit.exceptions.ReplayMismatch` naming the turn and the field, with a diff.
+[`ReplayMismatch`][agentkit.exceptions.ReplayMismatch] naming the turn and the field, with a diff.
 Lenient mode checks only that the same tool calls got results, in the same order.
 
 Tools run live by default: their results are part of the next request, so a changed
-result shows as a mismatch there. :meth:`ReplayModel.recorded_tools` wraps an agent's
+result shows as a mismatch there. `ReplayModel.recorded_tools` wraps an agent's
 tools so they return the recorded results instead (same names and schemas).
 """
 
@@ -73,7 +73,7 @@ class ReplayModel:
     """A model answering from a recorded trace, in order (see the module docs).
 
     Args:
-        trace: the recorded run (see :func:`agentkit.tracing.read_trace`).
+        trace: the recorded run (see [`agentkit.tracing.read_trace`][]).
         strict: compare whole requests (``True``) or only the sequence of tool calls.
     """
 
@@ -89,7 +89,7 @@ class ReplayModel:
 
     @classmethod
     def from_trace(cls, path: str | os.PathLike[str], *, strict: bool = True) -> ReplayModel:
-        """Load the trace at ``path`` (see :func:`agentkit.tracing.read_trace`) and replay it."""
+        """Load the trace at ``path`` (see [`agentkit.tracing.read_trace`][]) and replay it."""
         return cls(read_trace(path), strict=strict)
 
     @property

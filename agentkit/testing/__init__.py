@@ -1,16 +1,16 @@
 """Every test double that ships with agentkit, in one import.
 
-- :class:`FakeKimiServer` / :class:`FakeAnthropicServer`: real HTTP servers on loopback that
+- `FakeKimiServer` / `FakeAnthropicServer`: real HTTP servers on loopback that
   speak the providers' wire formats (point a real model at ``base_url``).
-- :class:`ScriptedModel` / :class:`FunctionModel`: in-process models (no HTTP at all).
-- :class:`ReplayModel`: plays back a recorded trace.
-- :class:`Reply`: one scripted answer, understood by all of them::
+- `ScriptedModel` / `FunctionModel`: in-process models (no HTTP at all).
+- `ReplayModel`: plays back a recorded trace.
+- `Reply`: one scripted answer, understood by all of them::
 
       script = [Reply.tool_calls(("a", {}), ("b", {})), Reply.text("done")]
       FakeKimiServer(script)   # over HTTP
       ScriptedModel(script)    # in process
 
-The pytest plugin (:mod:`agentkit.testing.plugin`, registered automatically) provides the
+The pytest plugin ([`agentkit.testing.plugin`][], registered automatically) provides the
 ``fake_kimi`` and ``agentkit_replay`` fixtures and, when you opt in, blocks non-loopback network
 access. This package does not import pytest, and loads the model doubles only when used.
 """

@@ -1,7 +1,8 @@
 """A loopback HTTP server that plays an Anthropic Messages API (``POST /v1/messages``) from a script.
 
-The same scripted :class:`~agentkit.testing.Reply` values as :class:`~agentkit.testing.FakeKimiServer`
-are answered in Anthropic's wire format: ``text`` and ``tool_use`` content blocks, ``stop_reason``,
+The same scripted [`Reply`][agentkit.testing.Reply] values as
+[`FakeKimiServer`][agentkit.testing.FakeKimiServer] are answered in Anthropic's wire format:
+``text`` and ``tool_use`` content blocks, ``stop_reason``,
 ``usage`` with ``cache_read_input_tokens``, the ``{"type": "error", "error": {...}}`` error body,
 and the SSE event sequence (``message_start``, ``content_block_*``, ``message_delta``,
 ``message_stop``). Token counts use the same crude estimate as the Kimi fake; a reply's
@@ -142,8 +143,8 @@ class FakeAnthropicServer:
     """A real HTTP server on loopback answering ``POST /v1/messages`` from ``script``.
 
     ``script`` is a sequence of replies used in order or a callable ``(body) -> Reply``
-    (replies queued with :meth:`add` come first). When nothing is left it answers 500
-    ``api_error`` and notes it in :attr:`problems`.
+    (replies queued with `add` come first). When nothing is left it answers 500
+    ``api_error`` and notes it in `problems`.
 
     Attributes:
         requests: every request received, in order.

@@ -1,8 +1,8 @@
 """A loopback HTTP server that plays Kimi (OpenAI Chat Completions) from a script.
 
 Tests and benchmarks point a real client (the openai SDK, httpx) at
-:attr:`FakeKimiServer.base_url`; every request is recorded and answered by the
-next scripted :class:`~agentkit.testing.Reply`. It is a standard-library
+`FakeKimiServer.base_url`; every request is recorded and answered by the
+next scripted [`Reply`][agentkit.testing.Reply]. It is a standard-library
 ``ThreadingHTTPServer`` in a daemon thread speaking HTTP/1.1 with keep-alive
 (``Content-Length`` on JSON, chunked transfer for SSE).
 
@@ -48,7 +48,7 @@ _log = get_logger("agentkit.testing")
 
 #: A callable that plays the model: the parsed request body in, a reply out.
 Responder = Callable[[dict[str, Any]], Reply]
-#: What a :class:`FakeKimiServer` answers from: replies in order, or a responder.
+#: What a `FakeKimiServer` answers from: replies in order, or a responder.
 Script = Sequence[Reply] | Responder
 
 
@@ -79,14 +79,14 @@ class FakeKimiServer:
     """A real HTTP server on loopback answering Chat Completions from ``script``.
 
     ``script`` is a sequence of replies used in order, or a callable
-    ``(body) -> Reply``; replies queued with :meth:`add` are used first in
+    ``(body) -> Reply``; replies queued with `add` are used first in
     either case. With ``mode="k2.6"`` the server also enforces today's Moonshot API before it
-    answers (see :mod:`agentkit.testing._kimi_rules`): retired ids get a 404, and ``kimi-k2.6``/
+    answers (see `agentkit.testing._kimi_rules`): retired ids get a 404, and ``kimi-k2.6``/
     ``kimi-k2.5`` requests that set fixed sampling fields, force a tool while thinking, or drop
     ``reasoning_content`` from an assistant tool-call message get the 400 the real service
     gives; such a rejected request uses no scripted reply. When nothing is left, the server answers 500
     ``server_error`` saying the script is exhausted, and notes it in
-    :attr:`problems`. The responder is called under a lock (one at a time);
+    `problems`. The responder is called under a lock (one at a time);
     a reply's ``latency_s`` is slept outside it, so slow replies overlap.
 
     Attributes:

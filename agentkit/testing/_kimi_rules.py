@@ -1,6 +1,6 @@
-"""The request rules of today's Moonshot API, for :class:`FakeKimiServer`'s ``mode="k2.6"``.
+"""The request rules of today's Moonshot API, for `FakeKimiServer`'s ``mode="k2.6"``.
 
-Pure functions: a request body in, an error :class:`Reply` (or ``None``) out. What they enforce
+Pure functions: a request body in, an error `Reply` (or ``None``) out. What they enforce
 comes from Moonshot's docs (``docs/kimi.md`` lists the sources and when they were checked):
 
 - a retired id answers 404 ``resource_not_found_error``;

@@ -1,6 +1,6 @@
 """Scripted replies and the Kimi (OpenAI Chat Completions) wire bodies built from them.
 
-Pure functions only: no sockets, no threads. :mod:`agentkit.testing._fake_kimi`
+Pure functions only: no sockets, no threads. [`agentkit.testing._fake_kimi`][]
 does the I/O.
 
 Token counts are a crude, deterministic estimate (the fake has no tokenizer):
@@ -37,10 +37,10 @@ UsageTriple = tuple[int, int, int]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Reply:
-    """One scripted answer of :class:`~agentkit.testing.FakeKimiServer`.
+    """One scripted answer of [`FakeKimiServer`][agentkit.testing.FakeKimiServer].
 
-    Build it with :meth:`text`, :meth:`tool_calls`, :meth:`error` or :meth:`raw`;
-    change a field afterwards with :func:`dataclasses.replace`.
+    Build it with `text`, `tool_calls`, `error` or `raw`;
+    change a field afterwards with `dataclasses.replace`.
 
     Attributes:
         kind: ``"completion"``, ``"error"`` or ``"raw"``.
@@ -166,18 +166,18 @@ class Reply:
         )
 
     def model_reply(self) -> ModelResponse | AssistantMessage:
-        """What this reply means to an in-process double (:class:`~agentkit.models.function.ScriptedModel`).
+        """What this reply means to an in-process double such as `ScriptedModel`.
 
-        The same script drives :class:`~agentkit.testing.FakeKimiServer` over HTTP and
-        ``ScriptedModel``/``FunctionModel`` in process. Tool-call ids are left for the double
-        to number (``functions.NAME:IDX``).
+        The same script drives [`FakeKimiServer`][agentkit.testing.FakeKimiServer] over HTTP and
+        [`ScriptedModel`][agentkit.models.function.ScriptedModel]/``FunctionModel`` in process.
+        Tool-call ids are left for the double to number (``functions.NAME:IDX``).
 
         >>> Reply.tool_calls(("a", {"x": 1}), ("b", {})).model_reply().tool_calls[1].name
         'b'
 
         Raises:
-            ModelHTTPError: for an :meth:`error` reply (what a provider raises for it).
-            ModelResponseError: for a :meth:`raw` reply, which only means something on the wire.
+            ModelHTTPError: for an `error` reply (what a provider raises for it).
+            ModelResponseError: for a `raw` reply, which only means something on the wire.
         """
         from agentkit.exceptions import ModelHTTPError, ModelResponseError  # noqa: PLC0415 - keep the wire module light
         from agentkit.messages import AssistantMessage, ToolCall  # noqa: PLC0415

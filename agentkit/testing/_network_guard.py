@@ -1,9 +1,9 @@
 """Refuse network connections to anything but this machine (used by the pytest plugin).
 
-:class:`NetworkGuard` wraps ``socket.socket.connect`` / ``connect_ex``,
+`NetworkGuard` wraps ``socket.socket.connect`` / ``connect_ex``,
 ``socket.create_connection`` and ``socket.getaddrinfo`` so that, while it is
 installed, reaching a non-loopback address fails at once with
-:class:`NetworkBlockedError`. The checks never resolve names themselves: an IP
+`NetworkBlockedError`. The checks never resolve names themselves: an IP
 literal is allowed when it is loopback, a host name only when it is
 ``localhost`` (or ends in ``.localhost``) or this machine's own name, and any
 non-IP socket family (``AF_UNIX``, ``socketpair``) is always allowed. This is
@@ -100,7 +100,7 @@ class NetworkGuard:
                 self._patch()
 
     def uninstall(self) -> None:
-        """Undo one :meth:`install`; the real functions return after the last one."""
+        """Undo one `install`; the real functions return after the last one."""
         with self._lock:
             if self._depth == 0:
                 return

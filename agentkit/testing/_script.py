@@ -1,7 +1,7 @@
 """What the fake servers answer from: queued replies, then a responder, with bookkeeping.
 
 Both loopback fakes (Kimi's Chat Completions and the Anthropic Messages one) use one
-:class:`ReplyScript`, so a test scripts either wire format the same way and a mistake
+`ReplyScript`, so a test scripts either wire format the same way and a mistake
 in the script (nothing left, a responder that raises) is reported the same way.
 """
 

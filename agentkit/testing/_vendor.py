@@ -30,7 +30,7 @@ from agentkit.testing._kimi_wire import Reply, tool_call_ids
 
 __all__ = ["VENDOR_PROFILES", "bad_vendor"]
 
-#: The profiles :func:`bad_vendor` knows.
+#: The profiles `bad_vendor` knows.
 VENDOR_PROFILES: Final = ("markup_in_content", "double_encoded_args", "missing_usage", "null_content_refusal")
 
 

@@ -1,6 +1,6 @@
 """The agentkit pytest plugin (entry point ``agentkit``; loaded automatically).
 
-- ``fake_kimi`` fixture: a started :class:`~agentkit.testing.FakeKimiServer`
+- ``fake_kimi`` fixture: a started [`FakeKimiServer`][agentkit.testing.FakeKimiServer]
   with an empty script (queue replies with ``fake_kimi.add(...)``); stopped
   after the test, which fails on teardown if the server saw a problem
   (script exhausted, responder raised). Clear ``fake_kimi.problems`` in a test
@@ -10,12 +10,12 @@
   options, ``--agentkit-block-network`` on the command line, or
   ``@pytest.mark.block_network`` on a test or module, connecting to anything but
   loopback (127.0.0.0/8, ::1, localhost, AF_UNIX) while a test sets up, runs and
-  tears down raises :class:`~agentkit.testing.NetworkBlockedError`. Where blocking is
+  tears down raises [`NetworkBlockedError`][agentkit.testing.NetworkBlockedError]. Where blocking is
   on, opt out per test with ``@pytest.mark.allow_network`` or for the whole session
   with ``--agentkit-allow-network`` (e.g. when re-recording against a live endpoint).
 - ``agentkit_replay`` fixture with the ``agentkit_trace(path, strict=True)`` marker: the
   test builds its agent on ``agentkit_replay.model`` (a
-  :class:`~agentkit.models.ReplayModel` of the trace) and runs it with
+  [`ReplayModel`][agentkit.models.ReplayModel] of the trace) and runs it with
   ``await agentkit_replay.run(agent, prompt)``; after the test, recorded calls left
   unused fail it (strict mode). With ``--agentkit-record`` the same test runs against
   the live Kimi endpoint instead (``MOONSHOT_API_KEY``, ``MOONSHOT_BASE_URL``,
@@ -163,7 +163,7 @@ class AgentkitReplay:
     Attributes:
         path: the trace file.
         recording: ``True`` under ``--agentkit-record`` (live model, trace rewritten).
-        model: the model to build the agent on (a :class:`ReplayModel`, or live when recording).
+        model: the model to build the agent on (a `ReplayModel`, or live when recording).
     """
 
     def __init__(self, path: Path, model: Model, *, recording: bool) -> None:
@@ -174,7 +174,7 @@ class AgentkitReplay:
     async def run(
         self, agent: Agent[Any], prompt: str | None, **options: Unpack[RunKwargs]
     ) -> RunResult[Any]:
-        """Run ``agent`` (built on :attr:`model`); when recording, the run is written to :attr:`path`."""
+        """Run ``agent`` (built on `model`); when recording, the run is written to `path`."""
         if self.recording:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             options["trace"] = self.path

@@ -1,13 +1,13 @@
 """Tracing: spans, trace files and the recorder behind ``agent.run(..., trace=...)``.
 
-- :class:`Tracer` turns a run's events into a span tree (run > turn > model call | tool
-  call) and hands finished spans to processors (:func:`capture_traces` for tests,
-  :class:`LogSpanProcessor` for logs, :mod:`agentkit.tracing.otel` for OpenTelemetry, the
-  ``agentkit[otel]`` extra). :func:`log_processors` / :func:`add_trace_context` tag log
+- `Tracer` turns a run's events into a span tree (run > turn > model call | tool
+  call) and hands finished spans to processors (`capture_traces` for tests,
+  `LogSpanProcessor` for logs, [`agentkit.tracing.otel`][] for OpenTelemetry, the
+  ``agentkit[otel]`` extra). `log_processors` / `add_trace_context` tag log
   events with the run id, turn and tool-call id.
-- :func:`trace_hook` / :class:`TraceWriter` record a run as a JSONL trace file
-  (``docs/trace-format.md``); :func:`read_trace` reads one back, and
-  :class:`agentkit.models.ReplayModel` replays it.
+- `trace_hook` / `TraceWriter` record a run as a JSONL trace file
+  (``docs/trace-format.md``); `read_trace` reads one back, and
+  [`agentkit.models.ReplayModel`][] replays it.
 """
 
 from __future__ import annotations

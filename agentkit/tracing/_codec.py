@@ -74,7 +74,7 @@ def usage_to_json(usage: Usage) -> dict[str, int]:
 
 
 def usage_from_json(data: Mapping[str, Any] | None) -> Usage:
-    """Rebuild a :class:`Usage` (unknown keys are ignored, missing ones are 0)."""
+    """Rebuild a `Usage` (unknown keys are ignored, missing ones are 0)."""
     known = {f.name for f in dataclasses.fields(Usage)}
     return Usage(**{k: int(v) for k, v in (data or {}).items() if k in known})
 
@@ -119,7 +119,7 @@ def _tool_json(tool: ToolDefinition) -> dict[str, Any]:
 
 
 def tool_definition_from_json(data: Mapping[str, Any]) -> ToolDefinition:
-    """Rebuild a :class:`ToolDefinition`."""
+    """Rebuild a `ToolDefinition`."""
     return ToolDefinition(
         name=data["name"],
         description=data.get("description", ""),
@@ -151,7 +151,7 @@ class MessageDelta:
     previous_settings: tuple[ModelSettings, dict[str, Any]] | None = None
 
     def settings(self, settings: ModelSettings) -> dict[str, Any]:
-        """Return :func:`settings_to_json` of ``settings``, reusing the last form when unchanged."""
+        """Return `settings_to_json` of ``settings``, reusing the last form when unchanged."""
         previous = self.previous_settings
         if previous is not None and previous[0] is settings:
             return previous[1]
@@ -183,7 +183,7 @@ SAME_TOOLS = "same"
 def request_to_json(request: ModelRequest, delta: MessageDelta) -> dict[str, Any]:
     """Return the neutral request: ``base`` + ``messages`` (new ones), tools, tool_choice, settings.
 
-    ``tools`` is :data:`SAME_TOOLS` when the definitions are those of the previous request.
+    ``tools`` is `SAME_TOOLS` when the definitions are those of the previous request.
     """
     base, new = delta.encode(request.messages)
     tools = tuple(request.tools)
@@ -221,7 +221,7 @@ def response_to_json(response: ModelResponse) -> dict[str, Any]:
 def response_from_json(
     data: Mapping[str, Any], *, raw: Mapping[str, Any] | None, wire_request: Mapping[str, Any] | None
 ) -> ModelResponse:
-    """Rebuild a :class:`ModelResponse` from :func:`response_to_json` output."""
+    """Rebuild a `ModelResponse` from `response_to_json` output."""
     message = message_from_dict(data["message"])
     if message.role != "assistant":
         raise ValueError(f"a response message must be an assistant message, not {message.role!r}")

@@ -1,6 +1,6 @@
 """Events in, trace records out: the one place that decides what a trace file holds.
 
-:class:`RecordEncoder` turns one run's events into the JSON records of the trace format
+`RecordEncoder` turns one run's events into the JSON records of the trace format
 (``docs/trace-format.md``). Timestamps are taken when each event arrives, which is when it
 happened: the loop emits every event at that moment.
 """

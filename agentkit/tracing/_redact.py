@@ -6,9 +6,9 @@ Three rules, on the JSON bytes: values of keys that name credentials (``authoriz
 ``"[redacted]"``; ``Bearer ...`` and ``Basic ...`` credentials are cut (any case); and every
 configured secret string is replaced wherever it appears, inside any string: the values of
 ``MOONSHOT_API_KEY``, ``OPENAI_API_KEY`` and ``ANTHROPIC_API_KEY`` when set, and every key a
-provider was given (``KimiModel(api_key=...)``, see :mod:`agentkit._secrets`), also one
+provider was given (``KimiModel(api_key=...)``, see [`agentkit._secrets`][]), also one
 given after the redactor was made. One policy for every sink: trace files, the HTML viewer,
-OpenTelemetry, logs and CLI output all go through it (:func:`redact_text` for text).
+OpenTelemetry, logs and CLI output all go through it (`redact_text` for text).
 
 >>> r = Redactor(["sk-live-123456"])
 >>> r.redact(b'{"content":"key sk-live-123456","api_key":"abc"}')

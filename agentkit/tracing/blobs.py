@@ -1,7 +1,7 @@
 """Images in traces, stored once: ``blob`` records and the references that replace them.
 
 A run with an inline image would repeat it in every later model call's ``wire_request`` and
-neutral request. The writer stores each inline image of at least :data:`BLOB_MIN_CHARS`
+neutral request. The writer stores each inline image of at least `BLOB_MIN_CHARS`
 characters once, as ``{"type": "blob", "sha256": HASH, "data": "data:image/...;base64,..."}``
 written just before the first record that uses it, and writes ``"blob:sha256:HASH"`` in its
 place; the reader puts the images back, so a trace reads the same as if they were inline.

@@ -175,7 +175,7 @@ def _payload(spans: list[Span]) -> dict[str, Any]:
 def embed_json(value: Any) -> str:
     r"""``value`` as JSON safe inside a ``<script>`` element, whatever its strings hold.
 
-    Secrets are redacted first (the policy of :mod:`agentkit.tracing._redact`).
+    Secrets are redacted first (the policy of [`agentkit.tracing._redact`][]).
     ``<``, ``>`` and ``&`` only occur inside JSON strings, where ``\u003c`` etc. mean the
     same characters; so no content can end the element (``</script>``) or switch the HTML
     parser into its escaped states (``<!--<script>``), which would swallow the rest of the page.

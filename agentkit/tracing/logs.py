@@ -1,8 +1,8 @@
 """Spans as structlog events: a processor for logs, and renderers for people and machines.
 
-:class:`LogSpanProcessor` logs every finished span as one event (``span.end``) through
+`LogSpanProcessor` logs every finished span as one event (``span.end``) through
 agentkit's stdlib-backed logger ``agentkit.trace``, carrying run id, turn, tool-call key and id,
-duration, tokens, cost and error. :func:`log_processors` returns a structlog processor chain
+duration, tokens, cost and error. `log_processors` returns a structlog processor chain
 for your own logging setup: trace context (run id, turn, tool-call key and id) plus a pretty console
 renderer for people or a JSON-lines renderer for machines.
 """

@@ -11,7 +11,7 @@ Spans: ``invoke_agent {agent}`` (the run), ``turn {n}``, ``chat {model}`` (clien
 ``gen_ai.request.model``, ``gen_ai.response.model``, ``gen_ai.usage.input_tokens`` /
 ``output_tokens``, ``gen_ai.response.finish_reasons``, sampling settings) and
 Every string attribute and error text is redacted first (the trace files' policy, see
-:mod:`agentkit.tracing._redact`), ``include_content=True`` included.
+`agentkit.tracing._redact`), ``include_content=True`` included.
 ``execute_tool {name}`` (``gen_ai.tool.name``, ``gen_ai.tool.call.id`` (the model's id),
 ``agentkit.tool_call.key`` (agentkit's key, unique in the run); arguments and results
 only with ``include_content=True``). A run's spans are exported when the run ends, parents
@@ -95,7 +95,7 @@ def _usage(usage: Any) -> dict[str, int]:
 
 
 class OTelSpanProcessor:
-    """A :class:`~agentkit.tracing.SpanProcessor` exporting to an OpenTelemetry tracer provider.
+    """A [`SpanProcessor`][agentkit.tracing.SpanProcessor] exporting to an OpenTelemetry tracer provider.
 
     Args:
         tracer_provider: where spans go (``None``: the global provider, a no-op until configured).

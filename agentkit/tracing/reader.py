@@ -1,8 +1,8 @@
-"""Reading trace files: :func:`read_trace` returns a :class:`Trace`.
+"""Reading trace files: `read_trace` returns a `Trace`.
 
 A truncated last line (the writer crashed mid-record) is dropped with a warning; any other
 malformed line, a missing header or an unknown format version raises
-:class:`~agentkit.exceptions.TraceFormatError` naming the file and line.
+[`TraceFormatError`][agentkit.exceptions.TraceFormatError] naming the file and line.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Trace records in, spans out: the span tree of a run, live or from a trace file.
 
-:class:`SpanBuilder` is fed the records of one run in order (the same records a
+`SpanBuilder` is fed the records of one run in order (the same records a
 trace file holds) and hands each span to ``emit`` when it finishes. The
-:class:`~agentkit.tracing.Tracer` feeds it live; :func:`spans_from_trace` feeds it a file.
+[`Tracer`][agentkit.tracing.Tracer] feeds it live; `spans_from_trace` feeds it a file.
 """
 
 from __future__ import annotations

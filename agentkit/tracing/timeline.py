@@ -2,8 +2,8 @@
 
 Spans hold the run's work (model and tool calls); these records are moments in it:
 a call waiting for approval, the decision on it, the run pausing, the model's plan
-changing. :func:`markers` lists them in order with their time since the run started;
-:func:`latest_plan` is the plan as the run left it.
+changing. `markers` lists them in order with their time since the run started;
+`latest_plan` is the plan as the run left it.
 
 >>> header = {"type": "header", "format": "agentkit-trace", "version": 1, "start_ns": 0}
 >>> records = [
@@ -42,7 +42,7 @@ class Marker:
     """One moment of a run shown on its timeline.
 
     Attributes:
-        kind: the record type (one of :data:`MARKER_TYPES`).
+        kind: the record type (one of `MARKER_TYPES`).
         time_ns: when it happened (ns since the epoch).
         offset_s: seconds since the run started.
         turn: the model turn it belongs to (``None`` for a pause).

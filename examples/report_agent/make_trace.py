@@ -1,6 +1,6 @@
 """Regenerate the bundled trace ``trace.jsonl``: an AUTHORED run, not one captured from Moonshot.
 
-A scripted responder (:func:`scripted_kimi`) plays Kimi-K2 on agentkit's loopback fake
+A scripted responder (`scripted_kimi`) plays Kimi-K2 on agentkit's loopback fake
 Kimi server, in Kimi's wire format. Every number it writes into the report comes from
 the real query results it receives in the request (nothing is typed in by hand): the
 narrative is a template, the figures are DuckDB's. The trace header says

@@ -38,7 +38,7 @@ Say plainly when data is sample data. Prices are in EUR."""
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TripRequest:
-    """What the traveller asks for; :meth:`prompt` turns it into the user message."""
+    """What the traveller asks for; `prompt` turns it into the user message."""
 
     artist: str = "The Midnight Lanterns"
     home_city: str = "Paris"
@@ -69,7 +69,7 @@ def build_agent(
         model: the model (``KimiModel`` live, ``ReplayModel`` offline).
         workspace: where the itinerary, calendar file and outbox are written.
         mailer: how email is delivered (default: ``.eml`` files in the workspace's outbox).
-        provider: the travel APIs (default: :class:`SampleTravelProvider`, SAMPLE DATA).
+        provider: the travel APIs (default: `SampleTravelProvider`, SAMPLE DATA).
     """
     tools: list[Tool] = [
         update_plan,

@@ -3,7 +3,7 @@
 ``evals/trips.yaml`` holds three trip requests with their checks. ``evals/careful/`` and
 ``evals/hasty/`` hold one AUTHORED trace per case (``origin: authored``): the real agent,
 tools and HTTP client ran against agentkit's loopback fake Kimi server, played by two
-scripted "models": ``careful`` follows the instructions (:func:`make_trace.scripted_kimi`),
+scripted "models": ``careful`` follows the instructions (`make_trace.scripted_kimi`),
 ``hasty`` stops after writing the files and never emails the traveller. ``docs/evals.md``
 replays both offline and compares them. Regenerate with::
 
@@ -37,7 +37,7 @@ DATASET = TRACES / "trips.yaml"
 
 
 def hasty_kimi(body: dict[str, Any]) -> Reply:
-    """Like :func:`scripted_kimi`, but once the files are written it answers without emailing."""
+    """Like `scripted_kimi`, but once the files are written it answers without emailing."""
     reply = scripted_kimi(body)
     if any(name == "send_email" for name, _ in reply.calls):
         return Reply.text("Your itinerary.md and trip.ics are ready in the workspace. Enjoy the show!")

@@ -1,6 +1,6 @@
 """Regenerate the bundled trace ``trace.jsonl``: an AUTHORED run, not one captured from Moonshot.
 
-A scripted responder (:func:`scripted_kimi`) plays Kimi-K2 on agentkit's loopback
+A scripted responder (`scripted_kimi`) plays Kimi-K2 on agentkit's loopback
 fake Kimi server, speaking Kimi's wire format (tool-call ids ``functions.NAME:IDX``,
 parallel calls in one message). It reads the real tool results in each request and
 decides as the instructions say: search the tour, compare every candidate in one

@@ -1,11 +1,11 @@
 """The travel "APIs" of the trip planner: a provider interface, its tools, and a SAMPLE provider.
 
-:class:`TravelProvider` is the seam: the agent's tools call a provider, and
-:class:`SampleTravelProvider` (the default, for the offline demo) serves SAMPLE
+`TravelProvider` is the seam: the agent's tools call a provider, and
+`SampleTravelProvider` (the default, for the offline demo) serves SAMPLE
 DATA generated deterministically from its inputs. The artist, the concerts, the
 flights, the hotels and the forecasts it returns are invented, and every result
 says so (``"sample_data": true``). To plan a real trip, implement the four methods
-of :class:`TravelProvider` over real APIs (a ticketing API, a flight search, a
+of `TravelProvider` over real APIs (a ticketing API, a flight search, a
 hotel search, a weather service) and pass it to ``build_agent(provider=...)``.
 """
 

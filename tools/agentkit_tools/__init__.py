@@ -3,11 +3,11 @@
 Each module builds tools bound to their configuration (a workspace folder, an
 allowlist, SMTP settings), so one process can give different agents different limits:
 
-- :mod:`agentkit_tools.files`: read, write and list files inside a :class:`Workspace`.
-- :mod:`agentkit_tools.data`: load CSV/Parquet into DuckDB, describe tables, read-only SQL, charts.
-- :mod:`agentkit_tools.web`: fetch allowlisted URLs with size and time limits, as text.
-- :mod:`agentkit_tools.email`: send mail through SMTP, or (the default) into a local outbox.
-- :mod:`agentkit_tools.calendar`: write ``.ics`` files; date and time helpers.
+- [`agentkit_tools.files`][]: read, write and list files inside a `Workspace`.
+- [`agentkit_tools.data`][]: load CSV/Parquet into DuckDB, describe tables, read-only SQL, charts.
+- [`agentkit_tools.web`][]: fetch allowlisted URLs with size and time limits, as text.
+- [`agentkit_tools.email`][]: send mail through SMTP, or (the default) into a local outbox.
+- [`agentkit_tools.calendar`][]: write ``.ics`` files; date and time helpers.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -180,7 +180,7 @@ class EventSpec(BaseModel):
 
 
 def event_from_spec(spec: EventSpec) -> CalendarEvent:
-    """Turn a model-given :class:`EventSpec` into a :class:`CalendarEvent` (all-day when dates)."""
+    """Turn a model-given `EventSpec` into a `CalendarEvent` (all-day when dates)."""
     start = local_datetime(spec.start, spec.timezone)
     end = local_datetime(spec.end, spec.end_timezone or spec.timezone)
     all_day = "T" not in spec.start and "T" not in spec.end

@@ -1,6 +1,6 @@
 r"""Data tools: load CSV/Parquet into DuckDB, describe tables, run read-only SQL, draw charts.
 
-Everything is confined to a :class:`~agentkit_tools.workspace.Workspace`: files are
+Everything is confined to a [`Workspace`][agentkit_tools.workspace.Workspace]: files are
 named relative to it, and DuckDB itself is configured so that SQL cannot read or
 write files anywhere else (``allowed_directories`` + ``enable_external_access=false``,
 no temporary directory, locked) nor install or load extensions. Only ``SELECT``
@@ -51,14 +51,14 @@ class DataWorkspace:
     """A DuckDB database whose SQL can only see files inside ``workspace``, within time and memory limits.
 
     Every query runs under a watchdog: past ``query_timeout_s`` DuckDB is interrupted and
-    the caller gets a :class:`~agentkit_tools.workspace.WorkspaceError`. The tools of
-    :func:`data_tools` also interrupt the query when their call is cancelled (a run's
+    the caller gets a [`WorkspaceError`][agentkit_tools.workspace.WorkspaceError]. The tools of
+    `data_tools` also interrupt the query when their call is cancelled (a run's
     ``timeout_s``, a cancelled task), and return only once DuckDB has stopped.
 
     Args:
         workspace: the folder data files are loaded from and charts are written to.
         database: a database file relative to the workspace, or ``None`` for in-memory.
-        max_rows: most result rows handed back by :meth:`run_sql`.
+        max_rows: most result rows handed back by `run_sql`.
         query_timeout_s: seconds one tool call's SQL may run before it is interrupted.
         memory_limit: DuckDB's ``memory_limit`` (e.g. ``"1GB"``); a query needing more fails.
         threads: DuckDB worker threads (CPU cores a query may keep busy).
@@ -120,7 +120,7 @@ class DataWorkspace:
             return self._watched(cur, QueryWatch(cur, self.query_timeout_s), work)
 
     async def call_async(self, work: Callable[[Cursor], T]) -> T:
-        """:meth:`call` in a worker thread; cancelling it interrupts DuckDB and waits until it stopped."""
+        """`call` in a worker thread; cancelling it interrupts DuckDB and waits until it stopped."""
         with self._cursor() as cur:
             watch = QueryWatch(cur, self.query_timeout_s)
             try:

@@ -1,10 +1,10 @@
 """Email tool: compose a message and deliver it to a local outbox (default) or through SMTP.
 
-Nothing leaves the machine by accident: without :class:`EmailSettings` a
-:class:`Mailer` writes each message as an ``.eml`` file into an outbox folder of the
+Nothing leaves the machine by accident: without `EmailSettings` a
+`Mailer` writes each message as an ``.eml`` file into an outbox folder of the
 workspace (any mail client opens them). With settings (host, port, credentials,
 ``starttls``/``ssl``) it sends over SMTP. Sending is a side effect: the ``send_email``
-tool runs only after approval (see :func:`email_tools`).
+tool runs only after approval (see `email_tools`).
 
 >>> import tempfile
 >>> mailer = Mailer(Workspace(tempfile.mkdtemp()))
@@ -40,7 +40,7 @@ __all__ = ["EmailSettings", "Mailer", "email_tools"]
 Security = Literal["starttls", "ssl", "none"]
 _ADDRESS = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 _SLUG = re.compile(r"[^a-z0-9]+")
-#: Largest attachment a :class:`Mailer` reads (25 MB, what common mail services accept).
+#: Largest attachment a `Mailer` reads (25 MB, what common mail services accept).
 DEFAULT_MAX_ATTACHMENT_BYTES = 25_000_000
 
 
@@ -259,7 +259,7 @@ def email_tools(mailer: Mailer) -> list[Tool]:
 
     ``send_email`` has a side effect, so it is declared ``requires_approval``: each
     call waits for the run's approver (``Agent(approve=...)``/``run(approve=...)``,
-    e.g. :func:`agentkit.approval.prompt_approver` or ``approve_all``), and without
+    e.g. [`agentkit.approval.prompt_approver`][] or ``approve_all``), and without
     one the run pauses. With no SMTP settings it only writes to the outbox.
     """
 

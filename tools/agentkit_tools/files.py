@@ -1,4 +1,4 @@
-"""File tools: read, write and list files inside a :class:`~agentkit_tools.workspace.Workspace`.
+"""File tools: read, write and list files inside a [`Workspace`][agentkit_tools.workspace.Workspace].
 
 >>> import anyio, tempfile
 >>> read_file, write_file, list_files = file_tools(Workspace(tempfile.mkdtemp()))

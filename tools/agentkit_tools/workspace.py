@@ -1,7 +1,7 @@
 """Workspace: the one folder a set of tools may read and write.
 
 Every path a model hands to a tool is checked the same way: absolute paths and
-``..`` escapes are refused. Tools then open files with :meth:`Workspace.open`, which
+``..`` escapes are refused. Tools then open files with `Workspace.open`, which
 walks the path one folder at a time from a descriptor of the root and never follows
 a symlink (``O_NOFOLLOW`` on every component): a symlink planted or swapped in by
 another process, even between a check and the open, cannot lead a read or a write
@@ -44,7 +44,7 @@ _FILE_FLAGS = {
     "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
     "x": os.O_WRONLY | os.O_CREAT | os.O_EXCL,
 }
-#: Most entries :meth:`Workspace.files` looks at before it gives up (time and memory stay bounded).
+#: Most entries `Workspace.files` looks at before it gives up (time and memory stay bounded).
 MAX_WALK_ENTRIES = 100_000
 #: errno values an O_NOFOLLOW open gives for a symlink (ELOOP) or a symlink/file where a folder is expected.
 _NOT_FOLLOWED = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
@@ -94,7 +94,7 @@ class Workspace:
         The path may not exist yet; every existing part of it is resolved (symlinks
         followed), and the result must still be inside the root. Only for handing a
         path to another program (DuckDB opens its files itself); the tools open files
-        with :meth:`open`, which no symlink swapped in later can redirect.
+        with `open`, which no symlink swapped in later can redirect.
 
         Raises:
             WorkspaceError: an absolute path, or one that leads outside the root.
@@ -145,7 +145,7 @@ class Workspace:
         newline: str | None = None,
         make_parents: bool = False,
     ) -> IO[Any]:
-        """Open a regular file in the workspace like :func:`open`, never through a symlink.
+        """Open a regular file in the workspace like `open`, never through a symlink.
 
         ``mode`` is ``r``, ``w``, ``a`` or ``x``, with ``b`` for bytes. Text modes use
         UTF-8 unless ``encoding`` says otherwise.

@@ -1,14 +1,14 @@
 """``agentkit verify``: check an OpenAI-compatible endpoint's tool calling before trusting it.
 
-The same open model behaves differently at each provider. :func:`verify` sends the fixed,
-versioned :data:`~agentkit.evals.verify.suite.SUITE` to each endpoint (non-streamed and
+The same open model behaves differently at each provider. `verify` sends the fixed,
+versioned [`SUITE`][agentkit.evals.verify.suite.SUITE] to each endpoint (non-streamed and
 streamed, ``repeat`` times), records every answer as it came over the wire, and reports per
 endpoint: request success rate, finish-reason mix, schema-validation errors of the returned
 arguments, malformed and double-encoded arguments, tool calls offered under unknown names, raw
 tool-call markup leaked into the content, empty answers, id formats, ``reasoning_content``
 returned and sent back, usage present (streamed and not), parallel calls, how often it did
 what the suite expects, trigger similarity to a reference run, latency, tokens and cost.
-Tables: :mod:`agentkit.evals.verify.render`.
+Tables: [`agentkit.evals.verify.render`][].
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ async def verify(
         timeout_s: per-request timeout.
         reference: a saved report whose triggering the endpoints are compared with.
         reference_endpoint: which endpoint of ``reference`` (default: its first).
-        suite: the requests to send (default: the versioned :data:`SUITE`).
+        suite: the requests to send (default: the versioned `SUITE`).
 
     Raises:
         UserError: no endpoints, duplicate names, or an unknown reference endpoint.

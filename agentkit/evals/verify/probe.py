@@ -4,7 +4,7 @@ The verifier talks HTTP itself (httpx), not through agentkit's providers: the po
 the wire as a vendor serves it (arguments as strings, ids as sent, usage where it is or is
 not), before any repair a provider would make. A streamed answer is assembled from its SSE
 chunks by ``tool_calls[].index``. Response bodies are capped; nothing here raises for a bad
-answer: a failure is an :class:`Observation` with its error.
+answer: a failure is an `Observation` with its error.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ cases whose history has no ``reasoning_content`` turn thinking off (Kimi refuses
 with thinking on, its default on K2.6). A change to any request is a new version: reference
 runs of another version are not compared.
 
-Each case also says what a correct model does (:attr:`SuiteCase.ideal`), which is what
-:func:`ideal_reply` answers when the loopback fake server plays a well-behaved vendor.
+Each case also says what a correct model does (`SuiteCase.ideal`), which is what
+`ideal_reply` answers when the loopback fake server plays a well-behaved vendor.
 """
 
 from __future__ import annotations
