@@ -11,19 +11,29 @@ started it:
   (``parent_run_id``, ``parent_tool_call_key``), so a trace can nest it;
 - it keeps its own conversation: a memory session when ``session=`` is given
   (the inner agent needs a ``memory``), else a fresh one per call;
-- it gets the caller's ``deps``.
+- it gets the caller's ``deps``, and the caller's approver when it has none of its own.
+
+When the sub-run pauses (a call of one of its tools waits for approval), the calling
+run pauses too: its state holds the sub-run's (``RunState.nested``) and its ``pending``
+lists the sub-run's waiting calls under keys that route the decisions
+(``"<call key>/<sub-run key>"``). Resuming the calling run continues the sub-run with
+those decisions, and the sub-run's answer becomes the tool call's result.
 
 Several calls of agent tools in one turn run concurrently, like any other calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentkit._loop_state import Parent
+from agentkit._nested import SubRunPaused, inherited_approver, take_resume
 from agentkit._run_context import RunContext
-from agentkit.exceptions import ModelRetry
+from agentkit.approval import Decision
 from agentkit.result import RunOptions, RunResult
+from agentkit.run_state import RunState
 from agentkit.tool import Tool, serialize_result, tool
 
 if TYPE_CHECKING:
@@ -47,19 +57,29 @@ def agent_tool(
             task: What the agent should do, with everything it needs to know.
         """
         result = await _sub_run(agent, task, ctx, session)
-        if result.paused:
-            raise ModelRetry(
+        if result.state is not None:
+            raise SubRunPaused(
+                result.state,
                 f"The {agent.name} agent stopped to wait for approval of "
-                f"{', '.join(p.call.name for p in result.pending)}; it cannot finish this task now."
+                f"{', '.join(p.call.name for p in result.pending)}; it cannot finish this task now.",
             )
         return serialize_result(result.output)
 
-    return tool(run_agent, name=tool_name, description=text)
+    made = tool(run_agent, name=tool_name, description=text)
+    return dataclasses.replace(made, sub_runs=_Checker(agent, session))
 
 
 async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: str | None) -> RunResult[Any]:
-    """Run ``agent`` for the tool call ``ctx`` belongs to (its events go to its own hooks only)."""
-    prepared = await agent.prepare(RunOptions(deps=ctx.deps, session=session))
+    """Run ``agent`` for the tool call ``ctx`` belongs to, or continue its paused run.
+
+    Its events go to its own hooks only.
+    """
+    resume = take_resume()
+    options = RunOptions(deps=ctx.deps, session=session)
+    if resume is None:
+        prepared = await agent.prepare(options)
+    else:
+        prepared = await agent.prepare(options, state=resume.state, decisions=resume.decisions)
     parent = (
         None
         if ctx.budget is None
@@ -68,6 +88,18 @@ async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: 
             run_id=ctx.run_id,
             tool_call_id=ctx.tool_call_id,
             tool_call_key=ctx.tool_call_key,
+            approve=inherited_approver(),
         )
     )
-    return await prepared.execute(task, parent=parent)
+    return await prepared.execute(None if resume is not None else task, parent=parent)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Checker:
+    """Checks decisions for the agent's paused run before the calling run resumes."""
+
+    agent: Agent[Any]
+    session: str | None
+
+    async def check_decisions(self, state: RunState, decisions: Mapping[str, Decision]) -> None:
+        await self.agent.prepare(RunOptions(), state=state, decisions=decisions)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from agentkit import _json
+from agentkit._nested import split_decisions
 from agentkit.approval import Approve, Approver, Decision, EditArguments, PendingCall, Reject
 from agentkit.exceptions import RunStateError, ToolArgumentsError, UserError
 from agentkit.messages import (
@@ -140,10 +141,13 @@ def _apply(
         emit(ApprovalDecided(turn=turn, call=call, key=key, decision="approve", arguments=arguments))
 
 
-def check_decisions(
+async def check_decisions(
     state: RunState, decisions: Mapping[str, Decision], toolset: Toolset
 ) -> dict[str, Decision]:
     """Check decisions given to ``resume`` (keyed by `PendingCall.key`) before the run continues.
+
+    Decisions for the calls of a paused sub-run (keys ``"<call key>/<sub-run key>"``) are
+    checked by the tool that runs the sub-run's agent, against that agent's tools.
 
     Raises:
         RunStateError: a decision names no pending call's key (a model's call id is not a
@@ -151,20 +155,33 @@ def check_decisions(
     """
     pending = {p.key: p.call for p in state.pending}
     for key, decision in decisions.items():
-        call = pending.get(key)
-        if call is None:
+        if key not in pending:
             raise RunStateError(_unknown_key(key, state))
         if not isinstance(decision, Approve | Reject | EditArguments):
             raise RunStateError(f"the decision for {key!r} must be Approve, Reject or EditArguments")
+    own, by_call = split_decisions(decisions)
+    for key, decision in own.items():
+        _check_own(key, pending[key], decision, toolset)
+    positions = {tool_call_key(state.turn, i): i for i in state.nested}
+    for outer, inner in by_call.items():
+        index = positions[outer]  # the key is pending, so its sub-run is there
+        call = state.paused_message.tool_calls[index]
         found = toolset.get(call.name)
-        if found is None:
-            raise RunStateError(f"this agent has no tool {call.name!r} (pending call {key!r})")
-        if isinstance(decision, EditArguments):
-            try:
-                found.validate_arguments(_json.dumps(dict(decision.arguments)))
-            except ToolArgumentsError as err:
-                raise RunStateError(f"edited arguments for {key!r} are invalid: {err.message}") from None
+        if found is None or found.sub_runs is None:
+            raise RunStateError(f"this agent has no agent tool {call.name!r} (pending call {outer!r})")
+        await found.sub_runs.check_decisions(state.nested[index], inner)
     return dict(decisions)
+
+
+def _check_own(key: str, call: ToolCall, decision: Decision, toolset: Toolset) -> None:
+    found = toolset.get(call.name)
+    if found is None:
+        raise RunStateError(f"this agent has no tool {call.name!r} (pending call {key!r})")
+    if isinstance(decision, EditArguments):
+        try:
+            found.validate_arguments(_json.dumps(dict(decision.arguments)))
+        except ToolArgumentsError as err:
+            raise RunStateError(f"edited arguments for {key!r} are invalid: {err.message}") from None
 
 
 def _unknown_key(key: object, state: RunState) -> str:

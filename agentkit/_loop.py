@@ -28,10 +28,12 @@ from agentkit._loop_state import (
     Parent,
     Paused,
     Resume,
+    approver,
     info,
     restore,
     start,
 )
+from agentkit._nested import approving
 from agentkit._output import OutputInvalid
 from agentkit._run_context import RunContext
 from agentkit._tool_phase import close_dangling_calls, count_output_failure, handle_tool_calls
@@ -82,8 +84,10 @@ async def run_loop(
     Raises:
         RunError: a limit or failure ended the run; ``.messages`` holds the conversation so far.
     """
-    state = start(config, prompt, options, emit) if resume is None else restore(config, resume, options, emit)
-    state.parent = parent
+    if resume is None:
+        state = start(config, prompt, options, emit, parent)
+    else:
+        state = restore(config, resume, options, emit, parent)
     state.emit(
         RunStarted(
             run_id=state.run_id,
@@ -98,7 +102,7 @@ async def run_loop(
         )
     )
     try:
-        with _deadline(options.timeout_s):
+        with _deadline(options.timeout_s), approving(approver(config, options, parent)):
             final = await _drive(config, state)
     except RunError as err:
         await _fail(config, state, err, "The run ended before this tool call finished.")

@@ -14,13 +14,14 @@ from typing import Any
 import anyio
 
 from agentkit._approval import Gate, needs_gate
+from agentkit._nested import SubRunResume, split_decisions
 from agentkit._output import OutputSpec
 from agentkit._run_context import UsageBudget
 from agentkit.approval import Approver, Decision
 from agentkit.exceptions import UsageLimitExceeded, UserError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.images import load_image
-from agentkit.messages import Event, Message, SystemMessage, UserMessage
+from agentkit.messages import Event, Message, SystemMessage, UserMessage, tool_call_key
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import RunOptions
 from agentkit.run_state import CallResult, RunState
@@ -36,6 +37,7 @@ __all__ = [
     "Parent",
     "Paused",
     "Resume",
+    "approver",
     "info",
     "restore",
     "start",
@@ -118,6 +120,7 @@ class LoopState:
     output_failures: int = 0
     gate: Gate | None = None  # None: no tool needs approval, the step is skipped
     carried: dict[int, CallResult] = field(default_factory=dict)  # results of a resumed turn
+    resumes: dict[int, SubRunResume] = field(default_factory=dict)  # paused sub-runs of a resumed turn
     paused_turn: bool = False
     trace: str | None = None
     parent: Parent | None = None
@@ -142,6 +145,7 @@ class Parent:
     run_id: str
     tool_call_id: str | None = None
     tool_call_key: str | None = None
+    approve: Approver | None = None  # the caller's, for a sub-run whose agent has none
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -162,7 +166,11 @@ Outcome = Final | Paused | None
 
 
 def start(
-    config: LoopConfig, prompt: str | None, options: RunOptions, emit: Callable[[Event], None]
+    config: LoopConfig,
+    prompt: str | None,
+    options: RunOptions,
+    emit: Callable[[Event], None],
+    parent: Parent | None = None,
 ) -> LoopState:
     messages: list[Message] = list(options.message_history)
     history_len = len(messages)
@@ -186,16 +194,25 @@ def start(
         hooks=HookPoints.of(hooks := (*config.hooks, *options.hooks)),
         emit=_compose_emit(hooks, emit),
         committed=history_len,
-        gate=_gate(config, options, {}),
+        gate=_gate(config, options, {}, parent),
         trace=_trace_path(options),
+        parent=parent,
     )
 
 
 def restore(
-    config: LoopConfig, resume: Resume, options: RunOptions, emit: Callable[[Event], None]
+    config: LoopConfig,
+    resume: Resume,
+    options: RunOptions,
+    emit: Callable[[Event], None],
+    parent: Parent | None = None,
 ) -> LoopState:
-    """Rebuild the state of a paused run (limits and turns are the paused run's)."""
+    """Rebuild the state of a paused run (limits and turns are the paused run's).
+
+    Decisions keyed ``"<call key>/<sub-run key>"`` go to the paused sub-run of that call.
+    """
     saved = resume.state
+    own, by_call = split_decisions(resume.decisions)
     return LoopState(
         run_id=saved.run_id,
         messages=list(saved.messages),
@@ -214,17 +231,29 @@ def restore(
         turn=saved.turn,
         failures=dict(saved.tool_failures),
         output_failures=saved.output_failures,
-        gate=_gate(config, options, resume.decisions) or Gate(decisions=resume.decisions),
+        gate=_gate(config, options, own, parent) or Gate(decisions=own),
         carried=dict(saved.results),
+        resumes={
+            index: SubRunResume(state=sub, decisions=by_call.get(tool_call_key(saved.turn, index), {}))
+            for index, sub in saved.nested.items()
+        },
         paused_turn=True,
         trace=_trace_path(options) or saved.trace,
+        parent=parent,
     )
 
 
-def _gate(config: LoopConfig, options: RunOptions, decisions: Mapping[str, Decision]) -> Gate | None:
+def approver(config: LoopConfig, options: RunOptions, parent: Parent | None) -> Approver | None:
+    """Who decides on this run's calls: the call's ``approve=``, the agent's, else the caller's."""
+    return options.approve or config.approve or (parent.approve if parent is not None else None)
+
+
+def _gate(
+    config: LoopConfig, options: RunOptions, decisions: Mapping[str, Decision], parent: Parent | None
+) -> Gate | None:
     if not needs_gate(config.toolset):
         return None
-    return Gate(approver=options.approve or config.approve, decisions=decisions)
+    return Gate(approver=approver(config, options, parent), decisions=decisions)
 
 
 def _trace_path(options: RunOptions) -> str | None:

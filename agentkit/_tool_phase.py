@@ -16,13 +16,14 @@ from agentkit._approval import Review, review
 from agentkit._early_start import EarlyStarter
 from agentkit._log import get_logger
 from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused
+from agentkit._nested import SubRunResume
 from agentkit._output import OUTPUT_TOOL_NAME, OutputInvalid
 from agentkit._run_context import RunContext
 from agentkit._tool_runner import CallOutcome, KeyedCall, run_tool_calls
 from agentkit.approval import PendingCall
 from agentkit.exceptions import OutputValidationError, ToolRetriesExceeded, UsageLimitExceeded
 from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, tool_call_key
-from agentkit.run_state import CallResult, RunState
+from agentkit.run_state import CallResult, RunState, nested_pending
 from agentkit.usage import Usage
 
 __all__ = ["close_dangling_calls", "count_output_failure", "handle_tool_calls"]
@@ -42,25 +43,28 @@ async def handle_tool_calls(
         if not (is_output and c.name == OUTPUT_TOOL_NAME) and i not in state.carried and i not in refused
     ]
     _check_tool_call_limit(state, len(waiting))
+    to_review = [(i, c) for i, c in waiting if i not in state.resumes]  # a resumed sub-run was approved
     gated = (
-        Review(run=waiting)
+        Review(run=to_review)
         if state.gate is None
-        else await review(waiting, config.toolset, state.gate, turn=state.turn, emit=state.emit)
+        else await review(to_review, config.toolset, state.gate, turn=state.turn, emit=state.emit)
     )
-    outcomes = await _run_calls(config, state, gated.run, early)
+    run = sorted([*gated.run, *((i, c) for i, c in waiting if i in state.resumes)], key=lambda r: r[0])
+    outcomes = dict(zip((i for i, _ in run), await _run_calls(config, state, run, early), strict=True))
+    nested = {i: o.paused for i, o in outcomes.items() if o.paused is not None}
+    stops = {i: o.stop for i, o in outcomes.items() if o.stop is not None}
     results = gated.annotate(
         {
             **state.carried,
             **refused,
             **gated.answered,
-            **{i: _kept(o) for (i, _), o in zip(gated.run, outcomes, strict=True)},
+            **{i: _kept(o) for i, o in outcomes.items() if o.paused is None or stops},
         }
     )
-    stops = {i: o.stop for (i, _), o in zip(gated.run, outcomes, strict=True) if o.stop is not None}
-    state.charge(Usage(tool_calls=len(waiting) - len(gated.pending)), 0.0, check=False)
-    if gated.pending and not stops:
-        return _pause(config, state, results, gated.pending)
-    state.carried = {}
+    state.charge(Usage(tool_calls=len(waiting) - len(gated.pending) - len(nested)), 0.0, check=False)
+    if (gated.pending or nested) and not stops:
+        return _pause(config, state, results, [*gated.pending, *nested_pending(state.turn, nested)], nested)
+    state.carried, state.resumes = {}, {}
     final = _apply_results(config, state, calls, results, stops)
     state.tool_choice = None  # a forced choice applies until the model has called a tool
     _raise_if_retries_spent(config, state)
@@ -105,11 +109,14 @@ async def _run_calls(
         )
     done = {i: await found.wait() for i, found in reused.items()}  # before the rest: keeps barriers
     keyed = [(tool_call_key(state.turn, i), c) for i, c in run if i not in reused]
-    rest = iter(await _run_now(config, state, keyed))
+    resumes = {tool_call_key(state.turn, i): found for i, found in state.resumes.items()}
+    rest = iter(await _run_now(config, state, keyed, resumes))
     return [done[i] if i in done else next(rest) for i, _ in run]
 
 
-async def _run_now(config: LoopConfig, state: LoopState, calls: list[KeyedCall]) -> list[CallOutcome]:
+async def _run_now(
+    config: LoopConfig, state: LoopState, calls: list[KeyedCall], resumes: Mapping[str, SubRunResume]
+) -> list[CallOutcome]:
     if not calls:
         return []
     ctx: RunContext[Any] = RunContext(
@@ -122,12 +129,18 @@ async def _run_now(config: LoopConfig, state: LoopState, calls: list[KeyedCall])
         messages=tuple(state.messages),
     )
     return await run_tool_calls(
-        calls, config.toolset, ctx, emit=state.emit, limiter=state.limiter, failures=state.failures
+        calls,
+        config.toolset,
+        ctx,
+        emit=state.emit,
+        limiter=state.limiter,
+        failures=state.failures,
+        resumes=resumes,
     )
 
 
 def _kept(outcome: CallOutcome) -> CallResult:
-    return CallResult(message=outcome.message, failed=outcome.failed)
+    return CallResult(message=outcome.message, failed=outcome.failed and outcome.paused is None)
 
 
 def _apply_results(
@@ -162,9 +175,13 @@ _NOT_RUN_STOPPED = "Not run: another tool call stopped the run while this one wa
 
 
 def _pause(
-    config: LoopConfig, state: LoopState, results: dict[int, CallResult], pending: list[PendingCall]
+    config: LoopConfig,
+    state: LoopState,
+    results: dict[int, CallResult],
+    pending: list[PendingCall],
+    nested: dict[int, RunState],
 ) -> Paused:
-    """Freeze the run: the turn's finished results and its waiting calls go into the state."""
+    """Freeze the run: the turn's finished results, waiting calls and paused sub-runs go into the state."""
     saved = RunState(
         run_id=state.run_id,
         agent_name=config.name,
@@ -178,6 +195,7 @@ def _pause(
         max_turns=state.max_turns,
         pending=tuple(pending),
         results=results,
+        nested=nested,
         tool_failures=dict(state.failures),
         output_failures=state.output_failures,
         trace=state.trace,

@@ -3,13 +3,15 @@
 Every call ends as exactly one `ToolMessage`, whatever happens:
 malformed arguments, an unknown tool, an exception, a timeout. Nothing here
 raises out of a call except cancellation; a `StopRun` is reported in
-the outcome so the loop can end the run after the batch has finished.
+the outcome so the loop can end the run after the batch has finished, and a
+paused sub-run (an agent used as a tool) is reported with its state so the
+loop can pause the calling run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,10 +19,12 @@ import anyio
 import anyio.abc
 
 from agentkit._log import get_logger
+from agentkit._nested import SubRunPaused, SubRunResume, resuming
 from agentkit._run_context import RunContext
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
 from agentkit.models._tool_markup import UNREADABLE_CALL
+from agentkit.run_state import RunState
 from agentkit.tool import Tool, ToolOutput, Toolset
 
 __all__ = ["CallOutcome", "KeyedCall", "Launch", "launch", "run_tool_calls"]
@@ -33,11 +37,17 @@ _BUILTIN_ECHO = "builtin_function"
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CallOutcome:
-    """How one tool call ended."""
+    """How one tool call ended.
+
+    ``paused`` is the state of an agent's run the call started (``agent.as_tool()``)
+    that waits for decisions; ``message`` is then an error result for callers that
+    cannot pause.
+    """
 
     message: ToolMessage
     failed: bool = False
     stop: StopRun | None = None
+    paused: RunState | None = None
 
 
 #: A call to run with agentkit's key for it (see [`agentkit.messages.tool_call_key`][]).
@@ -52,15 +62,23 @@ async def run_tool_calls(
     emit: Callable[[Event], None],
     limiter: anyio.CapacityLimiter,
     failures: dict[str, int],
+    resumes: Mapping[str, SubRunResume] | None = None,
 ) -> list[CallOutcome]:
     """Run ``calls`` and return one outcome per call, in the same order.
 
     Calls run concurrently (at most ``limiter`` at a time); a tool declared
     ``sequential`` waits for the calls before it and runs alone, a barrier.
-    ``failures`` (tool name -> earlier failures) feeds ``RunContext.retry``.
+    ``failures`` (tool name -> earlier failures) feeds ``RunContext.retry``;
+    ``resumes`` (by call key) continues the paused sub-runs of those calls.
     """
     batch_runner = _Batch(
-        calls=calls, toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures
+        calls=calls,
+        toolset=toolset,
+        ctx=ctx,
+        emit=emit,
+        limiter=limiter,
+        failures=failures,
+        resumes=resumes or {},
     )
     for batch in _batches(calls, toolset):
         async with anyio.create_task_group() as tg:
@@ -133,6 +151,7 @@ class _Batch:
     emit: Callable[[Event], None]
     limiter: anyio.CapacityLimiter
     failures: dict[str, int]
+    resumes: Mapping[str, SubRunResume] = field(default_factory=dict)
     outcomes: list[CallOutcome | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -143,7 +162,8 @@ class _Batch:
         self.emit(ToolCallStarted(turn=self.ctx.turn, call=tool_call, key=key))
         started = time.perf_counter()
         async with self.limiter:
-            outcome = await _run_one(key, tool_call, self.toolset, self.ctx, self.failures)
+            with resuming(self.resumes.get(key)):
+                outcome = await _run_one(key, tool_call, self.toolset, self.ctx, self.failures)
         self.outcomes[index] = outcome
         duration = time.perf_counter() - started
         self.emit(
@@ -180,8 +200,8 @@ async def _run_one(
 async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> CallOutcome:
     try:
         content = await found.invoke(tool_call.arguments, ctx)
-    except StopRun as stop:
-        return CallOutcome(message=_result(tool_call, "The run was stopped by this tool."), stop=stop)
+    except (StopRun, SubRunPaused) as signal:
+        return _signalled(tool_call, signal)
     except ToolArgumentsError as err:
         text = (
             f"Invalid arguments for tool {tool_call.name!r}: {err.message}\nFix the arguments and call again."
@@ -207,6 +227,13 @@ async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> Cal
         )
         return _failure(tool_call, f"Tool {tool_call.name!r} failed: {type(err).__name__}: {err}")
     return CallOutcome(message=_result(tool_call, content))
+
+
+def _signalled(tool_call: ToolCall, signal: StopRun | SubRunPaused) -> CallOutcome:
+    """A tool that stopped the run, or whose sub-run paused (an error result where none can pause)."""
+    if isinstance(signal, StopRun):
+        return CallOutcome(message=_result(tool_call, "The run was stopped by this tool."), stop=signal)
+    return replace(_failure(tool_call, signal.message), paused=signal.state)
 
 
 def _unknown_tool_text(name: str, toolset: Toolset) -> str:

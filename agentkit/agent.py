@@ -337,7 +337,8 @@ class Agent(Generic[OutputT]):
         config = await self._with_source_tools(config)
         resume = None
         if state is not None:
-            resume = Resume(state=state, decisions=check_decisions(state, decisions or {}, config.toolset))
+            checked = await check_decisions(state, decisions or {}, config.toolset)
+            resume = Resume(state=state, decisions=checked)
         return Run(config=config, options=await self._resolve(options), resume=resume)
 
     async def _with_source_tools(self, config: LoopConfig) -> LoopConfig:

@@ -91,11 +91,16 @@ class PendingCall:
     agentkit's key for the call (turn and position, see
     [`tool_call_key`][agentkit.messages.tool_call_key]), unique in the run. ``call.id`` is
     the model's and is only sent back on the wire.
+
+    A call waiting inside an agent used as a tool (``agent.as_tool()``) pauses the calling
+    run too: its key is the calling call's key, ``/``, the sub-run's key (``"1.0/2.0"``),
+    and ``agent`` names the agent whose tool it is (``None`` for the run's own agent).
     """
 
     key: str
     call: ToolCall
     arguments: dict[str, Any] = field(default_factory=dict)
+    agent: str | None = None
 
 
 def approve_all(call: ToolCall, arguments: dict[str, Any]) -> Decision:

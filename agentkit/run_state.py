@@ -9,11 +9,17 @@ cost so far, the limits, the turn, retry counters and the trace it was
 recorded to. Dependencies (``deps``) and hooks are not state: pass them to
 ``agent.resume`` again.
 
-The JSON document is versioned: ``{"format": "agentkit-run-state", "version": 2, ...}``.
+When the run paused because an agent it called as a tool (``agent.as_tool()``)
+paused, the state also holds that sub-run's own state, under the position of the
+calling tool call (``nested``), and ``pending`` lists the sub-run's waiting calls
+too, each under a key that routes its decision: the calling call's key, ``/``, the
+sub-run's key for the call (``"1.0/2.0"``; two levels deep, ``"1.0/1.0/2.0"``).
+
+The JSON document is versioned: ``{"format": "agentkit-run-state", "version": 3, ...}``.
 A document of another format or a newer version is refused with
-[`RunStateError`][agentkit.exceptions.RunStateError]. Version 2 added each pending call's
-``key``; a version 1 document is still read, each key derived from the call's
-position in the paused message.
+[`RunStateError`][agentkit.exceptions.RunStateError]. Version 3 added ``nested``; version 2
+added each pending call's ``key``. Older documents are still read (a version 1
+document's keys are derived from each call's position in the paused message).
 """
 
 from __future__ import annotations
@@ -38,12 +44,21 @@ from agentkit.messages import (
 )
 from agentkit.usage import Usage, UsageLimits
 
-__all__ = ["STATE_FORMAT", "STATE_VERSION", "CallResult", "RunState"]
+__all__ = [
+    "NESTED_KEY_SEPARATOR",
+    "STATE_FORMAT",
+    "STATE_VERSION",
+    "CallResult",
+    "RunState",
+    "nested_pending",
+]
 
 #: The ``format`` field of a serialised run state.
 STATE_FORMAT: Final = "agentkit-run-state"
 #: The run-state version this agentkit writes and reads.
-STATE_VERSION: Final = 2
+STATE_VERSION: Final = 3
+#: Joins the key of a call that runs an agent to its sub-run's key for a waiting call.
+NESTED_KEY_SEPARATOR: Final = "/"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,9 +84,13 @@ class RunState:
         cost_usd: cost so far.
         usage_limits: the run's limits (they keep applying to the whole run).
         max_turns: the run's turn limit.
-        pending: the calls waiting for a decision, with their keys and validated arguments.
+        pending: the calls waiting for a decision, with their keys and validated arguments:
+            this run's own, then those of the paused sub-runs in ``nested`` (keys prefixed
+            with the calling call's key and ``/``).
         results: results of the paused turn's calls that already ran, by the call's
             position in the assistant message's ``tool_calls``.
+        nested: the paused runs of agents this run called as tools, by the calling call's
+            position in the assistant message; each continues when this run resumes.
         tool_failures: failed calls so far per tool name (retry budgets).
         output_failures: invalid final outputs so far.
         trace: the trace file the run was being recorded to, if one was named.
@@ -89,6 +108,7 @@ class RunState:
     max_turns: int
     pending: tuple[PendingCall, ...]
     results: Mapping[int, CallResult] = field(default_factory=dict)
+    nested: Mapping[int, RunState] = field(default_factory=dict)
     tool_failures: Mapping[str, int] = field(default_factory=dict)
     output_failures: int = 0
     trace: str | None = None
@@ -100,6 +120,11 @@ class RunState:
         if not isinstance(last, AssistantMessage):
             raise RunStateError("a run state must end with the assistant message whose calls wait")
         return last
+
+    @property
+    def own_pending(self) -> tuple[PendingCall, ...]:
+        """The waiting calls of this run's own tools (those of sub-runs left out)."""
+        return tuple(p for p in self.pending if NESTED_KEY_SEPARATOR not in p.key)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form (the inverse of `from_dict`)."""
@@ -121,6 +146,7 @@ class RunState:
                 {"index": i, "message": message_to_dict(r.message), "failed": r.failed}
                 for i, r in sorted(self.results.items())
             ],
+            "nested": [{"index": i, "state": s.to_dict()} for i, s in sorted(self.nested.items())],
             "tool_failures": dict(self.tool_failures),
             "output_failures": self.output_failures,
             "trace": self.trace,
@@ -174,7 +200,20 @@ def _state_from_json(data: Mapping[str, Any]) -> RunState:
     if any(not p.key for p in state.pending):  # version 1 saved no keys
         return dataclasses.replace(state, pending=_keyed(state))
     _check_keys(state)
-    return state
+    return dataclasses.replace(state, pending=(*state.own_pending, *nested_pending(state.turn, state.nested)))
+
+
+def nested_pending(turn: int, nested: Mapping[int, RunState]) -> tuple[PendingCall, ...]:
+    """The waiting calls of paused sub-runs, keyed from this run (``"<call key>/<sub-run key>"``)."""
+    return tuple(
+        dataclasses.replace(
+            pending,
+            key=f"{tool_call_key(turn, index)}{NESTED_KEY_SEPARATOR}{pending.key}",
+            agent=pending.agent or sub.agent_name,
+        )
+        for index, sub in sorted(nested.items())
+        for pending in sub.pending
+    )
 
 
 def _read_state(data: Mapping[str, Any]) -> RunState:
@@ -194,12 +233,20 @@ def _read_state(data: Mapping[str, Any]) -> RunState:
             int(r["index"]): CallResult(message=_tool_message(r["message"]), failed=bool(r.get("failed")))
             for r in data.get("results") or ()
         },
+        nested={int(n["index"]): _nested_from_json(n["state"]) for n in data.get("nested") or ()},
         tool_failures={str(k): int(v) for k, v in (data.get("tool_failures") or {}).items()},
         output_failures=int(data.get("output_failures") or 0),
         trace=data.get("trace"),
     )
     _ = state.paused_message  # refuse a state that does not end with the waiting calls
     return state
+
+
+def _nested_from_json(data: Any) -> RunState:
+    if not isinstance(data, Mapping):
+        raise TypeError("a nested run state must be an object")
+    _check_header(data)
+    return _state_from_json(data)
 
 
 def _fields_to_json(value: Usage | UsageLimits) -> dict[str, Any]:
@@ -217,6 +264,7 @@ def _pending_to_json(pending: PendingCall) -> dict[str, Any]:
         "key": pending.key,
         "call": {"id": call.id, "name": call.name, "arguments": call.arguments, "type": call.type},
         "arguments": pending.arguments,
+        "agent": pending.agent,
     }
 
 
@@ -225,15 +273,30 @@ def _pending_from_json(data: Mapping[str, Any]) -> PendingCall:
     call = ToolCall(
         id=raw["id"], name=raw["name"], arguments=raw["arguments"], type=raw.get("type", "function")
     )
-    return PendingCall(key=str(data.get("key") or ""), call=call, arguments=dict(data.get("arguments") or {}))
+    agent = data.get("agent")
+    return PendingCall(
+        key=str(data.get("key") or ""),
+        call=call,
+        arguments=dict(data.get("arguments") or {}),
+        agent=None if agent is None else str(agent),
+    )
 
 
 def _check_keys(state: RunState) -> None:
-    """Each pending call's key must name that very call in the paused message, once."""
+    """Each own pending call's key must name that very call in the paused message, once.
+
+    A sub-run's state must sit at a call of the paused message that has no result and is
+    not itself waiting (its pending calls are derived from it, never read from ``pending``).
+    """
     calls = state.paused_message.tool_calls
     expected = {tool_call_key(state.turn, i): c for i, c in enumerate(calls) if i not in state.results}
     seen: set[str] = set()
-    for pending in state.pending:
+    for index in state.nested:
+        key = tool_call_key(state.turn, index)
+        if key not in expected:
+            raise ValueError(f"a nested run state sits at {key!r}, not a waiting call of the paused message")
+        seen.add(key)
+    for pending in state.own_pending:
         if expected.get(pending.key) != pending.call or pending.key in seen:
             raise ValueError(f"pending key {pending.key!r} does not name its call in the paused message")
         seen.add(pending.key)

@@ -33,7 +33,7 @@ import math
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -52,7 +52,11 @@ from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTim
 from agentkit.images import ImagePart
 from agentkit.model_types import ToolDefinition
 
-__all__ = ["Tool", "ToolOutput", "ToolSource", "Toolset", "tool"]
+if TYPE_CHECKING:
+    from agentkit.approval import Decision
+    from agentkit.run_state import RunState
+
+__all__ = ["SubRuns", "Tool", "ToolOutput", "ToolSource", "Toolset", "tool"]
 
 _log = get_logger("agentkit.tool")
 
@@ -86,6 +90,18 @@ class _Plan:
     definition: ToolDefinition
 
 
+class SubRuns(Protocol):
+    """What a tool running an agent (``agent.as_tool()``) offers its caller's ``resume``.
+
+    When such a tool's run pauses, the calling run pauses with the sub-run's state;
+    decisions for the sub-run's waiting calls are checked here before anything runs.
+    """
+
+    async def check_decisions(self, state: RunState, decisions: Mapping[str, Decision]) -> None:
+        """Raise ``RunStateError`` when ``decisions`` cannot apply to the paused sub-run ``state``."""
+        ...
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Tool:
     """A function the model can call, with its schema. Build one with `tool`.
@@ -101,6 +117,8 @@ class Tool:
         requires_approval: a call waits for an approval decision before it runs (see
             [`agentkit.approval`][]); without an approver the run pauses.
         takes_ctx: whether the function has a ``RunContext`` parameter (injected, hidden from the schema).
+        sub_runs: set on a tool that runs an agent (``agent.as_tool()``): its paused runs
+            pause the caller, and the caller's resume checks decisions for them here.
 
     """
 
@@ -113,6 +131,7 @@ class Tool:
     sequential: bool = False
     takes_ctx: bool = False
     requires_approval: bool = False
+    sub_runs: SubRuns | None = field(default=None, repr=False, compare=False)
     _plan: _Plan = field(repr=False, compare=False)
 
     @property

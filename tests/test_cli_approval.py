@@ -87,3 +87,42 @@ def test_on_a_terminal_the_user_is_asked(mailer: str, tmp_path: Path) -> None:
     assert "Run send_email(" in done.stderr
     assert done.stdout == "Sent.\n"
     assert (tmp_path / "sent.txt").read_text() == "bob@example.com"
+
+
+BOSS = (
+    MAILER
+    + """
+def build_boss(model):
+    mailer = Agent(model, instructions="Mail bot.", tools=[send_email], name="mailer")
+    return Agent(model, instructions="Boss.", tools=[mailer.as_tool()], name="boss")
+"""
+)
+ASK_MAILER = Reply.tool_calls(("mailer", {"task": "email Bob hi"}))
+
+
+def test_yes_approves_a_call_inside_an_agent_used_as_a_tool(tmp_path: Path) -> None:
+    """--yes is also the approver of an agent the run calls as a tool: its call runs, its answer goes back."""
+    spec = f"{write_agent(tmp_path, BOSS)}:build_boss"
+    replies = [ASK_MAILER, SEND, Reply.text("mail sent"), Reply.text("Boss: done.")]
+    with FakeKimiServer(replies) as server:
+        done = run_cli("run", spec, "Email Bob", "--base-url", server.base_url, "--yes", stdin="")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Boss: done.\n"
+    assert (tmp_path / "sent.txt").read_text() == "bob@example.com"
+    tool_results = [m for m in body(server, 3)["messages"] if m["role"] == "tool"]
+    assert [m["content"] for m in tool_results] == ["mail sent"]
+
+
+def test_a_nested_waiting_call_stops_the_run_naming_its_agent(tmp_path: Path) -> None:
+    """Without --yes off a terminal, a call waiting inside an agent tool stops the run: one line names both."""
+    spec = f"{write_agent(tmp_path, BOSS)}:build_boss"
+    with FakeKimiServer([ASK_MAILER, SEND, Reply.text("unused")]) as server:
+        done = run_cli("run", spec, "Email Bob", "--base-url", server.base_url, "-q", stdin="")
+        requests = len(server.requests)
+    assert done.returncode == 1
+    assert requests == 2
+    assert not (tmp_path / "sent.txt").exists()
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "mailer: send_email" in lines[0]
+    assert "--yes" in lines[0]

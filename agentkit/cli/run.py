@@ -115,7 +115,8 @@ def _refuse_paused(result: RunResult[Any]) -> None:
     if not result.paused:
         return
     waiting = ", ".join(
-        f"{p.call.name}({_short(orjson.dumps(p.arguments).decode())})" for p in result.pending
+        f"{p.agent + ': ' if p.agent else ''}{p.call.name}({_short(orjson.dumps(p.arguments).decode())})"
+        for p in result.pending
     )
     raise CliError(
         f"the run paused: {len(result.pending)} tool call(s) wait for approval: {waiting}",

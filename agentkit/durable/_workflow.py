@@ -188,7 +188,7 @@ async def run_agent(request: DurableRequest) -> RunRecord:
     finally:
         CURRENT_RUN.reset(token)
     if result.paused:  # nobody can approve inside a worker: report it, with the conversation
-        waiting = ", ".join(p.call.name for p in result.pending)
+        waiting = ", ".join(f"{p.agent}: {p.call.name}" if p.agent else p.call.name for p in result.pending)
         error = f"RunPaused: tool calls wait for approval ({waiting}); give the agent an approver"
         return RunRecord(
             run_id=workflow_id,

@@ -1,0 +1,247 @@
+"""Approvals inside agents used as tools: the calling run pauses with the sub-run's state and resumes both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from agentkit import Agent, tool
+from agentkit.approval import Approve, EditArguments, Reject, approve_all
+from agentkit.exceptions import RunStateError
+from agentkit.messages import (
+    FinalResultEvent,
+    RunPaused,
+    ToolCallFinished,
+    ToolMessage,
+)
+from agentkit.models.function import ScriptedModel, call
+from agentkit.result import RunResult
+from agentkit.run_state import RunState
+from tests.builders import calls
+
+pytestmark = pytest.mark.anyio
+
+SENT: list[str] = []
+LOOKUPS: list[str] = []
+
+
+@tool(requires_approval=True)
+def send_email(to: str, body: str) -> str:
+    """Send an email.
+
+    Args:
+        to: The recipient's address.
+        body: The text.
+    """
+    SENT.append(to)
+    return f"sent to {to}"
+
+
+@tool
+def lookup(name: str) -> str:
+    """Find a person's email address.
+
+    Args:
+        name: Who to look up.
+    """
+    LOOKUPS.append(name)
+    return f"{name.lower()}@example.com"
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> None:
+    SENT.clear()
+    LOOKUPS.clear()
+
+
+def _mailer(*replies: Any) -> Agent[str]:
+    return Agent(ScriptedModel(list(replies)), name="mailer", tools=[send_email])
+
+
+def _boss(mailer: Agent[str], *replies: Any) -> Agent[str]:
+    return Agent(ScriptedModel(list(replies)), name="boss", tools=[lookup, mailer.as_tool()])
+
+
+_SEND = call("send_email", {"to": "bob@example.com", "body": "hi"})
+_ASK = call("mailer", {"task": "email Bob hi"})
+
+
+def _tool_result(result: RunResult[Any], name: str) -> ToolMessage:
+    found = [m for m in result.new_messages if isinstance(m, ToolMessage) and m.name == name]
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_nested_approval_pauses_the_caller_and_approve_finishes_both() -> None:
+    """A sub-run's waiting call pauses the caller under the key "1.0/1.0"; approving it runs the call,
+    finishes the sub-run and gives its answer to the caller as the tool result."""
+    boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done: mail sent")
+    paused = await boss.run("email Bob")
+    assert paused.paused and paused.state is not None
+    [pending] = paused.pending
+    assert (pending.key, pending.agent, pending.call.name) == ("1.0/1.0", "mailer", "send_email")
+    assert pending.arguments == {"to": "bob@example.com", "body": "hi"}
+    assert set(paused.state.nested) == {0}
+    assert SENT == []
+    done = await boss.resume(paused.state, {pending.key: Approve()})
+    assert done.output == "Done: mail sent"
+    assert SENT == ["bob@example.com"]
+    assert _tool_result(done, "mailer").content == "mail sent"
+    assert not _tool_result(done, "mailer").is_error
+
+
+async def test_nested_reject_goes_to_the_sub_run_model() -> None:
+    """Rejecting a sub-run's call gives the sub-run's model the rejection; its answer is the caller's result."""
+    boss = _boss(_mailer(_SEND, "could not send"), _ASK, "Done")
+    paused = await boss.run("email Bob")
+    assert paused.state is not None
+    done = await boss.resume(paused.state, {"1.0/1.0": Reject(message="not to Bob")})
+    assert done.output == "Done"
+    assert SENT == []
+    assert _tool_result(done, "mailer").content == "could not send"
+
+
+async def test_two_levels_deep_pause_and_resume() -> None:
+    """An approval two agents down pauses the top run under "1.0/1.0/1.0" and resumes all three runs."""
+    mailer = _mailer(_SEND, "mail sent")
+    office = Agent(
+        ScriptedModel([call("mailer", {"task": "email Bob"}), "office: mail sent"]),
+        name="office",
+        tools=[mailer.as_tool()],
+    )
+    top = Agent(ScriptedModel([call("office", {"task": "email Bob"}), "top: done"]), tools=[office.as_tool()])
+    paused = await top.run("email Bob")
+    assert paused.state is not None
+    assert [(p.key, p.agent) for p in paused.pending] == [("1.0/1.0/1.0", "mailer")]
+    assert set(paused.state.nested[0].nested) == {0}
+    done = await top.resume(paused.state, {"1.0/1.0/1.0": Approve()})
+    assert done.output == "top: done"
+    assert SENT == ["bob@example.com"]
+    assert _tool_result(done, "office").content == "office: mail sent"
+
+
+async def test_parallel_sibling_result_is_kept_and_not_run_again() -> None:
+    """A call that ran beside the paused agent call keeps its result across the pause and does not run again."""
+    boss = _boss(
+        _mailer(_SEND, "mail sent"),
+        calls(("lookup", {"name": "Bob"}), ("mailer", {"task": "email Bob hi"})),
+        "Done",
+    )
+    paused = await boss.run("email Bob")
+    assert paused.state is not None
+    assert [p.key for p in paused.pending] == ["1.1/1.0"]
+    done = await boss.resume(paused.state, {"1.1/1.0": Approve()})
+    assert done.output == "Done"
+    assert LOOKUPS == ["Bob"]
+    results = [m for m in done.new_messages if isinstance(m, ToolMessage)]
+    assert [(m.name, m.content) for m in results] == [("lookup", "bob@example.com"), ("mailer", "mail sent")]
+
+
+async def test_saved_state_resumes_in_fresh_agents() -> None:
+    """The paused state survives JSON and resumes with new Agent objects (as in another process)."""
+    paused = await _boss(_mailer(_SEND, "unused"), _ASK, "unused").run("email Bob")
+    assert paused.state is not None
+    text = paused.state.to_json()
+    document = orjson.loads(text)
+    assert document["nested"][0]["index"] == 0
+    assert document["nested"][0]["state"]["agent_name"] == "mailer"
+    loaded = RunState.from_json(text)
+    assert loaded == paused.state
+    fresh = _boss(_mailer("mail sent"), "Done: fresh")
+    done = await fresh.resume(
+        loaded, {"1.0/1.0": EditArguments(arguments={"to": "amy@example.com", "body": "hi"})}
+    )
+    assert done.output == "Done: fresh"
+    assert SENT == ["amy@example.com"]
+
+
+async def test_resume_stream_continues_the_sub_run() -> None:
+    """resume_stream finishes the sub-run and streams the caller's tool call and final result."""
+    boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done")
+    paused = await boss.run("email Bob")
+    assert paused.state is not None
+    events = []
+    async with boss.resume_stream(paused.state, {"1.0/1.0": Approve()}) as run:
+        async for event in run:
+            events.append(event)
+    assert run.result.output == "Done"
+    assert SENT == ["bob@example.com"]
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert [(e.key, e.result.content) for e in finished] == [("1.0", "mail sent")]
+    assert isinstance(events[-1], FinalResultEvent)
+
+
+async def test_caller_pauses_again_when_the_sub_run_does() -> None:
+    """A sub-run that asks for a second approval after the first pauses the caller again, keyed by the new turn."""
+    again = call("send_email", {"to": "amy@example.com", "body": "hi"})
+    boss = _boss(_mailer(_SEND, again, "both sent"), _ASK, "Done")
+    paused = await boss.run("email Bob and Amy")
+    assert paused.state is not None
+    second = await boss.resume(paused.state, {"1.0/1.0": Approve()})
+    assert second.state is not None
+    assert [p.key for p in second.pending] == ["1.0/2.0"]
+    done = await boss.resume(second.state, {"1.0/2.0": Approve()})
+    assert done.output == "Done"
+    assert SENT == ["bob@example.com", "amy@example.com"]
+
+
+async def test_run_paused_event_lists_the_nested_call() -> None:
+    """The caller's RunPaused event lists the sub-run's waiting call under its routing key."""
+    boss = _boss(_mailer(_SEND), _ASK)
+    seen: list[RunPaused] = []
+    async with boss.stream("email Bob") as run:
+        async for event in run:
+            if isinstance(event, RunPaused):
+                seen.append(event)
+    assert [p.key for p in seen[0].pending] == ["1.0/1.0"]
+
+
+async def test_bad_nested_decisions_are_refused_before_anything_runs() -> None:
+    """An unknown nested key or an edit the sub-run's tool refuses raises RunStateError; nothing ran."""
+    boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done")
+    paused = await boss.run("email Bob")
+    assert paused.state is not None
+    with pytest.raises(RunStateError, match="1.0/9.0"):
+        await boss.resume(paused.state, {"1.0/9.0": Approve()})
+    with pytest.raises(RunStateError, match="edited arguments for '1.0'"):
+        await boss.resume(paused.state, {"1.0/1.0": EditArguments(arguments={"to": 3})})
+    assert SENT == []
+
+
+async def test_the_callers_approver_decides_for_the_sub_run() -> None:
+    """A caller run with an approver approves the sub-run's calls too (the sub-run's agent has none)."""
+    boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done")
+    done = await boss.run("email Bob", approve=approve_all)
+    assert not done.paused
+    assert done.output == "Done"
+    assert SENT == ["bob@example.com"]
+
+
+async def test_a_version_2_state_still_loads() -> None:
+    """A state saved before nested runs existed (version 2, no "nested") loads and resumes."""
+    agent = Agent(ScriptedModel([_SEND, "sent"]), tools=[send_email])
+    paused = await agent.run("email Bob")
+    assert paused.state is not None
+    document = paused.state.to_dict()
+    document["version"] = 2
+    del document["nested"]
+    for pending in document["pending"]:
+        del pending["agent"]
+    loaded = RunState.from_dict(document)
+    assert loaded == paused.state
+    done = await Agent(ScriptedModel(["sent"]), tools=[send_email]).resume(loaded, {"1.0": Approve()})
+    assert done.output == "sent"
+
+
+async def test_a_nested_state_at_a_call_with_a_result_is_refused() -> None:
+    """A document whose nested state sits at a call that already has a result is malformed."""
+    paused = await _boss(_mailer(_SEND), calls(("lookup", {"name": "Bob"}), ("mailer", {"task": "x"}))).run(
+        "email Bob"
+    )
+    assert paused.state is not None
+    document = paused.state.to_dict()
+    document["nested"][0]["index"] = 0  # the lookup call, which has a result
+    with pytest.raises(RunStateError, match="nested run state sits at '1.0'"):
+        RunState.from_dict(document)
