@@ -169,7 +169,10 @@ async def check_decisions(
         found = toolset.get(call.name)
         if found is None or found.sub_runs is None:
             raise RunStateError(f"this agent has no agent tool {call.name!r} (pending call {outer!r})")
-        await found.sub_runs.check_decisions(state.nested[index], inner)
+        try:
+            await found.sub_runs.check_decisions(state.nested[index], inner)
+        except RunStateError as err:  # keys in the sub-run's message are relative to it: say whose
+            raise RunStateError(f"in the paused run of {call.name!r} (call {outer!r}): {err}") from None
     return dict(decisions)
 
 

@@ -114,7 +114,7 @@ def test_yes_approves_a_call_inside_an_agent_used_as_a_tool(tmp_path: Path) -> N
 
 
 def test_a_nested_waiting_call_stops_the_run_naming_its_agent(tmp_path: Path) -> None:
-    """Without --yes off a terminal, a call waiting inside an agent tool stops the run: one line names both."""
+    """Off a terminal without --yes, a call waiting inside an agent tool stops the run, naming both."""
     spec = f"{write_agent(tmp_path, BOSS)}:build_boss"
     with FakeKimiServer([ASK_MAILER, SEND, Reply.text("unused")]) as server:
         done = run_cli("run", spec, "Email Bob", "--base-url", server.base_url, "-q", stdin="")

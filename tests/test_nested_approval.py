@@ -75,11 +75,11 @@ def _tool_result(result: RunResult[Any], name: str) -> ToolMessage:
 
 
 async def test_nested_approval_pauses_the_caller_and_approve_finishes_both() -> None:
-    """A sub-run's waiting call pauses the caller under the key "1.0/1.0"; approving it runs the call,
-    finishes the sub-run and gives its answer to the caller as the tool result."""
+    """A sub-run's waiting call pauses the caller ("1.0/1.0"); approving it finishes both runs."""
     boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done: mail sent")
     paused = await boss.run("email Bob")
-    assert paused.paused and paused.state is not None
+    assert paused.paused
+    assert paused.state is not None
     [pending] = paused.pending
     assert (pending.key, pending.agent, pending.call.name) == ("1.0/1.0", "mailer", "send_email")
     assert pending.arguments == {"to": "bob@example.com", "body": "hi"}
@@ -93,7 +93,7 @@ async def test_nested_approval_pauses_the_caller_and_approve_finishes_both() -> 
 
 
 async def test_nested_reject_goes_to_the_sub_run_model() -> None:
-    """Rejecting a sub-run's call gives the sub-run's model the rejection; its answer is the caller's result."""
+    """Rejecting a sub-run's call gives its model the rejection; its answer is the caller's result."""
     boss = _boss(_mailer(_SEND, "could not send"), _ASK, "Done")
     paused = await boss.run("email Bob")
     assert paused.state is not None
@@ -123,7 +123,7 @@ async def test_two_levels_deep_pause_and_resume() -> None:
 
 
 async def test_parallel_sibling_result_is_kept_and_not_run_again() -> None:
-    """A call that ran beside the paused agent call keeps its result across the pause and does not run again."""
+    """A call that ran beside the paused agent call keeps its result and does not run again."""
     boss = _boss(
         _mailer(_SEND, "mail sent"),
         calls(("lookup", {"name": "Bob"}), ("mailer", {"task": "email Bob hi"})),
@@ -174,7 +174,7 @@ async def test_resume_stream_continues_the_sub_run() -> None:
 
 
 async def test_caller_pauses_again_when_the_sub_run_does() -> None:
-    """A sub-run that asks for a second approval after the first pauses the caller again, keyed by the new turn."""
+    """A sub-run asking for a second approval pauses the caller again, keyed by the sub-run's new turn."""
     again = call("send_email", {"to": "amy@example.com", "body": "hi"})
     boss = _boss(_mailer(_SEND, again, "both sent"), _ASK, "Done")
     paused = await boss.run("email Bob and Amy")
@@ -203,9 +203,11 @@ async def test_bad_nested_decisions_are_refused_before_anything_runs() -> None:
     boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done")
     paused = await boss.run("email Bob")
     assert paused.state is not None
-    with pytest.raises(RunStateError, match="1.0/9.0"):
+    with pytest.raises(RunStateError, match=r"1\.0/9\.0"):
         await boss.resume(paused.state, {"1.0/9.0": Approve()})
-    with pytest.raises(RunStateError, match="edited arguments for '1.0'"):
+    with pytest.raises(
+        RunStateError, match=r"paused run of 'mailer' \(call '1\.0'\): edited arguments for '1\.0'"
+    ):
         await boss.resume(paused.state, {"1.0/1.0": EditArguments(arguments={"to": 3})})
     assert SENT == []
 
@@ -243,5 +245,5 @@ async def test_a_nested_state_at_a_call_with_a_result_is_refused() -> None:
     assert paused.state is not None
     document = paused.state.to_dict()
     document["nested"][0]["index"] = 0  # the lookup call, which has a result
-    with pytest.raises(RunStateError, match="nested run state sits at '1.0'"):
+    with pytest.raises(RunStateError, match=r"nested run state sits at '1\.0'"):
         RunState.from_dict(document)
