@@ -1,14 +1,14 @@
 """Runs paused inside a tool call: an agent used as a tool whose own run waits for decisions.
 
-The sub-run's tool raises :class:`SubRunPaused` with the sub-run's state; the tool runner
-turns it into a paused :class:`~agentkit._tool_runner.CallOutcome` and the calling run
+The sub-run's tool raises `SubRunPaused` with the sub-run's state; the tool runner
+turns it into a paused `CallOutcome` and the calling run
 pauses with that state (``RunState.nested``). On ``resume``, the calling run's decisions
-are split by :func:`split_decisions`: those keyed ``"<call key>/<sub-run key>"`` go to the
-sub-run, which the tool phase runs again under :func:`resuming` so that the tool continues
-its paused run (:func:`take_resume`) instead of starting a new one.
+are split by `split_decisions`: those keyed ``"<call key>/<sub-run key>"`` go to the
+sub-run, which the tool phase runs again under `resuming` so that the tool continues
+its paused run (`take_resume`) instead of starting a new one.
 
 The approver of the calling run (``approve=``) is also the sub-run's when the agent used as
-a tool has none of its own (:func:`approving`, :func:`inherited_approver`).
+a tool has none of its own (`approving`, `inherited_approver`).
 """
 
 from __future__ import annotations
