@@ -141,6 +141,24 @@ class BatchState:
         """Run ids in the database that have not ended."""
         return [s.run_id for s in self.slots if s.status is not None and not s.done]
 
+    def waits_for(self, run_id: str) -> bool:
+        """Whether ``run_id`` is a task's current run and has not been seen to end."""
+        slot = self._by_run.get(run_id)
+        return slot is not None and not slot.done
+
+    def running(self, statuses: Iterable[WorkflowStatus]) -> None:
+        """Take in the runs executing now; a run seen running before and not now is queued again."""
+        rows = list(statuses)
+        now = {status.workflow_id for status in rows}
+        for slot in self.slots:
+            if slot.status == "PENDING" and slot.run_id not in now:
+                slot.status = "ENQUEUED"  # handed back to the queue (or ended: the next look says)
+        self.update(rows)
+
+    def count(self, status: str) -> int:
+        """Tasks whose current run has this status."""
+        return sum(1 for slot in self.slots if slot.status == status)
+
     def update(self, statuses: Iterable[WorkflowStatus]) -> None:
         """Take in fresh status rows; count the runs that ended since."""
         for status in statuses:

@@ -38,6 +38,11 @@ __all__ = ["BatchConfig", "BatchSummary", "Task", "read_tasks", "run_batch"]
 _DEAD_CHECK_S = 5.0
 #: Seconds without any run starting or ending, runs queued, before saying no worker takes them.
 _STALL_S = 10.0
+#: Milliseconds the look for ended runs reaches back before the latest end seen (a run's end
+#: is stamped when its statement starts; the commit lands a moment later).
+_OVERLAP_MS = 2_000
+#: Seconds between looks at every ended run of the batch.
+_RECONCILE_S = 10.0
 #: Failed task ids the summary lists before "and N more".
 _FAILED_SHOWN = 20
 
@@ -127,7 +132,8 @@ class BatchSummary:
         ran_now: runs that ended while this command watched.
         run_rate: ``ran_now`` per second, from the first enqueue to the last run's end.
         enqueue_s: seconds the first enqueue took (every task ready at the start, in one transaction).
-        collect_s: seconds from the last run's end to ``results.jsonl`` written.
+        collect_s: seconds from the last run's end (as the system database's clock stamped it)
+            to ``results.jsonl`` written.
     """
 
     total: int
@@ -204,10 +210,10 @@ async def run_batch(
         client = DurableClient(config.database_url, queue=config.queue)
         await _attach(client, config, state, report)
         state.first_enqueue = time.perf_counter()
-        await _watch(client, pool, config, state, requests, report)
+        follower = await _watch(client, pool, config, state, requests, report)
         path = config.out_dir / "results.jsonl"
         _write_results(path, state)  # before the workers stop, which takes them a moment
-        written = time.perf_counter()
+        collect_s = follower.collect_s()
     finally:
         pool.stop()
         if client is not None:
@@ -226,7 +232,7 @@ async def run_batch(
         ran_now=state.finished_now,
         run_rate=state.run_rate(),
         enqueue_s=state.enqueue_s,
-        collect_s=written - state.last_finish if state.last_finish is not None else 0.0,
+        collect_s=collect_s,
     )
 
 
@@ -258,11 +264,12 @@ async def _watch(  # noqa: PLR0917 - private, one call site
     state: BatchState,
     tasks: dict[str, Task],
     report: Callable[[str], None],
-) -> None:
+) -> _Follower:
     """Enqueue what is ready, follow the runs until every one ended, restart dead workers."""
     last = ""
     dead = _DeadExecutors(client.database_url, pool, report)
     stall = _Stall(config, report)
+    follower = _Follower(client, f"{config.batch_id}-", state)
     while True:
         ready = state.ready()
         if ready:
@@ -274,19 +281,58 @@ async def _watch(  # noqa: PLR0917 - private, one call site
             if not state.enqueue_s:
                 state.enqueue_s = time.perf_counter() - started
                 report(f"enqueued {len(ready)} runs in {state.enqueue_s:.1f} s")
-        statuses = await client.statuses(state.unfinished_ids(), load_output=True)
-        state.update(statuses)
+        running = await follower.poll()
         line = state.progress()
         if line != last:
             last = line
             stall.moved()
             report(f"progress: {line}")
         if state.complete:
-            return
-        stall.check(statuses)
-        await dead.check(statuses)
+            return follower
+        stall.check(state)
+        await dead.check(running)
         await pool.revive()
         await anyio.sleep(config.poll_s)
+
+
+class _Follower:
+    """Follows a batch's runs with queries that do not grow with the batch.
+
+    Each poll reads the runs that ended since the latest end seen (status rows
+    only; the outputs of those not seen yet are then loaded once, a page a query)
+    and the runs executing now. Every ``_RECONCILE_S`` it reads every ended run of
+    the batch, which catches an end committed later than the overlap allows for.
+    """
+
+    def __init__(self, client: DurableClient, prefix: str, state: BatchState) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._state = state
+        self._next_full = time.monotonic() + _RECONCILE_S
+        #: The latest ``completed_at`` seen (milliseconds, the system database's clock).
+        self.last_end_ms: int | None = None
+
+    async def poll(self) -> list[WorkflowStatus]:
+        """Take in the runs that ended and those running; return the running ones' rows."""
+        since = None if self.last_end_ms is None else self.last_end_ms - _OVERLAP_MS
+        if time.monotonic() >= self._next_full:
+            self._next_full = time.monotonic() + _RECONCILE_S
+            since = None
+        ended = await self._client.ended_since(self._prefix, since)
+        for row in ended:
+            if row.completed_at is not None and (self.last_end_ms or 0) < row.completed_at:
+                self.last_end_ms = row.completed_at
+        fresh = [row.workflow_id for row in ended if self._state.waits_for(row.workflow_id)]
+        self._state.update(await self._client.outputs(fresh))
+        running = await self._client.running(self._prefix)
+        self._state.running(running)
+        return running
+
+    def collect_s(self) -> float:
+        """Seconds from the latest run's end to now (0 when no run ended while followed)."""
+        if self.last_end_ms is None:
+            return 0.0
+        return max(0.0, time.time() - self.last_end_ms / 1000)
 
 
 def _request(config: BatchConfig, task: Task, run_id: str) -> DurableRequest:
@@ -306,11 +352,10 @@ class _Stall:
     def moved(self) -> None:
         self._since = time.monotonic()
 
-    def check(self, statuses: Sequence[WorkflowStatus]) -> None:
+    def check(self, state: BatchState) -> None:
         if self._told or self._config.workers or time.monotonic() - self._since < _STALL_S:
             return
-        queued = sum(1 for s in statuses if s.status == "ENQUEUED")
-        running = sum(1 for s in statuses if s.status == "PENDING")
+        queued, running = state.count("ENQUEUED"), state.count("PENDING")
         if queued and not running:
             self._told = True
             self._report(
