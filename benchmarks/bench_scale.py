@@ -14,7 +14,7 @@ Per case, one JSON line:
   run's end to ``results.jsonl`` written;
 - ``worker_cpu_ms_per_run`` (all workers' CPU / runs) and ``coordinator_cpu_ms_per_run``;
 - ``peak_connections``: the most connections the system database had at once (sampled
-  every 50 ms);
+  every 50 ms); ``load_1m``: the machine's load average when the case started and ended;
 - ``plain_cpu_ms_per_run`` / ``plain_runs_per_s``: the same runs in one process with
   ``Agent.run``, no durability (as many at once as the workers run together), and
   ``durable_vs_plain_cpu``, the ratio of CPU per run.
@@ -23,6 +23,7 @@ Per case, one JSON line:
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -82,6 +83,7 @@ def _plain(base_url: str, runs: int, concurrency: int) -> dict[str, Any]:
 
 def case(dsn: str, base_url: str, workers: int, tasks: int, concurrency: int) -> dict[str, Any]:
     """One batch of ``tasks`` runs over ``workers`` workers, on a fresh database of the server ``dsn``."""
+    load_before = os.getloadavg()[0]
     name = f"agentkit_bench_{uuid.uuid4().hex[:10]}"
     url = f"{dsn.rsplit('/', 1)[0]}/{name}"
     try:
@@ -115,6 +117,7 @@ def case(dsn: str, base_url: str, workers: int, tasks: int, concurrency: int) ->
         "worker_cpu_ms_per_run": round(worker_cpu * 1000 / tasks, 2),
         "coordinator_cpu_ms_per_run": round(coordinator_cpu * 1000 / tasks, 2),
         "peak_connections": peak.most,
+        "load_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -128,7 +131,6 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    import os  # noqa: PLC0415 - only to hand the server's URL to the workers
 
     with fake_server() as base_url:
         os.environ[URL_ENV] = base_url

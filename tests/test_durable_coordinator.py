@@ -90,8 +90,11 @@ def test_a_live_executor_id_is_refused(
 
 
 @pytest.mark.timeout(900)
-def test_killed_coordinator_rerun_runs_each_task_once(tmp_path: Path, database: str) -> None:
-    """SIGKILL of the coordinator mid-batch: its workers stop, the rerun finishes; each call happened once."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+def test_killed_coordinator_rerun_runs_each_task_once(
+    tmp_path: Path, database: str, sig: signal.Signals
+) -> None:
+    """Coordinator killed (SIGKILL or plain SIGTERM) mid-batch: workers stop, a rerun does each call once."""
     tasks, out, log = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "tools.log"
     runs = 120  # enough that a fast machine is still mid-batch when the kill lands
     write_tasks(tasks, runs)
@@ -105,9 +108,10 @@ def test_killed_coordinator_rerun_runs_each_task_once(tmp_path: Path, database: 
                 wait_for(lambda: len(lines_with(log, "done")) >= 6, "some runs to finish")
                 workers = children(first.pid)
             finally:
-                first.send_signal(signal.SIGKILL)
+                first.send_signal(sig)
                 first.wait()
         assert len(workers) == 2
+        assert first.returncode == -sig
         assert len(lines_with(log, "done")) < runs  # killed mid-batch
         again = run_cli(*args, env=env, cwd=Path.cwd(), timeout=600)
         assert again.returncode == 0, again.stdout + again.stderr

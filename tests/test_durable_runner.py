@@ -100,3 +100,10 @@ def test_rate_limit_takes_the_tighter_of_rpm_and_tpm() -> None:
     assert RateLimit(rpm=200, tpm=100_000, requests_per_run=4, tokens_per_run=10_000).runs_per_minute == 10
     assert RateLimit().runs_per_minute is None
     assert RateLimit(rpm=1, requests_per_run=5).runs_per_minute == 1
+
+
+async def test_checkpoints_do_not_ping_the_database_first(runner: DurableRunner) -> None:
+    """DBOS's engine takes connections from its pool without a "SELECT 1" round trip per checkpoint."""
+    from dbos._dbos import _get_dbos_instance  # noqa: PLC0415 - the engine is DBOS's own
+
+    assert _get_dbos_instance()._sys_db.engine.pool._pre_ping is False

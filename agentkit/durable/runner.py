@@ -194,6 +194,9 @@ class DurableRunner:
         }
         if executor_id is not None:
             self._config["executor_id"] = executor_id
+        # No "SELECT 1" before each checkpoint's transaction (DBOS's default): a connection
+        # that died is retried by DBOS's own retry of connection errors (4-5 % of a worker's CPU).
+        self._config["db_engine_kwargs"] = {"pool_pre_ping": False}
         if connections is not None:
             if connections < MIN_CONNECTIONS:
                 raise UserError(f"connections must be at least {MIN_CONNECTIONS}, not {connections}")
