@@ -19,7 +19,6 @@ import re
 from typing import Any
 
 import orjson
-import pydantic_core
 
 __all__ = ["dumps", "loads"]
 
@@ -35,6 +34,8 @@ def loads(text: str) -> Any:
     """
     if _LONG_DIGITS.search(text) is None:
         return orjson.loads(text)
+    import pydantic_core  # noqa: PLC0415 - rare: ``import agentkit`` does not load it
+
     return pydantic_core.from_json(text, allow_inf_nan=False)
 
 
@@ -43,4 +44,6 @@ def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
+        import pydantic_core  # noqa: PLC0415 - rare: see loads
+
         return pydantic_core.to_json(value).decode()

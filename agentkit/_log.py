@@ -13,18 +13,25 @@ redacted first (API keys, credentials; see [`agentkit.tracing._redact`][]).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
 __all__ = ["get_logger"]
 
 # Without a handler anywhere, Python's "last resort" would print WARNING records to stderr.
 logging.getLogger("agentkit").addHandler(logging.NullHandler())
 
-_RENDER = structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)
+
+@functools.cache
+def _renderer() -> Any:
+    import structlog  # noqa: PLC0415 - structlog loads with the first log call, not with ``import agentkit``
+
+    return structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)
 
 
 def _to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
@@ -32,7 +39,7 @@ def _to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, An
     structured = dict(event_dict)
     exc_info = event_dict.pop("exc_info", None)
     return {
-        "msg": _RENDER(logger, method_name, event_dict),
+        "msg": _renderer()(logger, method_name, event_dict),
         "extra": {"event_dict": structured},
         "exc_info": exc_info,
     }
@@ -48,18 +55,35 @@ def _redacted(logger: Any, method_name: str, event_dict: MutableMapping[str, Any
     return event_dict
 
 
-_PROCESSORS: list[structlog.typing.Processor] = [
-    structlog.stdlib.filter_by_level,
-    _redacted,
-    _to_stdlib,
-]
+def _build(name: str) -> structlog.stdlib.BoundLogger:
+    import structlog  # noqa: PLC0415 - see _renderer
 
-
-def get_logger(name: str = "agentkit") -> structlog.stdlib.BoundLogger:
-    """Return a structlog logger writing to the stdlib logger ``name``."""
     logger: structlog.stdlib.BoundLogger = structlog.wrap_logger(
         logging.getLogger(name),
-        processors=_PROCESSORS,
+        processors=[structlog.stdlib.filter_by_level, _redacted, _to_stdlib],
         wrapper_class=structlog.stdlib.BoundLogger,
     )
     return logger
+
+
+class _LazyLogger:
+    """Stands for the structlog logger of ``name``: builds it on first use, then keeps its methods."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._real: structlog.stdlib.BoundLogger | None = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Only called for names not found on the proxy: the first use of each method.
+        real = self._real
+        if real is None:
+            real = self._real = _build(self._name)
+        value = getattr(real, attribute)
+        if callable(value) and not attribute.startswith("_"):
+            setattr(self, attribute, value)
+        return value
+
+
+def get_logger(name: str = "agentkit") -> structlog.stdlib.BoundLogger:
+    """Return a structlog logger writing to the stdlib logger ``name`` (structlog loads on first use)."""
+    return cast("structlog.stdlib.BoundLogger", _LazyLogger(name))

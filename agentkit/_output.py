@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from agentkit._schema import clean_schema
 from agentkit.model_types import ToolDefinition
 
 if TYPE_CHECKING:
@@ -49,6 +48,8 @@ class OutputSpec(Generic[T]):
         if output_type is str:
             return OutputSpec(output_type=str, adapter=None, tool=None, wrapped=False)
         import pydantic  # noqa: PLC0415 - lazy: ``import agentkit`` does not load it
+
+        from agentkit._schema import clean_schema  # noqa: PLC0415 - likewise (pydantic, griffe)
 
         adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(output_type)
         schema = clean_schema(adapter.json_schema())

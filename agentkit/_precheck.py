@@ -8,12 +8,12 @@ otherwise. jsonschema stays the judge and the writer of error messages.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from agentkit._validator import compile_pattern
-
-__all__ = ["Precheck", "compile_precheck"]
+__all__ = ["Precheck", "compile_pattern", "compile_precheck"]
 
 #: A compiled check: ``True`` means "certainly valid"; ``False`` means "ask jsonschema".
 Precheck: TypeAlias = Callable[[Any], bool]
@@ -30,6 +30,15 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "null": lambda v: v is None,
 }
 _SCALARS = (str, int, float, bool, type(None))
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> re.Pattern[str] | None:
+    """``pattern`` compiled by Python's ``re``, or ``None`` when ``re`` cannot read it (ECMA-only syntax)."""
+    try:
+        return re.compile(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return None
 
 
 def compile_precheck(schema: Any) -> Precheck | None:

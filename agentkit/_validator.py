@@ -26,8 +26,6 @@ reports it so the caller can say so.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -36,22 +34,14 @@ import jsonschema.protocols
 import jsonschema.validators
 from jsonschema.exceptions import ValidationError
 
+from agentkit._precheck import compile_pattern
 from agentkit.exceptions import ToolDefinitionError
 
-__all__ = ["compile_pattern", "validator_for"]
+__all__ = ["validator_for"]
 
 #: The ``$schema`` used when a schema names none (the MCP specification's default).
 DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _MAX_SCHEMA_PROBLEMS = 5
-
-
-@functools.lru_cache(maxsize=1024)
-def compile_pattern(pattern: str) -> re.Pattern[str] | None:
-    """``pattern`` compiled by Python's ``re``, or ``None`` when ``re`` cannot read it (ECMA-only syntax)."""
-    try:
-        return re.compile(pattern)
-    except (re.error, OverflowError, RecursionError):
-        return None
 
 
 def _pattern(

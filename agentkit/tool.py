@@ -37,22 +37,21 @@ from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 import anyio
 import anyio.to_thread
-import jsonschema.protocols
-import pydantic
-import pydantic_core
-from jsonschema.exceptions import ValidationError
 
 from agentkit import _json
 from agentkit._log import get_logger
 from agentkit._precheck import Precheck, compile_precheck
 from agentkit._run_context import RunContext
-from agentkit._schema import DocstringFormat, FunctionSchema, function_schema
-from agentkit._validator import validator_for
 from agentkit.exceptions import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError, UserError
 from agentkit.images import ImagePart
 from agentkit.model_types import ToolDefinition
 
 if TYPE_CHECKING:
+    # pydantic, griffe and jsonschema load when the first tool is declared, not with ``import agentkit``.
+    import jsonschema.protocols
+    from jsonschema.exceptions import ValidationError
+
+    from agentkit._schema import DocstringFormat, FunctionSchema
     from agentkit.approval import Decision
     from agentkit.run_state import RunState
 
@@ -204,6 +203,10 @@ class Tool:
         if problems:
             raise ToolDefinitionError(name, problems)
         schema.setdefault("type", "object")
+        import pydantic  # noqa: PLC0415 - see the TYPE_CHECKING imports
+
+        from agentkit._schema import FunctionSchema  # noqa: PLC0415 - likewise
+
         function_schema_ = FunctionSchema(
             description=description,
             parameters=schema,
@@ -365,6 +368,8 @@ def _make_tool(
     docstring_format: DocstringFormat = "auto",
     localns: Mapping[str, Any] | None = None,
 ) -> Tool:
+    from agentkit._schema import function_schema  # noqa: PLC0415 - see the TYPE_CHECKING imports
+
     tool_name = name if name is not None else _default_name(func)
     option_problems = _option_problems(timeout, retries)
     try:
@@ -391,6 +396,8 @@ def _make_tool(
 
 
 def _make_plan(name: str, schema: FunctionSchema) -> _Plan:
+    from agentkit._validator import validator_for  # noqa: PLC0415 - jsonschema loads with the first tool
+
     try:
         validator, unchecked = validator_for(schema.parameters)
     except ToolDefinitionError as err:
@@ -494,6 +501,8 @@ def serialize_result(value: Any) -> str:
     """
     if isinstance(value, str):
         return value
+    import pydantic_core  # noqa: PLC0415 - loaded with the first non-text result
+
     return pydantic_core.to_json(value, fallback=str).decode()
 
 
@@ -596,6 +605,8 @@ def _path(parts: Iterable[str | int]) -> str:
 
 
 def _coerce(schema: FunctionSchema, args: dict[str, Any]) -> dict[str, Any]:
+    import pydantic  # noqa: PLC0415 - already loaded by the tool's declaration
+
     try:
         model = schema.arguments_model.model_validate(args)
     except pydantic.ValidationError as err:

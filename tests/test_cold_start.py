@@ -9,8 +9,13 @@ import pytest
 
 from agentkit.cli import LAZY_COMMANDS, load_command
 
-#: Libraries that only a provider (the HTTP stack) or the command line needs.
-HEAVY = ("openai", "httpx2", "typer")
+#: Libraries that only a provider (the HTTP stack), the command line, a declared tool (pydantic,
+#: griffe, jsonschema) or the first log call (structlog, rich) needs.
+HEAVY = (
+    *("openai", "httpx2", "typer"),
+    *("pydantic", "pydantic_core", "griffe", "jsonschema"),
+    *("structlog", "rich"),
+)
 
 #: The provider modules of agentkit.models, loaded on first use of one of their names.
 PROVIDERS = {
@@ -69,7 +74,7 @@ def test_the_lazy_names_of_agentkit_models_resolve_and_unknown_ones_fail() -> No
 
 
 def test_agentkit_help_imports_no_command_module() -> None:
-    """``agentkit --help`` lists every command without importing any command's module."""
+    """``agentkit --help`` lists every command without importing any command's module or tool machinery."""
     code = (
         "import sys, contextlib, io\n"
         "sys.argv = ['agentkit', '--help']\n"
@@ -81,7 +86,7 @@ def test_agentkit_help_imports_no_command_module() -> None:
     )
     loaded = _loaded_after(code)
     assert loaded & {spec.module for spec in LAZY_COMMANDS.values()} == set()
-    assert _tops(loaded) & {"openai", "httpx2"} == set()
+    assert _tops(loaded) & {"openai", "httpx2", "pydantic", "griffe", "jsonschema", "structlog"} == set()
 
 
 @pytest.mark.parametrize("name", list(LAZY_COMMANDS))
@@ -90,3 +95,19 @@ def test_each_listed_help_line_is_the_commands_own(name: str) -> None:
     command = load_command(name)
     assert command.name == name
     assert (command.help or "").strip().splitlines()[0] == LAZY_COMMANDS[name].help
+
+
+def test_declaring_a_tool_and_logging_load_their_libraries_on_first_use() -> None:
+    """The first declared tool loads pydantic, griffe and jsonschema; the first log call loads structlog."""
+    code = (
+        "import agentkit\n"
+        "@agentkit.tool\n"
+        "def add(a: int, b: int) -> int:\n"
+        "    '''Add.\n\n    Args:\n        a: first.\n        b: second.\n    '''\n"
+        "    return a + b\n"
+        "assert add.parameters['properties']['a']['description'] == 'first.'\n"
+        "from agentkit._log import get_logger\n"
+        "get_logger('agentkit.test').info('hello')\n"
+    )
+    loaded = _tops(_loaded_after(code))
+    assert {"pydantic", "griffe", "jsonschema", "structlog"} <= loaded

@@ -163,7 +163,7 @@ class DurableClient:
         )
 
     async def outputs(self, run_ids: Sequence[str]) -> list[WorkflowStatus]:
-        """The status rows, outputs included, of ``run_ids``: one query per :data:`PAGE` runs."""
+        """The status rows, outputs included, of ``run_ids``: one query per ``PAGE`` runs."""
         rows: list[WorkflowStatus] = []
         for start in range(0, len(run_ids), PAGE):
             rows += await self.statuses(run_ids[start : start + PAGE], load_output=True)
