@@ -1,8 +1,8 @@
-"""The approval step: before a turn's calls run, gate those of tools that ``requires_approval``.
+"""The approval gate: before a turn's calls run, gate those of tools that ``requires_approval``.
 
-`review` sorts a turn's calls into those to run (approved, possibly with
-edited arguments), those answered without running (rejected) and those left
-waiting (no decision yet: the run pauses). It emits
+`Gate` is a stage of the tool phase (see `agentkit._turn_calls`): it leaves
+calls to run (approved, possibly with edited arguments), answers some without running
+(rejected) and takes out those left waiting (no decision yet: the run pauses). It emits
 [`ApprovalRequested`][agentkit.messages.ApprovalRequested] and
 [`ApprovalDecided`][agentkit.messages.ApprovalDecided] events, so traces and UIs see every
 decision. Calls whose arguments fail validation are not gated: they run and
@@ -13,7 +13,7 @@ agentkit's key (turn and position in the answer), never by the model's id.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -32,70 +32,67 @@ from agentkit.messages import (
 from agentkit.run_state import CallResult, RunState
 
 if TYPE_CHECKING:
+    from agentkit._loop_state import LoopConfig, LoopState
+    from agentkit._turn_calls import TurnCalls
     from agentkit.tool import Toolset
 
-__all__ = ["Gate", "Review", "check_decisions", "needs_gate", "review"]
+__all__ = ["Gate", "check_decisions", "needs_gate"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Gate:
-    """Who decides: decisions given up front (by call key), then the approver, else the call waits."""
+    """The approval stage of the tool phase: who decides on the calls that need approval.
+
+    Decisions given up front (by call key) come first, then the approver; without either
+    the call waits and the run pauses.
+    """
 
     approver: Approver | None = None
     decisions: Mapping[str, Decision] = field(default_factory=dict)
 
+    async def __call__(self, config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
+        """Decide on every call of ``calls.todo`` that needs approval; the others pass through.
 
-@dataclass(kw_only=True, slots=True)
-class Review:
-    """The calls of a turn after approval, each keyed by its position in the assistant message."""
+        Calls started mid-stream and calls continuing a paused sub-run passed this gate before.
+        """
+        for index, call in sorted(calls.todo.items()):
+            if index in calls.started or index in calls.resumes:
+                continue
+            found = config.toolset.get(call.name)
+            arguments = (
+                _validated(found.validate_arguments, call) if found and found.requires_approval else None
+            )
+            if arguments is not None:
+                await self._decide(calls, index, call, arguments, turn=state.record.turn, emit=state.emit)
 
-    run: list[tuple[int, ToolCall]] = field(default_factory=list)
-    answered: dict[int, CallResult] = field(default_factory=dict)
-    pending: list[PendingCall] = field(default_factory=list)
-    edited: set[int] = field(default_factory=set)
+    async def _decide(
+        self,
+        calls: TurnCalls,
+        index: int,
+        call: ToolCall,
+        arguments: dict[str, Any],
+        *,
+        turn: int,
+        emit: Callable[[Event], None],
+    ) -> None:
+        key = tool_call_key(turn, index)
+        decision = self.decisions.get(key)
+        if decision is None:
+            emit(ApprovalRequested(turn=turn, call=call, key=key, arguments=arguments))
+            if self.approver is None:
+                calls.todo.pop(index)
+                calls.pending.append(PendingCall(key=key, call=call, arguments=arguments))
+                return
+            decision = await _ask(self.approver, call, arguments)
+        _apply(calls, index, call, arguments, decision, key=key, turn=turn, emit=emit)
 
-    def annotate(self, results: dict[int, CallResult]) -> dict[int, CallResult]:
-        """Tell the model which results came from arguments the user edited."""
-        for index in self.edited:
-            found = results.get(index)
-            if found is not None:
-                note = "Note: the user changed this call's arguments before it ran.\n"
-                message = replace(found.message, content=note + found.message.content)
-                results[index] = replace(found, message=message)
-        return results
+
+_EDITED_NOTE = "Note: the user changed this call's arguments before it ran.\n"
 
 
 def needs_gate(toolset: Toolset) -> bool:
-    """Whether any tool of ``toolset`` needs approval (when none does, the step is skipped)."""
+    """Whether any tool of ``toolset`` needs approval (when none does, the stage is left out)."""
     return any(t.requires_approval for t in toolset)
-
-
-async def review(
-    calls: Sequence[tuple[int, ToolCall]],
-    toolset: Toolset,
-    gate: Gate,
-    *,
-    turn: int,
-    emit: Callable[[Event], None],
-) -> Review:
-    """Decide on every call that needs approval; the others pass through to ``run``."""
-    out = Review()
-    for index, call in calls:
-        found = toolset.get(call.name)
-        arguments = _validated(found.validate_arguments, call) if found and found.requires_approval else None
-        if arguments is None:
-            out.run.append((index, call))
-            continue
-        key = tool_call_key(turn, index)
-        decision = gate.decisions.get(key)
-        if decision is None:
-            emit(ApprovalRequested(turn=turn, call=call, key=key, arguments=arguments))
-            if gate.approver is None:
-                out.pending.append(PendingCall(key=key, call=call, arguments=arguments))
-                continue
-            decision = await _ask(gate.approver, call, arguments)
-        _apply(out, index, call, arguments, decision, turn=turn, emit=emit)
-    return out
 
 
 def _validated(validate: Callable[[str], dict[str, Any]], call: ToolCall) -> dict[str, Any] | None:
@@ -117,27 +114,26 @@ async def _ask(approver: Approver, call: ToolCall, arguments: dict[str, Any]) ->
 
 
 def _apply(
-    out: Review,
+    calls: TurnCalls,
     index: int,
     call: ToolCall,
     arguments: dict[str, Any],
     decision: Decision,
     *,
+    key: str,
     turn: int,
     emit: Callable[[Event], None],
 ) -> None:
-    key = tool_call_key(turn, index)
     if isinstance(decision, Reject):
         message = ToolMessage(tool_call_id=call.id, name=call.name, content=decision.message, is_error=True)
-        out.answered[index] = CallResult(message=message)
+        calls.settle(index, CallResult(message=message))
         emit(ApprovalDecided(turn=turn, call=call, key=key, decision="reject", message=decision.message))
     elif isinstance(decision, EditArguments):
         edited = dict(decision.arguments)
-        out.run.append((index, replace(call, arguments=_json.dumps(edited))))
-        out.edited.add(index)
+        calls.todo[index] = replace(call, arguments=_json.dumps(edited))
+        calls.notes[index] = _EDITED_NOTE
         emit(ApprovalDecided(turn=turn, call=call, key=key, decision="edit", arguments=edited))
     else:
-        out.run.append((index, call))
         emit(ApprovalDecided(turn=turn, call=call, key=key, decision="approve", arguments=arguments))
 
 

@@ -5,9 +5,10 @@ as soon as its arguments close a JSON object (checked when a fragment ends with
 ``}``), and at the latest when the first delta of the next call arrives or the
 message ends. `EarlyStarter` watches the deltas and launches every
 complete call whose arguments parse as a JSON object, in the turn's task group.
-The tool phase then reuses each launch whose call is the one in the final
-message at the same position (same id and name, arguments equal as JSON) and
-runs the others as usual; results are still appended in the model's order.
+As the first stage of the turn's tool phase (see `agentkit._turn_calls`) it
+marks for reuse each launch whose call is the one in the final message at the
+same position (same id and name, arguments equal as JSON); the others run as
+usual, and results are still appended in the model's order.
 Calls are numbered by the order they first appear in the stream (their position
 in the final message), which gives each launch agentkit's key for the call.
 
@@ -23,19 +24,26 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
 import orjson
 
+from agentkit._log import get_logger
 from agentkit._run_context import RunContext
 from agentkit._tool_runner import Launch, launch
 from agentkit.messages import Event, ToolCall, tool_call_key
 from agentkit.models.abstract import ToolCallDelta
 from agentkit.tool import Toolset
 
+if TYPE_CHECKING:
+    from agentkit._loop_state import LoopConfig, LoopState
+    from agentkit._turn_calls import TurnCalls
+
 __all__ = ["EarlyStarter", "early_start"]
+
+_log = get_logger("agentkit.loop")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -87,6 +95,19 @@ class EarlyStarter:
         if self._current is not None:
             self._complete(self._current)
             self._current = None
+
+    async def __call__(self, config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
+        """The tool phase's stage: reuse the launches that ran the final message's calls."""
+        calls.started = {
+            i: found for i, c in calls.todo.items() if (found := self.reusable(i, c)) is not None
+        }
+        if len(calls.started) < len(self.launched):
+            _log.warning(
+                "early_calls_discarded",
+                run_id=state.record.run_id,
+                turn=state.record.turn,
+                count=len(self.launched) - len(calls.started),
+            )
 
     def reusable(self, position: int, call: ToolCall) -> Launch | None:
         """The launch of the call at ``position`` if it ran exactly ``call``, else ``None``."""

@@ -29,14 +29,16 @@ from agentkit._loop_state import (
     Paused,
     Resume,
     approver,
+    gate,
     info,
     restore,
     start,
 )
-from agentkit._nested import approving
+from agentkit._nested import approving, split_decisions
 from agentkit._output import OutputInvalid
 from agentkit._run_context import RunContext
-from agentkit._tool_phase import close_dangling_calls, count_output_failure, handle_tool_calls
+from agentkit._tool_apply import close_dangling_calls, count_output_failure
+from agentkit._tool_phase import Carried, handle_tool_calls, tool_stages
 from agentkit.exceptions import (
     MaxTurnsExceeded,
     ModelError,
@@ -88,12 +90,14 @@ async def run_loop(
         state = start(config, prompt, options, emit, parent)
     else:
         state = restore(config, resume, options, emit, parent)
+    own = {} if resume is None else split_decisions(resume.decisions)[0]
+    state.stages = tool_stages(config, gate(config, options, own, parent))
     state.emit(
         RunStarted(
-            run_id=state.run_id,
+            run_id=state.record.run_id,
             agent_name=config.name,
             model_name=config.model.model_name,
-            messages=tuple(state.messages),
+            messages=tuple(state.record.messages),
             tools=tuple(_build_request(config, state).tools),
             resumed=resume is not None,
             parent_run_id=parent.run_id if parent is not None else None,
@@ -103,7 +107,7 @@ async def run_loop(
     )
     try:
         with _deadline(options.timeout_s), approving(approver(config, options, parent)):
-            final = await _drive(config, state)
+            final = await _drive(config, state, resume)
     except RunError as err:
         await _fail(config, state, err, "The run ended before this tool call finished.")
         raise
@@ -113,7 +117,7 @@ async def run_loop(
         raise timed_out from None
     result = _result(state, final)
     if result.state is not None:
-        state.emit(RunPaused(run_id=state.run_id, pending=result.pending, state=result.state))
+        state.emit(RunPaused(run_id=state.record.run_id, pending=result.pending, state=result.state))
     state.emit(FinalResultEvent(result=result))
     return result
 
@@ -122,12 +126,12 @@ def _result(state: LoopState, end: Final | Paused) -> RunResult[Any]:
     paused = end.state if isinstance(end, Paused) else None
     return RunResult(
         output=end.output if isinstance(end, Final) else None,
-        messages=tuple(state.messages),
-        new_messages_start=state.history_len,
-        usage=state.usage,
-        cost_usd=state.cost,
-        run_id=state.run_id,
-        turns=state.turn,
+        messages=tuple(state.record.messages),
+        new_messages_start=state.record.new_messages_start,
+        usage=state.record.usage,
+        cost_usd=state.record.cost_usd,
+        run_id=state.record.run_id,
+        turns=state.record.turn,
         pending=paused.pending if paused is not None else (),
         state=paused,
     )
@@ -135,24 +139,30 @@ def _result(state: LoopState, end: Final | Paused) -> RunResult[Any]:
 
 async def _fail(config: LoopConfig, state: LoopState, error: RunError, reason: str) -> None:
     """Close the conversation cleanly, hand its last turn to the hooks, attach it to ``error``."""
-    close_dangling_calls(state.messages, reason)
-    error.attach(state.messages, state.run_id, usage=state.usage, cost_usd=state.cost, turns=state.turn)
+    close_dangling_calls(state.record.messages, reason)
+    error.attach(
+        state.record.messages,
+        state.record.run_id,
+        usage=state.record.usage,
+        cost_usd=state.record.cost_usd,
+        turns=state.record.turn,
+    )
     with anyio.CancelScope(shield=True):
         await _commit_turn(config, state)
-    state.emit(RunFailed(run_id=state.run_id, error=error))
+    state.emit(RunFailed(run_id=state.record.run_id, error=error))
 
 
 async def _commit_turn(config: LoopConfig, state: LoopState) -> None:
     """Hand the messages added since the last commit to the hooks, as one turn."""
-    new = state.messages[state.committed :]
+    new = state.record.messages[state.record.committed :]
     hooks = state.hooks.after_turn
     if not new or not hooks:
-        state.committed = len(state.messages)
+        state.record.committed = len(state.record.messages)
         return
     run_info = info(config, state)
     for hook in hooks:
         await hook.after_turn(tuple(new), run_info)
-    state.committed = len(state.messages)
+    state.record.committed = len(state.record.messages)
 
 
 @contextlib.contextmanager
@@ -164,14 +174,14 @@ def _deadline(timeout_s: float | None) -> Iterator[None]:
             yield
 
 
-async def _drive(config: LoopConfig, state: LoopState) -> Final | Paused:
-    if state.paused_turn:
-        outcome = await _finish_paused_turn(config, state)
+async def _drive(config: LoopConfig, state: LoopState, resume: Resume | None) -> Final | Paused:
+    if resume is not None:
+        outcome = await _finish_paused_turn(config, state, Carried.of(state.record, resume.decisions))
         if outcome is not None:
             return outcome
     while True:
-        if state.turn >= state.max_turns:
-            raise MaxTurnsExceeded(f"no final answer after {state.max_turns} turns")
+        if state.record.turn >= state.record.max_turns:
+            raise MaxTurnsExceeded(f"no final answer after {state.record.max_turns} turns")
         outcome = await _model_turn(config, state)
         if outcome is not None:
             return outcome
@@ -179,7 +189,7 @@ async def _drive(config: LoopConfig, state: LoopState) -> Final | Paused:
 
 async def _model_turn(config: LoopConfig, state: LoopState) -> Outcome:
     """One turn: ask the model, then act on its answer (tool calls, an output, or a retry)."""
-    state.turn += 1
+    state.record.turn += 1
     _check_request_limit(state)
     request = _build_request(config, state)
     for hook in state.hooks.before_model_call:
@@ -203,7 +213,7 @@ async def _respond(
 
 
 def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> EarlyStarter:
-    limit = state.limits.tool_calls
+    limit = state.record.usage_limits.tool_calls
     return EarlyStarter(
         tg=tg,
         toolset=config.toolset,
@@ -211,24 +221,23 @@ def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> E
             budget=state,
             emit=state.emit,
             deps=state.deps,
-            run_id=state.run_id,
-            turn=state.turn,
-            usage=state.usage,
-            messages=tuple(state.messages),
+            run_id=state.record.run_id,
+            turn=state.record.turn,
+            usage=state.record.usage,
+            messages=tuple(state.record.messages),
         ),
         emit=state.emit,
         limiter=state.limiter,
-        failures=state.failures,
-        allowance=None if limit is None else limit - state.usage.tool_calls,
+        failures=state.record.tool_failures,
+        allowance=None if limit is None else limit - state.record.usage.tool_calls,
     )
 
 
-async def _finish_paused_turn(config: LoopConfig, state: LoopState) -> Outcome:
+async def _finish_paused_turn(config: LoopConfig, state: LoopState, carried: Carried) -> Outcome:
     """Resume: run the decided calls of the turn the run paused in, then apply all its results."""
-    message = state.messages[-1]
+    message = state.record.messages[-1]
     assert isinstance(message, AssistantMessage)  # RunState guarantees it
-    outcome = await handle_tool_calls(config, state, message.tool_calls)
-    state.paused_turn = False
+    outcome = await handle_tool_calls(config, state, message.tool_calls, (carried,))
     return await _end_turn(config, state, outcome)
 
 
@@ -236,7 +245,7 @@ async def _end_turn(config: LoopConfig, state: LoopState, outcome: Outcome) -> O
     """Hand a finished turn to the hooks (a paused turn is not finished: nothing is committed)."""
     if not isinstance(outcome, Paused):
         await _commit_turn(config, state)
-        state.emit(TurnFinished(turn=state.turn, usage=state.usage))
+        state.emit(TurnFinished(turn=state.record.turn, usage=state.record.usage))
     return outcome
 
 
@@ -245,7 +254,7 @@ def _build_request(config: LoopConfig, state: LoopState) -> ModelRequest:
     if config.output.tool is not None:
         tools = (*tools, config.output.tool)
     return ModelRequest(
-        messages=tuple(state.messages),
+        messages=tuple(state.record.messages),
         tools=tools,
         tool_choice=state.tool_choice,
         settings=state.settings,
@@ -255,7 +264,7 @@ def _build_request(config: LoopConfig, state: LoopState) -> ModelRequest:
 async def _call_model(
     config: LoopConfig, state: LoopState, request: ModelRequest, early: EarlyStarter | None
 ) -> ModelResponse:
-    state.emit(ModelCallStarted(turn=state.turn, request=request))
+    state.emit(ModelCallStarted(turn=state.record.turn, request=request))
     started = time.perf_counter()
     try:
         response = await (
@@ -264,11 +273,15 @@ async def _call_model(
     except Exception as err:
         duration = time.perf_counter() - started
         state.emit(
-            ModelCallFinished(turn=state.turn, request=request, response=None, duration_s=duration, error=err)
+            ModelCallFinished(
+                turn=state.record.turn, request=request, response=None, duration_s=duration, error=err
+            )
         )
         raise
     duration = time.perf_counter() - started
-    state.emit(ModelCallFinished(turn=state.turn, request=request, response=response, duration_s=duration))
+    state.emit(
+        ModelCallFinished(turn=state.record.turn, request=request, response=response, duration_s=duration)
+    )
     return response
 
 
@@ -306,22 +319,24 @@ async def _stream_model(
 
 
 def _check_request_limit(state: LoopState) -> None:
-    limit = state.limits.requests
-    if limit is not None and state.usage.requests >= limit:
+    limit = state.record.usage_limits.requests
+    if limit is not None and state.record.usage.requests >= limit:
         raise UsageLimitExceeded(f"requests limit of {limit} reached")
-    if state.usage.total_tokens or state.cost:  # agents used as tools may have spent the budget
-        passed = state.limits.exceeded(state.usage, state.cost)
+    if (
+        state.record.usage.total_tokens or state.record.cost_usd
+    ):  # agents used as tools may have spent the budget
+        passed = state.record.usage_limits.exceeded(state.record.usage, state.record.cost_usd)
         if passed is not None:
             raise UsageLimitExceeded(passed)
 
 
 def _account(state: LoopState, response: ModelResponse) -> None:
-    state.messages.append(response.message)
+    state.record.messages.append(response.message)
     state.charge(response.usage, response.cost_usd)
     _log.debug(
         "model_turn",
-        run_id=state.run_id,
-        turn=state.turn,
+        run_id=state.record.run_id,
+        turn=state.record.turn,
         finish_reason=response.finish_reason,
         tool_calls=len(response.message.tool_calls),
         input_tokens=response.usage.input_tokens,
@@ -333,7 +348,7 @@ async def _handle_response(
     config: LoopConfig, state: LoopState, message: AssistantMessage, early: EarlyStarter | None
 ) -> Outcome:
     if message.tool_calls:
-        return await handle_tool_calls(config, state, message.tool_calls, early)
+        return await handle_tool_calls(config, state, message.tool_calls, () if early is None else (early,))
     text = message.content or ""
     if config.output.is_text:
         return Final(output=text)
@@ -341,5 +356,5 @@ async def _handle_response(
         return Final(output=config.output.from_text(text))
     except OutputInvalid as invalid:
         count_output_failure(config, state, invalid.message)
-        state.messages.append(UserMessage(content=f"Your answer was not valid: {invalid.message}"))
+        state.record.messages.append(UserMessage(content=f"Your answer was not valid: {invalid.message}"))
         return None

@@ -9,24 +9,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from agentkit._approval import Gate, needs_gate
-from agentkit._nested import SubRunResume, split_decisions
 from agentkit._output import OutputSpec
 from agentkit._run_context import UsageBudget
 from agentkit.approval import Approver, Decision
 from agentkit.exceptions import UsageLimitExceeded, UserError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.images import load_image
-from agentkit.messages import Event, Message, SystemMessage, UserMessage, tool_call_key
+from agentkit.messages import Event, Message, SystemMessage, UserMessage
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import RunOptions
-from agentkit.run_state import CallResult, RunState
+from agentkit.run_state import RunRecord, RunState
 from agentkit.tool import Toolset
 from agentkit.usage import Usage, UsageLimits
+
+if TYPE_CHECKING:
+    from agentkit._turn_calls import Stage
 
 __all__ = [
     "Final",
@@ -38,6 +40,7 @@ __all__ = [
     "Paused",
     "Resume",
     "approver",
+    "gate",
     "info",
     "restore",
     "start",
@@ -99,40 +102,33 @@ def _overriding(hooks: tuple[RunHooks, ...], name: str) -> tuple[RunHooks, ...]:
 
 @dataclass(kw_only=True, slots=True)
 class LoopState:
-    """One run's mutable state (the loop's steps read and update it)."""
+    """One run's mutable state (the loop's steps read and update it).
 
-    run_id: str
-    messages: list[Message]
-    history_len: int
+    ``record`` is what a pause saves (it freezes into the
+    [`RunState`][agentkit.run_state.RunState]); the rest is this process's: dependencies,
+    settings, hooks, the concurrency limiter and the tool phase's stages (see
+    `agentkit._tool_phase`).
+    """
+
+    record: RunRecord
     deps: Any
     settings: ModelSettings
-    limits: UsageLimits
-    max_turns: int
     tool_choice: ToolChoice | None
     limiter: anyio.CapacityLimiter
     hooks: HookPoints
     emit: Callable[[Event], None]
-    committed: int = 0
-    usage: Usage = field(default_factory=Usage)
-    cost: float = 0.0
-    turn: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    output_failures: int = 0
-    gate: Gate | None = None  # None: no tool needs approval, the step is skipped
-    carried: dict[int, CallResult] = field(default_factory=dict)  # results of a resumed turn
-    resumes: dict[int, SubRunResume] = field(default_factory=dict)  # paused sub-runs of a resumed turn
-    paused_turn: bool = False
-    trace: str | None = None
+    stages: tuple[Stage, ...] = ()
     parent: Parent | None = None
 
     def charge(self, usage: Usage, cost_usd: float, *, check: bool = True) -> None:
         """Add usage and cost to this run and the runs it is part of; check every level's limits."""
-        self.usage = self.usage + usage
-        self.cost += cost_usd
+        record = self.record
+        record.usage = record.usage + usage
+        record.cost_usd += cost_usd
         if self.parent is not None:
             self.parent.budget.charge(usage, cost_usd, check=check)
         if check:
-            passed = self.limits.exceeded(self.usage, self.cost)
+            passed = record.usage_limits.exceeded(record.usage, record.cost_usd)
             if passed is not None:
                 raise UsageLimitExceeded(passed)
 
@@ -172,6 +168,7 @@ def start(
     emit: Callable[[Event], None],
     parent: Parent | None = None,
 ) -> LoopState:
+    """A fresh run's state: the history, the instructions and the prompt."""
     messages: list[Message] = list(options.message_history)
     history_len = len(messages)
     if config.instructions and not any(isinstance(m, SystemMessage) for m in messages):
@@ -181,23 +178,17 @@ def start(
         messages.append(UserMessage(content=prompt, images=tuple(load_image(i) for i in options.images)))
     elif options.images:
         raise UserError("images= go with a prompt: pass the prompt they belong to")
-    return LoopState(
+    record = RunRecord(
         run_id=options.run_id or uuid.uuid4().hex,
+        agent_name=config.name,
         messages=messages,
-        history_len=history_len,
-        deps=options.deps,
-        settings=config.settings.merged(options.model_settings),
-        limits=options.usage_limits or config.usage_limits,
-        max_turns=options.max_turns if options.max_turns is not None else config.max_turns,
-        tool_choice=options.tool_choice,
-        limiter=anyio.CapacityLimiter(config.max_concurrency),
-        hooks=HookPoints.of(hooks := (*config.hooks, *options.hooks)),
-        emit=_compose_emit(hooks, emit),
+        new_messages_start=history_len,
         committed=history_len,
-        gate=_gate(config, options, {}, parent),
+        usage_limits=options.usage_limits or config.usage_limits,
+        max_turns=options.max_turns if options.max_turns is not None else config.max_turns,
         trace=_trace_path(options),
-        parent=parent,
     )
+    return _state(config, record, options, emit, parent, tool_choice=options.tool_choice)
 
 
 def restore(
@@ -207,38 +198,31 @@ def restore(
     emit: Callable[[Event], None],
     parent: Parent | None = None,
 ) -> LoopState:
-    """Rebuild the state of a paused run (limits and turns are the paused run's).
+    """Rebuild the state of a paused run from its saved state (limits and turns are the paused run's)."""
+    record = RunRecord.thaw(resume.state)
+    record.agent_name = config.name  # a pause saves the name of the agent that paused
+    record.trace = _trace_path(options) or record.trace
+    return _state(config, record, options, emit, parent, tool_choice=None)
 
-    Decisions keyed ``"<call key>/<sub-run key>"`` go to the paused sub-run of that call.
-    """
-    saved = resume.state
-    own, by_call = split_decisions(resume.decisions)
+
+def _state(
+    config: LoopConfig,
+    record: RunRecord,
+    options: RunOptions,
+    emit: Callable[[Event], None],
+    parent: Parent | None,
+    *,
+    tool_choice: ToolChoice | None,
+) -> LoopState:
+    hooks = (*config.hooks, *options.hooks)
     return LoopState(
-        run_id=saved.run_id,
-        messages=list(saved.messages),
-        history_len=saved.new_messages_start,
+        record=record,
         deps=options.deps,
         settings=config.settings.merged(options.model_settings),
-        limits=saved.usage_limits,
-        max_turns=saved.max_turns,
-        tool_choice=None,
+        tool_choice=tool_choice,
         limiter=anyio.CapacityLimiter(config.max_concurrency),
-        hooks=HookPoints.of(hooks := (*config.hooks, *options.hooks)),
+        hooks=HookPoints.of(hooks),
         emit=_compose_emit(hooks, emit),
-        committed=saved.committed,
-        usage=saved.usage,
-        cost=saved.cost_usd,
-        turn=saved.turn,
-        failures=dict(saved.tool_failures),
-        output_failures=saved.output_failures,
-        gate=_gate(config, options, own, parent) or Gate(decisions=own),
-        carried=dict(saved.results),
-        resumes={
-            index: SubRunResume(state=sub, decisions=by_call.get(tool_call_key(saved.turn, index), {}))
-            for index, sub in saved.nested.items()
-        },
-        paused_turn=True,
-        trace=_trace_path(options) or saved.trace,
         parent=parent,
     )
 
@@ -248,9 +232,10 @@ def approver(config: LoopConfig, options: RunOptions, parent: Parent | None) -> 
     return options.approve or config.approve or (parent.approve if parent is not None else None)
 
 
-def _gate(
+def gate(
     config: LoopConfig, options: RunOptions, decisions: Mapping[str, Decision], parent: Parent | None
 ) -> Gate | None:
+    """The run's approval gate with the decisions given up front (``None``: no tool needs approval)."""
     if not needs_gate(config.toolset):
         return None
     return Gate(approver=approver(config, options, parent), decisions=decisions)
@@ -276,4 +261,5 @@ def _compose_emit(hooks: tuple[RunHooks, ...], emit: Callable[[Event], None]) ->
 
 
 def info(config: LoopConfig, state: LoopState) -> RunInfo:
-    return RunInfo(run_id=state.run_id, agent_name=config.name, turn=state.turn, deps=state.deps)
+    record = state.record
+    return RunInfo(run_id=record.run_id, agent_name=config.name, turn=record.turn, deps=state.deps)

@@ -4,6 +4,9 @@
 `Run`: the loop configuration with this run's tools (tool sources asked once), the
 options resolved (session history, trace and prefill hooks), and, for a resume, the paused
 state with its checked decisions. The entry points differ only in how they drive it.
+
+The loop keeps the run's state in a record with the saved state's own fields: a resumed
+run thaws its [`RunState`][agentkit.run_state.RunState] into it, and a pause freezes it back.
 """
 
 from __future__ import annotations

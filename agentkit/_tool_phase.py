@@ -1,117 +1,144 @@
-"""The tool phase of a turn: gate the calls, run them, apply the results in the model's order.
+"""The tool phase of a turn, a pipeline of stages: plan -> gate -> execute -> apply.
 
-Calls of tools that need approval go through [`agentkit._approval`][] first; when
-some still wait for a decision the turn pauses ([`Paused`][agentkit._loop_state.Paused]).
-Calls are known by their position in the answer (agentkit's key), never by the model's
-id; calls of one answer sharing an id are refused, each with an error result.
+Each stage reads and updates the turn's `agentkit._turn_calls.TurnCalls`:
+
+- plan: `Carried` (a resumed turn: the results of calls that ran before the pause, and
+  the paused sub-runs to continue), the `agentkit._early_start.EarlyStarter` (a
+  streamed turn: calls started mid-stream), `refuse_repeated_ids`,
+  `set_aside_output` (the structured-output tool's calls, answered at apply) and
+  `check_tool_call_limit`;
+- gate: `agentkit._approval.Gate` (approvals), present when a tool needs approval;
+- execute: `execute` runs what is left, concurrently, reusing early launches;
+- apply: `agentkit._tool_apply.apply` pauses the run or appends every result in the
+  model's order.
+
+A run's stages are fixed when it starts (`tool_stages`); a turn adds its own in front
+(`handle_tool_calls`' ``first``). Calls are known by their position in the answer
+(agentkit's key), never by the model's id.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from agentkit._approval import Review, review
-from agentkit._early_start import EarlyStarter
-from agentkit._log import get_logger
-from agentkit._loop_state import Final, LoopConfig, LoopState, Outcome, Paused
-from agentkit._nested import SubRunResume
-from agentkit._output import OUTPUT_TOOL_NAME, OutputInvalid
+from agentkit._approval import Gate
+from agentkit._loop_state import LoopConfig, LoopState, Outcome
+from agentkit._nested import SubRunResume, split_decisions
+from agentkit._output import OUTPUT_TOOL_NAME
 from agentkit._run_context import RunContext
+from agentkit._tool_apply import apply
 from agentkit._tool_runner import CallOutcome, KeyedCall, run_tool_calls
-from agentkit.approval import PendingCall
-from agentkit.exceptions import OutputValidationError, ToolRetriesExceeded, UsageLimitExceeded
-from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, tool_call_key
-from agentkit.run_state import CallResult, RunState, nested_pending
-from agentkit.usage import Usage
+from agentkit._turn_calls import Stage, TurnCalls
+from agentkit.approval import Decision
+from agentkit.exceptions import UsageLimitExceeded
+from agentkit.messages import ToolCall, ToolMessage, tool_call_key
+from agentkit.run_state import CallResult, RunRecord
 
-__all__ = ["close_dangling_calls", "count_output_failure", "handle_tool_calls"]
-
-_log = get_logger("agentkit.loop")
+__all__ = [
+    "Carried",
+    "check_tool_call_limit",
+    "execute",
+    "handle_tool_calls",
+    "refuse_repeated_ids",
+    "set_aside_output",
+    "tool_stages",
+]
 
 
 async def handle_tool_calls(
-    config: LoopConfig, state: LoopState, calls: tuple[ToolCall, ...], early: EarlyStarter | None = None
+    config: LoopConfig, state: LoopState, calls: tuple[ToolCall, ...], first: Sequence[Stage] = ()
 ) -> Outcome:
-    """Gate, run and apply one turn's calls; pause when some still wait for a decision."""
-    refused = _refuse_repeated_ids(calls, state.carried, early)
-    is_output = config.output.tool is not None
-    waiting = [
-        (i, c)
-        for i, c in enumerate(calls)
-        if not (is_output and c.name == OUTPUT_TOOL_NAME) and i not in state.carried and i not in refused
-    ]
-    _check_tool_call_limit(state, len(waiting))
-    to_review = [(i, c) for i, c in waiting if i not in state.resumes]  # a resumed sub-run was approved
-    gated = (
-        Review(run=to_review)
-        if state.gate is None
-        else await review(to_review, config.toolset, state.gate, turn=state.turn, emit=state.emit)
-    )
-    run = sorted([*gated.run, *((i, c) for i, c in waiting if i in state.resumes)], key=lambda r: r[0])
-    outcomes = dict(zip((i for i, _ in run), await _run_calls(config, state, run, early), strict=True))
-    nested = {i: o.paused for i, o in outcomes.items() if o.paused is not None}
-    stops = {i: o.stop for i, o in outcomes.items() if o.stop is not None}
-    results = gated.annotate(
-        {
-            **state.carried,
-            **refused,
-            **gated.answered,
-            **{i: _kept(o) for i, o in outcomes.items() if o.paused is None or stops},
+    """Take one turn's calls through ``first`` and the run's stages, then apply the results."""
+    turn = TurnCalls.of(calls)
+    for stage in (*first, *state.stages):
+        await stage(config, state, turn)
+    return await apply(config, state, turn)
+
+
+def tool_stages(config: LoopConfig, gate: Gate | None) -> tuple[Stage, ...]:
+    """A run's stages after the turn's own: plan, the approval gate when there is one, execute."""
+    plan: tuple[Stage, ...] = (refuse_repeated_ids,)
+    if config.output.tool is not None:
+        plan = (*plan, set_aside_output)
+    return (*plan, check_tool_call_limit, *(() if gate is None else (gate,)), execute)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Carried:
+    """A resumed turn's first stage: what the paused run had done, and its paused sub-runs.
+
+    The calls that ran before the pause keep their results (taken from the run's record);
+    a call whose sub-run paused continues it, with the decisions keyed for it.
+    """
+
+    resumes: Mapping[int, SubRunResume]
+
+    @classmethod
+    def of(cls, record: RunRecord, decisions: Mapping[str, Decision]) -> Carried:
+        """The carried stage of a record thawed from a paused state, given the resume's decisions."""
+        _, by_call = split_decisions(decisions)
+        resumes = {
+            index: SubRunResume(state=sub, decisions=by_call.get(tool_call_key(record.turn, index), {}))
+            for index, sub in record.nested.items()
         }
-    )
-    state.charge(Usage(tool_calls=len(waiting) - len(gated.pending) - len(nested)), 0.0, check=False)
-    if (gated.pending or nested) and not stops:
-        return _pause(config, state, results, [*gated.pending, *nested_pending(state.turn, nested)], nested)
-    state.carried, state.resumes = {}, {}
-    final = _apply_results(config, state, calls, results, stops)
-    state.tool_choice = None  # a forced choice applies until the model has called a tool
-    _raise_if_retries_spent(config, state)
-    return final
+        return cls(resumes=resumes)
+
+    async def __call__(self, config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
+        """Settle the carried results; mark the calls whose sub-runs continue."""
+        for index, result in state.record.results.items():
+            calls.settle(index, result)
+        calls.resumes = dict(self.resumes)
+        state.record.results, state.record.nested = {}, {}  # the apply stage saves them again on a pause
 
 
-def _refuse_repeated_ids(
-    calls: tuple[ToolCall, ...], carried: Mapping[int, CallResult], early: EarlyStarter | None
-) -> dict[int, CallResult]:
+async def refuse_repeated_ids(config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
     """An error result for every call whose id another call of the answer shares (none of them runs).
 
     Ids are the model's: two calls under one id cannot be told apart on the wire, so each
     is refused and the model asked to call again with distinct ids. A call already started
     mid-stream (only tools needing no approval start early) keeps its result: it ran.
     """
-    counts = Counter(c.id for c in calls)
-    refused: dict[int, CallResult] = {}
-    for index, call in enumerate(calls):
+    counts = Counter(c.id for c in calls.calls)
+    for index, call in list(calls.todo.items()):
         shared = counts[call.id]
-        if shared < 2 or index in carried or (early is not None and early.reusable(index, call)):
+        if shared < 2 or index in calls.started:
             continue
         text = (
             f"Not run: {shared} tool calls in this answer share the id {call.id!r}, so their results "
             "could not be told apart. Call the tools again, each call with its own id."
         )
         message = ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=True)
-        refused[index] = CallResult(message=message, failed=True)
-    return refused
+        calls.settle(index, CallResult(message=message, failed=True))
 
 
-async def _run_calls(
-    config: LoopConfig, state: LoopState, run: list[tuple[int, ToolCall]], early: EarlyStarter | None
-) -> list[CallOutcome]:
-    """Run the turn's calls (reusing those started mid-stream); outcomes in ``run``'s order."""
-    reused = {i: found for i, c in run if early is not None and (found := early.reusable(i, c)) is not None}
-    if early is not None and len(reused) < len(early.launched):
-        _log.warning(
-            "early_calls_discarded",
-            run_id=state.run_id,
-            turn=state.turn,
-            count=len(early.launched) - len(reused),
-        )
-    done = {i: await found.wait() for i, found in reused.items()}  # before the rest: keeps barriers
-    keyed = [(tool_call_key(state.turn, i), c) for i, c in run if i not in reused]
-    resumes = {tool_call_key(state.turn, i): found for i, found in state.resumes.items()}
-    rest = iter(await _run_now(config, state, keyed, resumes))
-    return [done[i] if i in done else next(rest) for i, _ in run]
+async def set_aside_output(config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
+    """The structured-output tool's calls do not execute: the apply stage validates them."""
+    for index, call in list(calls.todo.items()):
+        if call.name == OUTPUT_TOOL_NAME:
+            del calls.todo[index]
+            calls.set_aside.add(index)
+
+
+async def check_tool_call_limit(config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
+    """Refuse the turn when its calls would pass the run's ``tool_calls`` limit."""
+    calls.counted = count = len(calls.todo)
+    limit = state.record.usage_limits.tool_calls
+    if limit is not None and state.record.usage.tool_calls + count > limit:
+        raise UsageLimitExceeded(f"tool_calls limit of {limit} would be exceeded by {count} more calls")
+
+
+async def execute(config: LoopConfig, state: LoopState, calls: TurnCalls) -> None:
+    """Run the calls left (reusing those started mid-stream); outcomes by position."""
+    run = sorted(calls.todo.items())
+    done = {i: await found.wait() for i, found in calls.started.items()}  # before the rest: keeps barriers
+    turn = state.record.turn
+    keyed = [(tool_call_key(turn, i), c) for i, c in run if i not in done]
+    resumes = {tool_call_key(turn, i): r for i, r in calls.resumes.items()}
+    outcomes = iter(await _run_now(config, state, keyed, resumes))
+    calls.outcomes = {i: done[i] if i in done else next(outcomes) for i, _ in run}
 
 
 async def _run_now(
@@ -119,14 +146,15 @@ async def _run_now(
 ) -> list[CallOutcome]:
     if not calls:
         return []
+    record = state.record
     ctx: RunContext[Any] = RunContext(
         budget=state,
         emit=state.emit,
         deps=state.deps,
-        run_id=state.run_id,
-        turn=state.turn,
-        usage=state.usage,
-        messages=tuple(state.messages),
+        run_id=record.run_id,
+        turn=record.turn,
+        usage=record.usage,
+        messages=tuple(record.messages),
     )
     return await run_tool_calls(
         calls,
@@ -134,132 +162,6 @@ async def _run_now(
         ctx,
         emit=state.emit,
         limiter=state.limiter,
-        failures=state.failures,
+        failures=record.tool_failures,
         resumes=resumes,
     )
-
-
-def _kept(outcome: CallOutcome) -> CallResult:
-    return CallResult(message=outcome.message, failed=outcome.failed and outcome.paused is None)
-
-
-def _apply_results(
-    config: LoopConfig,
-    state: LoopState,
-    calls: tuple[ToolCall, ...],
-    results: Mapping[int, CallResult],
-    stops: Mapping[int, Any],
-) -> Final | None:
-    """Append every call's result in the model's order; the first stop or valid output ends the run."""
-    final: Final | None = None
-    for index, tool_call in enumerate(calls):
-        found = results.get(index)
-        if found is None and config.output.tool is not None and tool_call.name == OUTPUT_TOOL_NAME:
-            message, candidate = _validate_output_call(config, state, tool_call, final is None)
-            final = final or candidate
-        elif found is None:  # a call still waiting when a tool stopped the run
-            message = ToolMessage(
-                tool_call_id=tool_call.id, name=tool_call.name, content=_NOT_RUN_STOPPED, is_error=True
-            )
-        else:
-            message = found.message
-            if found.failed:
-                state.failures[tool_call.name] = state.failures.get(tool_call.name, 0) + 1
-            if index in stops and final is None:
-                final = Final(output=stops[index].output)
-        state.messages.append(message)
-    return final
-
-
-_NOT_RUN_STOPPED = "Not run: another tool call stopped the run while this one waited for approval."
-
-
-def _pause(
-    config: LoopConfig,
-    state: LoopState,
-    results: dict[int, CallResult],
-    pending: list[PendingCall],
-    nested: dict[int, RunState],
-) -> Paused:
-    """Freeze the run: the turn's finished results, waiting calls and paused sub-runs go into the state."""
-    saved = RunState(
-        run_id=state.run_id,
-        agent_name=config.name,
-        messages=tuple(state.messages),
-        new_messages_start=state.history_len,
-        committed=state.committed,
-        turn=state.turn,
-        usage=state.usage,
-        cost_usd=state.cost,
-        usage_limits=state.limits,
-        max_turns=state.max_turns,
-        pending=tuple(pending),
-        results=results,
-        nested=nested,
-        tool_failures=dict(state.failures),
-        output_failures=state.output_failures,
-        trace=state.trace,
-    )
-    return Paused(state=saved)
-
-
-def _validate_output_call(
-    config: LoopConfig, state: LoopState, tool_call: ToolCall, first: bool
-) -> tuple[ToolMessage, Final | None]:
-    if not first:
-        return ToolMessage(
-            tool_call_id=tool_call.id, name=tool_call.name, content="Ignored: already answered."
-        ), None
-    try:
-        output = config.output.from_tool_arguments(tool_call.arguments)
-    except OutputInvalid as invalid:
-        count_output_failure(config, state, invalid.message)
-        text = f"Invalid final result: {invalid.message}\nFix it and call {OUTPUT_TOOL_NAME!r} again."
-        return ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content=text, is_error=True), None
-    message = ToolMessage(tool_call_id=tool_call.id, name=tool_call.name, content="Final result accepted.")
-    return message, Final(output=output)
-
-
-def count_output_failure(config: LoopConfig, state: LoopState, reason: str) -> None:
-    state.output_failures += 1
-    if state.output_failures > config.output_retries:
-        raise OutputValidationError(
-            f"the model's output failed validation {state.output_failures} times; last error: {reason}"
-        )
-
-
-def _raise_if_retries_spent(config: LoopConfig, state: LoopState) -> None:
-    for name, count in state.failures.items():
-        found = config.toolset.get(name)
-        budget = found.retries if found is not None and found.retries is not None else config.tool_retries
-        if count > budget:
-            shown = repr(name) if name else "(empty name)"
-            raise ToolRetriesExceeded(f"tool {shown} failed {count} times, more than its {budget} retries")
-
-
-def _check_tool_call_limit(state: LoopState, count: int) -> None:
-    limit = state.limits.tool_calls
-    if limit is not None and state.usage.tool_calls + count > limit:
-        raise UsageLimitExceeded(f"tool_calls limit of {limit} would be exceeded by {count} more calls")
-
-
-def close_dangling_calls(messages: list[Message], reason: str) -> None:
-    """Give every tool call of the last answer without a result an error result (history stays valid).
-
-    Results are counted per id after that answer only: the model may repeat an id, within
-    the answer or from an earlier turn, and each call needs its own result.
-    """
-    for position in range(len(messages) - 1, -1, -1):
-        message = messages[position]
-        if isinstance(message, AssistantMessage):
-            answered = Counter(m.tool_call_id for m in messages[position + 1 :] if isinstance(m, ToolMessage))
-            missing: list[ToolCall] = []
-            for call in message.tool_calls:
-                if answered[call.id] > 0:
-                    answered[call.id] -= 1
-                else:
-                    missing.append(call)
-            messages.extend(
-                ToolMessage(tool_call_id=c.id, name=c.name, content=reason, is_error=True) for c in missing
-            )
-            return

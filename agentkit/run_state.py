@@ -185,6 +185,55 @@ class RunState:
         return cls.from_dict(data)
 
 
+@dataclass(kw_only=True, slots=True)
+class RunRecord:
+    """A run's state as the loop updates it: the saved state's fields but ``pending``, mutable.
+
+    The loop keeps one record per run. Pausing freezes it (`freeze`) into the
+    [`RunState`][agentkit.run_state.RunState] that is saved; resuming thaws a saved state (`thaw`) back
+    into the record. Both copy the fields by name, so nothing is mapped by hand; a field
+    added to one must be added to the other (a test checks they match).
+    """
+
+    run_id: str
+    agent_name: str
+    messages: list[Message]
+    new_messages_start: int
+    committed: int
+    turn: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    usage_limits: UsageLimits
+    max_turns: int
+    results: dict[int, CallResult] = field(default_factory=dict)
+    nested: dict[int, RunState] = field(default_factory=dict)
+    tool_failures: dict[str, int] = field(default_factory=dict)
+    output_failures: int = 0
+    trace: str | None = None
+
+    def freeze(self, pending: tuple[PendingCall, ...]) -> RunState:
+        """The record as a saved state, with the calls that wait."""
+        values = {f.name: _frozen(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return RunState(pending=pending, **values)
+
+    @classmethod
+    def thaw(cls, state: RunState) -> RunRecord:
+        """The record of a saved state, ready for the loop to continue."""
+        return cls(**{f.name: _thawed(getattr(state, f.name)) for f in dataclasses.fields(cls)})
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    return dict(value) if isinstance(value, dict) else value
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return dict(value) if isinstance(value, Mapping) else value
+
+
 def _check_header(data: Mapping[str, Any]) -> None:
     if data.get("format") != STATE_FORMAT:
         raise RunStateError(f"not an agentkit run state (format {data.get('format')!r})")
