@@ -8,7 +8,7 @@ reaches stderr, at any level, until the application configures logging
 Each record's message is the event rendered as ``key=value`` pairs, and the
 event dict itself is attached as ``record.event_dict`` for structured
 handlers (e.g. structlog's ``ProcessorFormatter``) and for tests. String values are
-redacted first (API keys, credentials; see [`agentkit.tracing._redact`][]).
+redacted first (API keys, credentials; see [`agentkit._redact`][]).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, An
 
 def _redacted(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Any:
     """Secrets out of every string value (the trace files' policy); only events that pass the level."""
-    from agentkit.tracing._redact import redact_text  # noqa: PLC0415 - loaded when something is logged
+    from agentkit._redact import redact_text  # noqa: PLC0415 - loaded when something is logged
 
     for key, value in event_dict.items():
         if isinstance(value, str):

@@ -8,7 +8,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from agentkit.messages import Event, Message
+from agentkit.events import Event
+from agentkit.messages import Message
 from agentkit.usage import Usage
 
 __all__ = ["DepsT", "RunContext", "UsageBudget", "idempotency_scope"]

@@ -37,10 +37,11 @@ from agentkit._output import OutputSpec
 from agentkit._prefill import PrefillHook
 from agentkit._run import Run
 from agentkit.approval import Approver, Decision
+from agentkit.events import Event
 from agentkit.exceptions import UserError
 from agentkit.hooks import RunHooks
 from agentkit.memory.abstract import Memory
-from agentkit.messages import AssistantMessage, Event, Message
+from agentkit.messages import AssistantMessage, Message
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import OutputT, RunKwargs, RunOptions, RunResult
 from agentkit.run_state import RunState
@@ -478,7 +479,7 @@ class Agent(Generic[OutputT]):
 
         Events are text and reasoning deltas, tool calls starting and
         finishing (parallel calls interleave), finished turns, and finally a
-        [`FinalResultEvent`][agentkit.messages.FinalResultEvent]; ``run.result`` then
+        [`FinalResultEvent`][agentkit.events.FinalResultEvent]; ``run.result`` then
         holds the `RunResult`.
         """
         if (other := self._overridden()) is not None:

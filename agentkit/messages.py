@@ -1,4 +1,4 @@
-"""Provider-neutral messages and the events a run emits.
+"""Provider-neutral messages.
 
 Messages are frozen, slotted dataclasses that round-trip through plain JSON
 (`message_to_dict` / `message_from_dict`) without loss, so a
@@ -17,8 +17,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+# The events a run emits lived here before agentkit.events; the names stay importable from here.
+from agentkit.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
+    FinalResultEvent,
+    ModelCallFinished,
+    ModelCallStarted,
+    PlanUpdated,
+    ReasoningDelta,
+    RunFailed,
+    RunPaused,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
 from agentkit.images import ImagePart
-from agentkit.usage import Usage
 
 __all__ = [
     "ApprovalDecided",
@@ -211,187 +228,3 @@ def tool_call_key(turn: int, index: int) -> str:
 
 def _images(data: Mapping[str, Any]) -> tuple[ImagePart, ...]:
     return tuple(ImagePart(str(url)) for url in data.get("images") or ())
-
-
-# --- events a run emits (streaming UIs and the tracer consume these) ---------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TextDelta:
-    """A fragment of the model's answer text."""
-
-    text: str
-    kind: Literal["text_delta"] = "text_delta"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ReasoningDelta:
-    """A fragment of a thinking model's ``reasoning_content``."""
-
-    text: str
-    kind: Literal["reasoning_delta"] = "reasoning_delta"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RunStarted:
-    """A run began (``messages`` is the conversation it starts from, prompt included).
-
-    ``parent_run_id`` / ``parent_tool_call_key`` name the run and tool call that
-    started this one (an agent used as a tool; ``parent_tool_call_id`` is that call's
-    model id); ``resumed`` marks a paused run continuing (same ``run_id``).
-    """
-
-    run_id: str
-    agent_name: str
-    model_name: str
-    messages: tuple[Message, ...]
-    tools: tuple[Any, ...] = ()  # the ToolDefinitions the model is offered
-    parent_run_id: str | None = None
-    parent_tool_call_id: str | None = None
-    parent_tool_call_key: str | None = None
-    resumed: bool = False
-    kind: Literal["run_started"] = "run_started"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ModelCallStarted:
-    """A request is about to be sent to the model (``request`` is a ``ModelRequest``)."""
-
-    turn: int
-    request: Any
-    kind: Literal["model_call_started"] = "model_call_started"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ModelCallFinished:
-    """The model answered (``response`` is a ``ModelResponse``) or failed (``error``)."""
-
-    turn: int
-    request: Any
-    response: Any
-    duration_s: float
-    error: BaseException | None = None
-    kind: Literal["model_call_finished"] = "model_call_finished"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ToolCallStarted:
-    """A tool call began running (parallel calls start together); ``key`` is agentkit's key for it."""
-
-    turn: int
-    call: ToolCall
-    key: str
-    kind: Literal["tool_call_started"] = "tool_call_started"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ToolCallFinished:
-    """A tool call finished; ``result.is_error`` says whether it failed.
-
-    ``retry`` counts this tool's earlier failed calls in the run (the model repairing a
-    call after a tool error; ``RunContext.retry`` inside the tool). ``key`` is agentkit's key
-    for the call (see `tool_call_key`), the same as on its `ToolCallStarted`.
-    """
-
-    turn: int
-    call: ToolCall
-    key: str
-    result: ToolMessage
-    duration_s: float
-    retry: int = 0
-    kind: Literal["tool_call_finished"] = "tool_call_finished"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TurnFinished:
-    """A model turn (and the tool calls it asked for) is complete."""
-
-    turn: int
-    usage: Usage
-    kind: Literal["turn_finished"] = "turn_finished"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class FinalResultEvent:
-    """The run ended; ``result`` is the [`agentkit.RunResult`][]."""
-
-    result: Any
-    kind: Literal["final_result"] = "final_result"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RunFailed:
-    """The run ended with ``error`` (a [`RunError`][agentkit.exceptions.RunError] keeps the messages)."""
-
-    run_id: str
-    error: BaseException
-    kind: Literal["run_failed"] = "run_failed"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ApprovalRequested:
-    """A call of a tool that ``requires_approval`` waits for a decision (``arguments`` validated).
-
-    ``key`` is agentkit's key for the call, the one decisions are given under
-    ([`PendingCall.key`][agentkit.approval.PendingCall]).
-    """
-
-    turn: int
-    call: ToolCall
-    key: str
-    arguments: Mapping[str, Any]
-    kind: Literal["approval_requested"] = "approval_requested"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ApprovalDecided:
-    """A decision on a waiting call: ``"approve"``, ``"reject"`` (with ``message``) or ``"edit"``.
-
-    ``arguments`` are the arguments the call runs with (the edited ones for ``"edit"``);
-    ``key`` is agentkit's key for the call.
-    """
-
-    turn: int
-    call: ToolCall
-    key: str
-    decision: Literal["approve", "reject", "edit"]
-    arguments: Mapping[str, Any] | None = None
-    message: str | None = None
-    kind: Literal["approval_decided"] = "approval_decided"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RunPaused:
-    """The run stopped to wait for decisions; ``state`` is its [`RunState`][agentkit.run_state.RunState]."""
-
-    run_id: str
-    pending: tuple[Any, ...]  # the PendingCalls
-    state: Any
-    kind: Literal["run_paused"] = "run_paused"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PlanUpdated:
-    """The model updated its plan (``plan`` is an [`agentkit.planning.Plan`][])."""
-
-    turn: int
-    plan: Any
-    kind: Literal["plan_updated"] = "plan_updated"
-
-
-Event: TypeAlias = (
-    RunStarted
-    | ModelCallStarted
-    | TextDelta
-    | ReasoningDelta
-    | ModelCallFinished
-    | ToolCallStarted
-    | ToolCallFinished
-    | TurnFinished
-    | FinalResultEvent
-    | RunFailed
-    | ApprovalRequested
-    | ApprovalDecided
-    | RunPaused
-    | PlanUpdated
-)

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
-from agentkit.messages import AssistantMessage, Message, ReasoningDelta, TextDelta
+from agentkit.events import ReasoningDelta, TextDelta
+from agentkit.messages import AssistantMessage, Message
 from agentkit.usage import Usage
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Give an agent the tool and the model may break a task into steps and keep
 their statuses current. Every accepted update is emitted as a
-[`PlanUpdated`][agentkit.messages.PlanUpdated] event (streaming UIs, the CLI progress
+[`PlanUpdated`][agentkit.events.PlanUpdated] event (streaming UIs, the CLI progress
 view and traces see it) and the latest plan is ``RunResult.plan``, read back
 from the conversation, so it survives sessions and resumed runs too.
 
@@ -26,8 +26,9 @@ from typing import Any, Literal
 import orjson
 
 from agentkit._run_context import RunContext
+from agentkit.events import PlanUpdated
 from agentkit.exceptions import ModelRetry
-from agentkit.messages import AssistantMessage, Message, PlanUpdated, ToolCall, ToolMessage
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage
 from agentkit.tool import tool
 
 __all__ = ["PLAN_TOOL_NAME", "Plan", "PlanStep", "current_plan", "update_plan"]

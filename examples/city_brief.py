@@ -26,7 +26,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from agentkit import Agent, tool
-from agentkit.messages import TextDelta, ToolCallFinished, ToolCallStarted, TurnFinished
+from agentkit.events import TextDelta, ToolCallFinished, ToolCallStarted, TurnFinished
 from agentkit.models import KimiModel
 from agentkit.testing import FakeKimiServer, Reply
 

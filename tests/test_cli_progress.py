@@ -17,7 +17,7 @@ from agentkit.messages import (
     ToolMessage,
     TurnFinished,
 )
-from agentkit.models.abstract import ModelResponse
+from agentkit.models.abstract import ModelRequest, ModelResponse
 from agentkit.planning import Plan, PlanStep
 from agentkit.usage import Usage
 
@@ -108,7 +108,9 @@ def test_tokens_count_as_soon_as_the_model_answers() -> None:
         model_name="kimi",
         retries=2,
     )
-    progress.on_event(ModelCallFinished(turn=1, request=None, response=response, duration_s=0.1))
+    progress.on_event(
+        ModelCallFinished(turn=1, request=ModelRequest(messages=()), response=response, duration_s=0.1)
+    )
     progress.on_event(ToolCallStarted(turn=1, key="1.0", call=_call("a", "Oslo")))
     text = _render(progress)
     assert "0 tool calls done · 2 model call retries · 18,290 in / 1,645 out tokens" in text
@@ -121,7 +123,9 @@ def test_failed_tools_and_retries_show_in_the_footer_and_lines() -> None:
     response = ModelResponse(
         message=AssistantMessage(content="hi"), finish_reason="stop", usage=Usage(), model_name="m", retries=1
     )
-    progress.on_event(ModelCallFinished(turn=1, request=None, response=response, duration_s=0.1))
+    progress.on_event(
+        ModelCallFinished(turn=1, request=ModelRequest(messages=()), response=response, duration_s=0.1)
+    )
     call = _call("a", "Oslo")
     failed = ToolMessage(tool_call_id="a", name="weather", content="boom", is_error=True)
     progress.on_event(ToolCallFinished(turn=1, key="1.0", call=call, result=failed, duration_s=0.1))

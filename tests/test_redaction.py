@@ -14,12 +14,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from typer.testing import CliRunner
 
 from agentkit import Agent, tool
+from agentkit._redact import Redactor, redact_text
 from agentkit.cli import app
 from agentkit.memory import SQLiteMemory
 from agentkit.models import KimiModel
 from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import Tracer, read_trace
-from agentkit.tracing._redact import Redactor, redact_text
 from agentkit.tracing.html import render_html
 from agentkit.tracing.otel import OTelSpanProcessor
 

@@ -11,7 +11,7 @@ __all__ = ["echo", "shown"]
 
 def shown(text: str) -> str:
     """``text`` as the CLI prints it: secrets redacted (the tracing policy), controls escaped."""
-    from agentkit.tracing._redact import redact_text  # noqa: PLC0415 - the scanner only when printing
+    from agentkit._redact import redact_text  # noqa: PLC0415 - the scanner only when printing
 
     return terminal_safe(redact_text(text))
 

@@ -33,8 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentkit.cli._echo import shown
-from agentkit.hooks import RunHooks
-from agentkit.messages import (
+from agentkit.events import (
     Event,
     ModelCallFinished,
     ModelCallStarted,
@@ -44,6 +43,7 @@ from agentkit.messages import (
     ToolCallStarted,
     TurnFinished,
 )
+from agentkit.hooks import RunHooks
 from agentkit.usage import Usage
 
 __all__ = ["Progress", "RunTally"]

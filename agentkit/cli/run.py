@@ -25,9 +25,10 @@ from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, one_line, reported
 from agentkit.cli._load import build_model, load_agent
 from agentkit.cli._progress import Progress
+from agentkit.events import TextDelta
 from agentkit.exceptions import RunError
 from agentkit.hooks import RunHooks
-from agentkit.messages import Message, TextDelta
+from agentkit.messages import Message
 from agentkit.result import RunKwargs, RunResult
 
 __all__ = ["Invocation", "result_json", "run"]

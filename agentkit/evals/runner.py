@@ -37,17 +37,10 @@ from agentkit.evals.dataset import Case, Dataset
 from agentkit.evals.judge import LLMJudge
 from agentkit.evals.records import ResultsFile, RunRecord, ToolCallRecord, read_results
 from agentkit.evals.report import Report
+from agentkit.events import Event, ModelCallFinished, TurnFinished
 from agentkit.exceptions import RunError, UserError
 from agentkit.hooks import RunHooks
-from agentkit.messages import (
-    AssistantMessage,
-    Event,
-    Message,
-    ModelCallFinished,
-    ToolMessage,
-    TurnFinished,
-    message_to_dict,
-)
+from agentkit.messages import AssistantMessage, Message, ToolMessage, message_to_dict
 from agentkit.result import RunResult
 from agentkit.tracing.writer import Origin, TraceWriter
 from agentkit.usage import Usage

@@ -22,8 +22,8 @@ from mcp.client import Transport
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from agentkit._redact import Redactor
 from agentkit.exceptions import MCPConnectionError
-from agentkit.tracing._redact import Redactor
 
 __all__ = ["HeaderTransport", "StderrCapture", "connection_error", "describe_server", "stdio_transport"]
 

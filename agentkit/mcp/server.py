@@ -40,9 +40,10 @@ from agentkit._log import get_logger
 from agentkit._run_context import RunContext
 from agentkit._tool_runner import run_tool_calls
 from agentkit.agent import Agent
+from agentkit.events import Event
 from agentkit.exceptions import ModelRetry, RunError, UserError
 from agentkit.mcp._approval import ServedApproval
-from agentkit.messages import Event, ToolCall
+from agentkit.messages import ToolCall
 from agentkit.tool import Tool, Toolset, serialize_result
 
 __all__ = ["agent_tool", "call_tool", "mcp_server", "serve_http", "serve_stdio"]

@@ -16,17 +16,9 @@ from typing import Any, Final
 
 import orjson
 
+from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelResponseError, UserError
-from agentkit.messages import (
-    AssistantMessage,
-    Message,
-    ReasoningDelta,
-    SystemMessage,
-    TextDelta,
-    ToolCall,
-    ToolMessage,
-    UserMessage,
-)
+from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.models._openai_wire import decode_body, excerpt
 from agentkit.models.abstract import (
     ModelProfile,

@@ -1,8 +1,8 @@
 """Streaming Chat Completions: SSE lines in, delta events and the assembled body out.
 
 Pure, like [`agentkit.models._openai_wire`][]: `parse_sse_line` decodes one ``data:``
-line and `StreamAccumulator` folds chunks into [`TextDelta`][agentkit.messages.TextDelta],
-[`ReasoningDelta`][agentkit.messages.ReasoningDelta] and
+line and `StreamAccumulator` folds chunks into [`TextDelta`][agentkit.events.TextDelta],
+[`ReasoningDelta`][agentkit.events.ReasoningDelta] and
 [`ToolCallDelta`][agentkit.models.abstract.ToolCallDelta] events, then gives back the body a
 non-streamed call would have returned.
 """
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelResponseError
-from agentkit.messages import ReasoningDelta, TextDelta
 from agentkit.models._openai_wire import decode_body, excerpt
 from agentkit.models._tool_markup import MarkupFilter
 from agentkit.models.abstract import ModelStreamEvent, ToolCallDelta

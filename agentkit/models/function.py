@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any, Protocol, runtime_checkable
 
 from agentkit import _json
+from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelResponseError, UserError
-from agentkit.messages import AssistantMessage, ReasoningDelta, TextDelta, ToolCall
+from agentkit.messages import AssistantMessage, ToolCall
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
 from agentkit.usage import Usage
 

@@ -32,9 +32,10 @@ from typing import Any
 import orjson
 
 from agentkit._run_context import RunContext
+from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelError, ModelRetry, ReplayMismatch
 from agentkit.images import ImagePart
-from agentkit.messages import Message, ReasoningDelta, TextDelta, message_to_dict
+from agentkit.messages import Message, message_to_dict
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
 from agentkit.tool import Tool, ToolOutput, Toolset
 from agentkit.tracing._codec import (

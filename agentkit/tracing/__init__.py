@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
+from agentkit._redact import Redactor
 from agentkit.tracing._records import FORMAT_NAME, FORMAT_VERSION
-from agentkit.tracing._redact import Redactor
 from agentkit.tracing.abstract import Span, SpanKind, SpanProcessor
 from agentkit.tracing.logs import LogSpanProcessor, log_processors
 from agentkit.tracing.reader import Trace, TruncatedTraceWarning, read_trace, read_traces

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from agentkit._version import __version__
-from agentkit.messages import (
+from agentkit.events import (
     ApprovalDecided,
     ApprovalRequested,
     Event,
@@ -24,12 +24,11 @@ from agentkit.messages import (
     RunFailed,
     RunPaused,
     RunStarted,
-    ToolCall,
     ToolCallFinished,
     ToolCallStarted,
-    ToolMessage,
     TurnFinished,
 )
+from agentkit.messages import ToolCall, ToolMessage
 from agentkit.tracing._codec import (
     SAME_TOOLS,
     MessageDelta,

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from agentkit.tracing._redact import redact_text
+from agentkit._redact import redact_text
 from agentkit.tracing.abstract import Span
 from agentkit.tracing.reader import Trace
 from agentkit.tracing.spans import spans_from_trace
@@ -175,7 +175,7 @@ def _payload(spans: list[Span]) -> dict[str, Any]:
 def embed_json(value: Any) -> str:
     r"""``value`` as JSON safe inside a ``<script>`` element, whatever its strings hold.
 
-    Secrets are redacted first (the policy of [`agentkit.tracing._redact`][]).
+    Secrets are redacted first (the policy of [`agentkit._redact`][]).
     ``<``, ``>`` and ``&`` only occur inside JSON strings, where ``\u003c`` etc. mean the
     same characters; so no content can end the element (``</script>``) or switch the HTML
     parser into its escaped states (``<!--<script>``), which would swallow the rest of the page.

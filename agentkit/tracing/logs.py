@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from agentkit._log import get_logger
-from agentkit.tracing._redact import redact_text
+from agentkit._redact import redact_text
 from agentkit.tracing.abstract import Span
 from agentkit.tracing.tracer import add_trace_context
 

@@ -11,7 +11,7 @@ Spans: ``invoke_agent {agent}`` (the run), ``turn {n}``, ``chat {model}`` (clien
 ``gen_ai.request.model``, ``gen_ai.response.model``, ``gen_ai.usage.input_tokens`` /
 ``output_tokens``, ``gen_ai.response.finish_reasons``, sampling settings) and
 Every string attribute and error text is redacted first (the trace files' policy, see
-`agentkit.tracing._redact`), ``include_content=True`` included.
+`agentkit._redact`), ``include_content=True`` included.
 ``execute_tool {name}`` (``gen_ai.tool.name``, ``gen_ai.tool.call.id`` (the model's id),
 ``agentkit.tool_call.key`` (agentkit's key, unique in the run); arguments and results
 only with ``include_content=True``). A run's spans are exported when the run ends, parents
@@ -27,7 +27,7 @@ from typing import Any
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
-from agentkit.tracing._redact import redact_text
+from agentkit._redact import redact_text
 from agentkit.tracing.abstract import Span
 
 __all__ = ["OTelSpanProcessor", "genai_attributes"]

@@ -25,15 +25,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentkit.events import Event, FinalResultEvent, ModelCallStarted, RunFailed, RunStarted, ToolCallStarted
 from agentkit.hooks import RunHooks
-from agentkit.messages import (
-    Event,
-    FinalResultEvent,
-    ModelCallStarted,
-    RunFailed,
-    RunStarted,
-    ToolCallStarted,
-)
 from agentkit.tracing._records import RecordEncoder
 from agentkit.tracing.abstract import Span, SpanProcessor
 from agentkit.tracing.spans import SpanBuilder

@@ -19,10 +19,10 @@ from typing import IO, Any, Final, Literal
 import orjson
 
 from agentkit._log import get_logger
+from agentkit._redact import Redactor
+from agentkit.events import Event, RunStarted
 from agentkit.hooks import RunHooks
-from agentkit.messages import Event, RunStarted
 from agentkit.tracing._records import RecordEncoder
-from agentkit.tracing._redact import Redactor
 from agentkit.tracing.blobs import DATA_IMAGE, extract_blobs
 
 __all__ = ["TRACE_DIR_ENV", "Origin", "TraceWriter", "trace_hook"]

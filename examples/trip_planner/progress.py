@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agentkit_tools import Workspace
 
-from agentkit.messages import (
+from agentkit.events import (
     ApprovalDecided,
     ApprovalRequested,
     Event,

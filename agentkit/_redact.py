@@ -1,4 +1,4 @@
-"""Keep secrets out of trace files: applied to each encoded record before it is written.
+"""Keep secrets out of everything agentkit writes: trace files, logs, OpenTelemetry, CLI output.
 
 Three rules, on the JSON bytes: values of keys that name credentials (``authorization``,
 ``api_key``, ``x-api-key``, ``password``, ``secret``, ``token``, ``api_token``,
