@@ -1,10 +1,10 @@
 """The events a run emits, typed: streaming UIs, hooks and the tracer consume these.
 
-Every event is a frozen dataclass with a ``kind`` tag; [`Event`][agentkit.events.Event] is their union, so a
+Every event is a frozen dataclass with a ``kind`` tag; `Event` is their union, so a
 ``match`` over it is checked by mypy (each field has its real type: a
-[`ModelRequest`][agentkit.model_types.ModelRequest], a [`RunResult`][agentkit.result.RunResult], a
+`ModelRequest`, a [`RunResult`][agentkit.result.RunResult], a
 [`RunState`][agentkit.run_state.RunState], ...).
-[`ModelStreamEvent`][agentkit.model_types.ModelStreamEvent] is the smaller set a model's stream
+`ModelStreamEvent` is the smaller set a model's stream
 yields ([`TextDelta`][agentkit.events.TextDelta], [`ReasoningDelta`][agentkit.events.ReasoningDelta],
 tool-call deltas, the response).
 
@@ -224,6 +224,7 @@ class PlanUpdated:
     kind: Literal["plan_updated"] = "plan_updated"
 
 
+#: Every event a run emits (match on it; each member has a distinct ``kind``).
 Event: TypeAlias = (
     RunStarted
     | ModelCallStarted

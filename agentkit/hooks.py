@@ -4,7 +4,7 @@ Tracing, memory, context-window fitting and similar features are
 `RunHooks` subclasses. The loop calls every hook at the same few
 points, in the order given:
 
-- `RunHooks.on_event` for every [`Event`][agentkit.events.Event] (sync, must be cheap);
+- `RunHooks.on_event` for every `Event` (sync, must be cheap);
 - `RunHooks.before_model_call` to adjust each request before it is sent;
 - `RunHooks.after_model_call` to adjust each response before the loop acts on it;
 - `RunHooks.on_model_error` to offer one changed request to retry after a failed model call;
