@@ -370,22 +370,11 @@ class Agent(Generic[OutputT]):
         if options.prefill is None:
             options, history = _prefill_from_history(options, history)
         if options.prefill is not None:
-            self._refuse_prefill_with_json_mode(options)
             extra.append(PrefillHook(options.prefill, name=options.prefill_name))
         extra.extend(_ambient_trace_hooks())
         if not extra and history is options.message_history:
             return options
         return replace(options, message_history=history, hooks=(*options.hooks, *extra))
-
-    def _refuse_prefill_with_json_mode(self, options: RunOptions) -> None:
-        """Kimi's partial mode and ``response_format`` json_object cannot be combined."""
-        settings = self._config.settings.merged(options.model_settings)
-        response_format = settings.extra_body.get("response_format")
-        if isinstance(response_format, dict) and response_format.get("type") == "json_object":
-            raise UserError(
-                "prefill= cannot be combined with response_format json_object (Kimi refuses partial mode "
-                "with it): drop one; a prefill of '{' with output_type= already yields JSON"
-            )
 
     def as_tool(
         self, *, name: str | None = None, description: str | None = None, session: str | None = None

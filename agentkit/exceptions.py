@@ -23,7 +23,8 @@
         ├── ReplayMismatch          a replayed run differs from its recording (.turn, .field, .diff)
         └── ModelError              the model provider failed
             ├── ModelHTTPError      an HTTP error status (.status_code, .error_type, .message)
-            │   └── ModelRetiredError  a 404 for a retired model id (.replacement)
+            │   ├── ModelRetiredError  a 404 for a retired model id (.replacement)
+            │   └── ContextOverflowError  a 400 the model's profile reads as "the prompt is too long"
             ├── ModelConnectionError  no answer: connection refused, reset, timed out
             └── ModelResponseError  an answer that cannot be understood (bad JSON, cut stream)
                 └── ModelEmptyResponseError  no text, no reasoning, no tool calls (after a retry)
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentkitError",
+    "ContextOverflowError",
     "MCPConnectionError",
     "MaxTurnsExceeded",
     "ModelConnectionError",
@@ -278,6 +280,16 @@ class ModelRetiredError(ModelHTTPError):
         )
         retired = f"{model_name} is retired" if model_name else "this model id is retired"
         self.args = (f"{self.args[0]} ({retired}: use {replacement!r} instead)",)
+
+
+class ContextOverflowError(ModelHTTPError):
+    """The request did not fit the model's context window (an HTTP 400 saying so).
+
+    The provider raises it when its profile recognises the server's message
+    (`ModelProfile.context_overflow_markers`: Kimi's "exceeded model token limit", the
+    "maximum context length" of OpenAI and vLLM), so context policies such as
+    `agentkit.memory.FitContext` react to it without knowing any server's wording.
+    """
 
 
 class ModelConnectionError(ModelError):

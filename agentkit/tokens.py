@@ -1,11 +1,14 @@
-"""The one home of token counting: a local estimate and the shape of a counter.
+"""The one home of token counting: the local estimate and the counter protocol.
 
 A bottom-layer module (it imports only [`agentkit.messages`][] and the model contract).
-`text_tokens` is the single estimator (ASCII at ~3.5 characters a token);
-`estimate_tokens` applies it to a prompt; `TokenCounter` is what a counter
-looks like (the context fitter and the model ladder take one). A provider that can count
-exactly offers a `TokenCounter` of its own (``agentkit.models.moonshot_counter``
-for Kimi). [`agentkit.memory.context`][] re-exports these names.
+[`text_tokens`][agentkit.tokens.text_tokens] is the single estimator (ASCII at ~3.5 characters a
+token); [`estimate_tokens`][agentkit.tokens.estimate_tokens] applies it to a prompt.
+[`TokenCounter`][agentkit.tokens.TokenCounter] is what every counter looks like (the context
+fitter, the model ladder and `KimiAutoModel` take one): messages and tool definitions in,
+tokens out. A model that can count exactly offers its own counter through
+[`CountsTokens`][agentkit.tokens.CountsTokens] (`KimiModel.token_counter()` asks Moonshot's
+estimate endpoint); [`counter_for`][agentkit.tokens.counter_for] picks it, or the local estimate.
+`agentkit.memory.context` re-exports these names.
 
 >>> from agentkit.messages import UserMessage
 >>> estimate_tokens([UserMessage(content="Hello, how are you today?")])
@@ -14,17 +17,45 @@ for Kimi). [`agentkit.memory.context`][] re-exports these names.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
+from typing import Protocol, runtime_checkable
 
 import orjson
 
 from agentkit.messages import AssistantMessage, Message, ToolMessage
 from agentkit.model_types import ToolDefinition
 
-__all__ = ["TokenCounter", "estimate_tokens", "local_counter", "message_tokens", "text_tokens"]
+__all__ = [
+    "CountsTokens",
+    "TokenCounter",
+    "counter_for",
+    "estimate_tokens",
+    "local_counter",
+    "message_tokens",
+    "text_tokens",
+]
 
-#: Counts a prompt: its messages and tool definitions in, tokens out.
-TokenCounter = Callable[[Sequence[Message], Sequence[ToolDefinition]], Awaitable[int]]
+
+class TokenCounter(Protocol):
+    """Counts a prompt: its messages and tool definitions in, tokens out (awaited).
+
+    Any ``async def count(messages, tools) -> int`` is one; the parameters are positional, so
+    their names are free.
+    """
+
+    def __call__(self, messages: Sequence[Message], tools: Sequence[ToolDefinition], /) -> Awaitable[int]:
+        """Return the prompt's tokens."""
+        ...
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A model that counts its own prompts exactly (`KimiModel`: Moonshot's estimate endpoint)."""
+
+    def token_counter(self) -> TokenCounter:
+        """Return a counter for this model's prompts (it may send a request per count)."""
+        ...
+
 
 _PER_MESSAGE = 4  # role markers and separators
 
@@ -66,3 +97,13 @@ def estimate_tokens(messages: Sequence[Message], tools: Sequence[ToolDefinition]
 async def local_counter(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
     """`estimate_tokens` as a `TokenCounter`."""
     return estimate_tokens(messages, tools)
+
+
+def counter_for(model: object) -> TokenCounter:
+    """Return ``model``'s own counter when it offers one, else the local estimate.
+
+    A model offers one by being a [`CountsTokens`][agentkit.tokens.CountsTokens].
+    """
+    if isinstance(model, CountsTokens):
+        return model.token_counter()
+    return local_counter

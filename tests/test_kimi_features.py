@@ -8,7 +8,7 @@ documented shape; the fake server plays them byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.exceptions import UserError
-from agentkit.messages import AssistantMessage, Event, ReasoningDelta, ToolMessage, UserMessage
+from agentkit.messages import AssistantMessage, Event, Message, ReasoningDelta, ToolMessage, UserMessage
 from agentkit.models import (
     KIMI_PROFILE,
     MOONSHOT_V1_LADDER,
@@ -27,6 +27,7 @@ from agentkit.models import (
     LadderTier,
     ModelRequest,
     ModelSettings,
+    ToolDefinition,
     estimate_token_count,
     get_balance,
     self_hosted_kimi,
@@ -234,7 +235,7 @@ async def test_prefill_with_json_object_is_refused_before_sending(
 ) -> None:
     """prefill= with response_format json_object fails with a clear UserError and sends nothing."""
     json_mode = ModelSettings(extra_body={"response_format": {"type": "json_object"}})
-    with pytest.raises(UserError, match="prefill= cannot be combined with response_format json_object"):
+    with pytest.raises(UserError, match="cannot be combined with response_format json_object"):
         await Agent(kimi).run("JSON please", prefill="{", model_settings=json_mode)
     assert fake_kimi.requests == []
 
@@ -284,7 +285,7 @@ async def test_auto_with_a_custom_ladder_and_counter(fake_kimi: FakeKimiServer) 
         )
     )
 
-    async def count(body: Mapping[str, Any]) -> int:
+    async def count(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> int:
         return 200_000
 
     fake_kimi.add(Reply.text("ok"))

@@ -141,6 +141,18 @@ def test_partial_prefill_refuses_json_object_mode() -> None:
     assert body_for(replace(request, response_format=None))["messages"][-1]["partial"] is True
 
 
+def test_partial_prefill_refuses_json_object_mode_given_in_extra_body() -> None:
+    """The provider also refuses json_object passed through the settings' extra_body (Agent did)."""
+    request = ModelRequest(
+        messages=[UserMessage(content="hi"), AssistantMessage(content="{", partial=True)],
+        settings=ModelSettings(extra_body={"response_format": {"type": "json_object"}}),
+    )
+    with pytest.raises(UserError, match="cannot be combined with response_format json_object"):
+        body_for(request)
+    plain = replace(request, settings=ModelSettings(extra_body={"response_format": {"type": "text"}}))
+    assert body_for(plain)["messages"][-1]["partial"] is True
+
+
 def test_required_tool_choice_is_emulated_when_unsupported() -> None:
     """tool_choice="required" on Kimi is omitted, a nudge appended, and the emulation reported."""
     request = ModelRequest(messages=[UserMessage(content="go")], tools=[WEATHER], tool_choice="required")

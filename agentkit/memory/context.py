@@ -1,7 +1,8 @@
 """Fitting a conversation into the model's context window.
 
 `estimate_tokens` is a fast local estimate (from [`agentkit.tokens`][]);
-[`agentkit.models.moonshot_counter`][] asks Moonshot's
+a model's own counter (``counter=kimi.token_counter()``, or
+[`agentkit.models.moonshot_counter`][]) asks Moonshot's
 ``/tokenizers/estimate-token-count`` endpoint instead (opt-in: one
 extra request per model call). `FitContext` is a hook: before each
 model call it counts the request, and when ``prompt + max_tokens`` would pass
@@ -12,9 +13,10 @@ always kept, and a tool call is never separated from its results. Only the
 request changes: the stored session keeps every raw turn. In a run on a stored
 session, a summary is also stored in the session (see
 [`SummaryMemory`][agentkit.memory.abstract.SummaryMemory]), so later runs start from it
-instead of summarising again. A server's
-"exceeded model token limit" error (HTTP 400) triggers one more compaction
-and one retry.
+instead of summarising again. A
+[`ContextOverflowError`][agentkit.exceptions.ContextOverflowError] (the provider read the
+server's 400 as "the prompt does not fit", by its profile) triggers one more compaction and one
+retry.
 
 >>> from agentkit.messages import UserMessage
 >>> estimate_tokens([UserMessage(content="Hello, how are you today?")])
@@ -24,14 +26,14 @@ and one retry.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 import orjson
 
 from agentkit._log import get_logger
-from agentkit.exceptions import ModelHTTPError, UserError
+from agentkit.exceptions import ContextOverflowError, UserError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.memory._session_hook import SUMMARY_PREFIX
 from agentkit.messages import (
@@ -42,7 +44,14 @@ from agentkit.messages import (
     message_to_dict,
 )
 from agentkit.model_types import Model, ModelRequest, ModelSettings
-from agentkit.tokens import TokenCounter, estimate_tokens, local_counter, message_tokens, text_tokens
+from agentkit.tokens import (
+    CountsTokens,
+    TokenCounter,
+    estimate_tokens,
+    local_counter,
+    message_tokens,
+    text_tokens,
+)
 
 __all__ = [
     "SUMMARY_PREFIX",
@@ -57,8 +66,6 @@ __all__ = [
 ]
 
 _log = get_logger("agentkit.memory")
-
-_OVERFLOW = "token limit"  # Kimi: "Invalid request: Your request exceeded model token limit: 8192"
 
 
 class Compaction(Protocol):
@@ -149,7 +156,8 @@ class FitContext(RunHooks):
         target: after compacting, the prompt fills at most this fraction (below ``threshold``,
             so compaction does not repeat every turn).
         compaction: `DropOldest` (default) or `Summarize`.
-        counter: how prompts are counted (default `local_counter`; see `moonshot_counter`).
+        counter: how prompts are counted (default `local_counter`; ``model.token_counter()`` of a
+            `KimiModel` asks Moonshot, see [`agentkit.tokens`][]).
         default_max_tokens: the answer budget assumed when the request does not set ``max_tokens``.
 
     Raises:
@@ -187,12 +195,8 @@ class FitContext(RunHooks):
     async def on_model_error(
         self, request: ModelRequest, error: Exception, info: RunInfo
     ) -> ModelRequest | None:
-        """After a server's "exceeded model token limit" 400, compact once more and retry once."""
-        if not (
-            isinstance(error, ModelHTTPError)
-            and error.status_code == 400
-            and _OVERFLOW in error.message.lower()
-        ):
+        """After a `ContextOverflowError`, compact once more and retry once."""
+        if not isinstance(error, ContextOverflowError):
             return None
         _log.warning("context_overflow", run_id=info.run_id, message=error.message)
         fitted = await self._fit(request, info, force=True)
@@ -238,17 +242,22 @@ def _cut_for(sizes: Sequence[int], *, excess: float) -> int:
     return len(sizes)
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Callable[[Model], TokenCounter]:
     """``moonshot_counter`` moved to [`agentkit.models`][] (Kimi's own home); the old name still works."""
     if name == "moonshot_counter":
         import warnings  # noqa: PLC0415 - only on the deprecated path
-
-        from agentkit.models._kimi_account import moonshot_counter  # noqa: PLC0415 - listed in pyproject
 
         warnings.warn(
             "agentkit.memory.context.moonshot_counter moved: import it from agentkit.models",
             DeprecationWarning,
             stacklevel=2,
         )
-        return moonshot_counter
+        return _model_counter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _model_counter(model: Model) -> TokenCounter:
+    """The deprecated ``moonshot_counter(model)``: the model's own counter, through `CountsTokens`."""
+    if not isinstance(model, CountsTokens):
+        raise UserError("moonshot_counter needs a KimiModel (a model with token_counter())")
+    return model.token_counter()

@@ -451,11 +451,21 @@ def build_request_body(
 
 
 def _check_partial_mode(request: ModelRequest) -> None:
+    """Partial mode (a trailing ``partial`` assistant message) and json_object output exclude each other.
+
+    Kimi refuses the combination; the format may come as ``response_format`` or in the settings'
+    ``extra_body``, so both are checked before anything is sent.
+    """
     last = request.messages[-1] if request.messages else None
     if not isinstance(last, AssistantMessage) or not last.partial:
         return
-    if request.response_format is not None and request.response_format.get("type") == "json_object":
-        raise UserError("a partial (prefill) assistant message cannot be combined with json_object output")
+    formats = (request.response_format, request.settings.extra_body.get("response_format"))
+    if any(isinstance(f, Mapping) and f.get("type") == "json_object" for f in formats):
+        raise UserError(
+            "a prefill (a partial assistant message, prefill=) cannot be combined with response_format "
+            "json_object (Kimi refuses partial mode with it): drop one; a prefill of '{' with "
+            "output_type= already yields JSON"
+        )
 
 
 # --- responses ----------------------------------------------------------------------------------

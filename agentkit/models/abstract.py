@@ -132,3 +132,14 @@ class ModelProfile:
     max_image_bytes: int | None = None
     #: Model ids the server has retired, each with the id that replaces it.
     retired_models: Mapping[str, str] = field(default_factory=dict)
+    #: Phrases (lower case) of a 400's error type or message that mean "the prompt does not fit the
+    #: context window"; such an error is raised as `ContextOverflowError`. The default is the
+    #: wording of OpenAI and vLLM ("This model's maximum context length is N tokens...").
+    context_overflow_markers: tuple[str, ...] = ("maximum context length",)
+
+    def is_context_overflow(self, status_code: int, error_type: str | None, message: str) -> bool:
+        """Whether an error answer says the request did not fit the context window."""
+        if status_code != 400:
+            return False
+        text = f"{error_type or ''} {message}".lower()
+        return any(marker in text for marker in self.context_overflow_markers)

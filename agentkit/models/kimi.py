@@ -21,8 +21,10 @@ default, 32768 (the budget Moonshot's own thinking examples use).
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,11 +33,15 @@ import orjson
 
 from agentkit._log import get_logger
 from agentkit.exceptions import UserError
-from agentkit.models._kimi_account import estimate_token_count
+from agentkit.models._kimi_account import estimate_token_count, moonshot_counter
 from agentkit.models._ladder import MOONSHOT_V1_LADDER, ContextLadder
 from agentkit.models._openai_wire import WireRequest
 from agentkit.models.abstract import ModelProfile, ModelRequest, ModelSettings, RetryPolicy, ToolDefinition
 from agentkit.models.openai_compat import OpenAICompatModel
+
+# TokenCounter here is a deprecated name of another type (see __getattr__ below)
+from agentkit.tokens import TokenCounter as _TokenCounter
+from agentkit.tokens import text_tokens
 from agentkit.usage import PRICES
 
 if TYPE_CHECKING:
@@ -52,7 +58,6 @@ __all__ = [
     "WEB_SEARCH",
     "KimiAutoModel",
     "KimiModel",
-    "TokenCounter",
     "kimi_profile_for",
     "self_hosted_kimi",
 ]
@@ -61,8 +66,9 @@ _log = get_logger("agentkit.models")
 
 #: The name of Kimi's builtin web search (``KimiModel(..., builtin_tools=[WEB_SEARCH])``).
 WEB_SEARCH: Final = "$web_search"
-#: Counts the prompt tokens of a request body (for `KimiAutoModel`).
-TokenCounter = Callable[[Mapping[str, Any]], Awaitable[int]]
+#: A counter of a whole request body: what ``KimiAutoModel(count_tokens=)`` took before it took a
+#: `TokenCounter` like every counter (still accepted, with a DeprecationWarning).
+_BodyCounter = Callable[[Mapping[str, Any]], Awaitable[int]]
 
 #: Used when no model name is given and ``MOONSHOT_MODEL`` is unset (the model Moonshot's
 #: quickstart uses). Moonshot retires ids over time: set ``MOONSHOT_MODEL`` to move on.
@@ -131,6 +137,9 @@ KIMI_PROFILE: Final = ModelProfile(
     prices=PRICES,
     retry=KIMI_RETRY_POLICY,
     retired_models=KIMI_RETIRED_MODELS,
+    # "Invalid request: Your request exceeded model token limit: 8192" (a 400); vLLM serving K2
+    # says OpenAI's "maximum context length".
+    context_overflow_markers=("exceeded model token limit", "maximum context length"),
 )
 
 #: The same rules with thinking-model defaults: temperature 1.0 and a 16384-token budget.
@@ -268,6 +277,14 @@ class KimiModel(OpenAICompatModel):
         """The server-side tools declared on every request."""
         return self._builtin_tools
 
+    def token_counter(self) -> _TokenCounter:
+        """Moonshot's own count of this model's prompts (one request to the estimate endpoint a count).
+
+        This makes a `KimiModel` an `agentkit.tokens.CountsTokens`, so
+        ``agentkit.tokens.counter_for(model)`` finds it; see `moonshot_counter`.
+        """
+        return moonshot_counter(self)
+
     def build_body(self, request: ModelRequest, *, stream: bool) -> WireRequest:
         """Return the wire body, with the builtin tools declared after the request's own.
 
@@ -297,7 +314,7 @@ class KimiModel(OpenAICompatModel):
         cls,
         ladder: ContextLadder = MOONSHOT_V1_LADDER,
         *,
-        count_tokens: TokenCounter | None = None,
+        count_tokens: _TokenCounter | _BodyCounter | None = None,
         **kwargs: Any,
     ) -> KimiAutoModel:
         """Return a model that picks a rung of ``ladder`` per request (``moonshot-v1-auto``'s rule).
@@ -316,25 +333,39 @@ def _builtin(name: str) -> ToolDefinition:
 class KimiAutoModel(KimiModel):
     """Chooses among a ladder of models per request by ``prompt tokens + max_tokens``.
 
-    The prompt is counted by ``count_tokens`` (a request body in, tokens out); by default by
-    Moonshot's ``/tokenizers/estimate-token-count`` endpoint (messages), plus a rough
-    characters/3 estimate for the tool schemas, which that endpoint does not take. The answer is
-    billed at the chosen model's price, and `ModelResponse.model_name` names it.
-    `context_window` is the largest rung's, for context policies that fit the history.
+    The prompt is counted by ``count_tokens``, a [`TokenCounter`][agentkit.tokens.TokenCounter]
+    (the request's messages and tools in, tokens out); by default by Moonshot's
+    ``/tokenizers/estimate-token-count`` endpoint (the messages sent), plus the local estimate
+    of [`agentkit.tokens`][] for the tool schemas, which that endpoint does not take. A counter
+    of the whole request body (``count(body)``, the earlier form) still works, with a
+    ``DeprecationWarning``. The answer is billed at the chosen model's price, and
+    `ModelResponse.model_name` names it. `context_window` is the largest rung's, for context
+    policies that fit the history.
     """
 
     def __init__(
         self,
         ladder: ContextLadder = MOONSHOT_V1_LADDER,
         *,
-        count_tokens: TokenCounter | None = None,
+        count_tokens: _TokenCounter | _BodyCounter | None = None,
         **kwargs: Any,
     ) -> None:
         if "model_name" in kwargs:
             raise UserError("KimiAutoModel chooses the model from its ladder: pass ladder=, not model_name=")
         super().__init__(ladder.largest.model_name, **kwargs)
         self._ladder = ladder
-        self._count_tokens = count_tokens or self._server_count
+        self._count_tokens: _TokenCounter | None = None
+        self._count_body: _BodyCounter | None = None
+        if count_tokens is not None and _counts_bodies(count_tokens):
+            warnings.warn(
+                "KimiAutoModel(count_tokens=) takes a TokenCounter, count(messages, tools), like every "
+                "counter (agentkit.tokens); a counter of the request body is deprecated",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            self._count_body = count_tokens  # type: ignore[assignment]  # checked by _counts_bodies
+        else:
+            self._count_tokens = count_tokens  # type: ignore[assignment]  # the other member of the union
 
     @property
     def ladder(self) -> ContextLadder:
@@ -346,23 +377,50 @@ class KimiAutoModel(KimiModel):
         """The largest rung's context window."""
         return self._ladder.largest.context_window
 
-    async def choose_model(self, body: Mapping[str, Any]) -> str:
+    async def choose_model(self, body: Mapping[str, Any], request: ModelRequest | None = None) -> str:
         """Return the smallest rung whose window holds the prompt plus ``max_tokens``."""
-        prompt_tokens = await self._count_tokens(body)
+        if self._count_body is not None:
+            prompt_tokens = await self._count_body(body)
+        elif self._count_tokens is not None and request is not None:
+            prompt_tokens = await self._count_tokens(request.messages, request.tools)
+        else:
+            prompt_tokens = await self._server_count(body)
         max_tokens = int(body.get("max_tokens") or 0)
         chosen = self._ladder.choose(prompt_tokens=prompt_tokens, max_tokens=max_tokens)
         _log.debug("model.auto_choice", model=chosen, prompt_tokens=prompt_tokens, max_tokens=max_tokens)
         return chosen
 
     async def _server_count(self, body: Mapping[str, Any]) -> int:
-        messages = body["messages"]
-        total = await estimate_token_count(self, messages, model_name=body["model"])
-        return total + _tools_estimate(body.get("tools") or ())
+        total = await estimate_token_count(self, body["messages"], model_name=body["model"])
+        tools = body.get("tools")
+        return total + (text_tokens(orjson.dumps(list(tools)).decode()) if tools else 0)
 
 
-def _tools_estimate(tools: Sequence[Any]) -> int:
-    """Tool schemas' tokens, roughly (JSON characters / 3, on the safe side of chars / 4)."""
-    return len(orjson.dumps(list(tools))) // 3 if tools else 0
+def _counts_bodies(counter: object) -> bool:
+    """Whether ``counter`` takes one argument (a request body), the deprecated counter form."""
+    try:
+        parameters = inspect.signature(counter).parameters.values()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return len(positional) == 1 and not any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+
+def __getattr__(name: str) -> object:
+    """``TokenCounter`` here was a counter of request bodies; counters are `agentkit.tokens.TokenCounter`."""
+    if name == "TokenCounter":
+        warnings.warn(
+            "agentkit.models.kimi.TokenCounter is deprecated: counters take (messages, tools), see "
+            "agentkit.tokens.TokenCounter",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _BodyCounter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def self_hosted_kimi(

@@ -22,25 +22,29 @@ of different providers; the chosen one answers, names itself in
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
 
 from agentkit._log import get_logger
 from agentkit.models._ladder import ContextLadder, LadderTier
 from agentkit.models.abstract import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from agentkit.tokens import TokenCounter, local_counter
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["ModelLadder"]
 
 _log = get_logger("agentkit.models")
 
-#: Counts a prompt (an alias of [`agentkit.tokens.TokenCounter`][], kept for compatibility).
-Counter = TokenCounter
 
-_local_count = local_counter
+def __getattr__(name: str) -> object:
+    """``Counter`` was this module's name of `agentkit.tokens.TokenCounter`; it still works."""
+    if name == "Counter":
+        warnings.warn(
+            "agentkit.models.model_ladder.Counter is deprecated: use agentkit.tokens.TokenCounter",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return TokenCounter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ModelLadder:
@@ -50,7 +54,7 @@ class ModelLadder:
         tiers: ``(model, context_window)`` pairs, windows strictly growing.
         counter: counts a request's prompt tokens (default: the local estimate of
             [`agentkit.tokens.estimate_tokens`][]; pass
-            [`moonshot_counter`][agentkit.models.moonshot_counter] for Moonshot's count).
+            ``kimi.token_counter()`` for Moonshot's count of a `KimiModel`).
         default_max_tokens: the answer budget assumed when a request does not set ``max_tokens``.
 
     When no tier fits, the largest answers (and its server reports the overflow):
@@ -65,7 +69,7 @@ class ModelLadder:
         self,
         tiers: Sequence[tuple[Model, int]],
         *,
-        counter: Counter | None = None,
+        counter: TokenCounter | None = None,
         default_max_tokens: int = 1024,
     ) -> None:
         self._models = [model for model, _ in tiers]
@@ -73,7 +77,7 @@ class ModelLadder:
         self._ladder = ContextLadder(
             tiers=tuple(LadderTier(model_name=str(i), context_window=w) for i, (_, w) in enumerate(tiers))
         )
-        self._counter = counter or _local_count
+        self._counter = counter or local_counter
         self.default_max_tokens = default_max_tokens
 
     @property

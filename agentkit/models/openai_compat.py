@@ -26,6 +26,7 @@ import orjson
 from agentkit._log import get_logger
 from agentkit._secrets import register_secret
 from agentkit.exceptions import (
+    ContextOverflowError,
     ModelConnectionError,
     ModelError,
     ModelHTTPError,
@@ -291,7 +292,7 @@ class OpenAICompatModel:
             ModelError: the request failed (see the subclasses).
 
         """
-        body = await self._routed(self.build_body(request, stream=False).body)
+        body = await self._routed(self.build_body(request, stream=False).body, request)
         response = await complete_nonempty(lambda: self._complete_once(body), self._profile.retry)
         return self._noted(response)
 
@@ -314,7 +315,7 @@ class OpenAICompatModel:
         broken or malformed stream raises `ModelResponseError`. An empty answer (which
         yields no delta) is asked for again, as in `complete`.
         """
-        body = await self._routed(self.build_body(request, stream=True).body)
+        body = await self._routed(self.build_body(request, stream=True).body, request)
         async with contextlib.aclosing(
             stream_nonempty(lambda: self._stream_once(body), self._profile.retry)
         ) as events:
@@ -365,12 +366,15 @@ class OpenAICompatModel:
         )
         yield with_retries(parsed, retries)
 
-    async def choose_model(self, body: Mapping[str, Any]) -> str:
-        """Return the model to send ``body`` to; this one, unless a subclass routes by size."""
+    async def choose_model(self, body: Mapping[str, Any], request: ModelRequest | None = None) -> str:
+        """Return the model to send ``body`` (built from ``request``) to.
+
+        This one, unless a subclass routes by size (`KimiAutoModel`).
+        """
         return self._model_name
 
-    async def _routed(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = await self.choose_model(body)
+    async def _routed(self, body: dict[str, Any], request: ModelRequest) -> dict[str, Any]:
+        name = await self.choose_model(body, request)
         return body if name == body["model"] else {**body, "model": name}
 
     async def request_json(
@@ -487,6 +491,8 @@ class OpenAICompatModel:
         error: ModelHTTPError
         if exc.status_code == 404 and error_type == "resource_not_found_error" and replacement:
             error = ModelRetiredError(replacement=replacement, **fields)
+        elif self._profile.is_context_overflow(exc.status_code, error_type, message):
+            error = ContextOverflowError(**fields)
         else:
             error = ModelHTTPError(**fields)
         return _Failure(error=error, wait_s=server_wait_s(headers, message))
