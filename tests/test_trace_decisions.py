@@ -82,6 +82,23 @@ async def test_a_pause_is_recorded_with_the_waiting_calls(tmp_path: Path) -> Non
     ]
 
 
+async def test_a_pause_inside_an_agent_tool_names_the_agent(tmp_path: Path) -> None:
+    """A call waiting inside an agent used as a tool is recorded with its agent and routing key."""
+    path = tmp_path / "nested.jsonl"
+    mailer = Agent(
+        ScriptedModel([call("send_email", {"to": "bob@example.com"})]), tools=[send_email], name="mailer"
+    )
+    boss = Agent(ScriptedModel([call("mailer", {"task": "Email Bob"})]), tools=[mailer.as_tool()])
+    result = await boss.run("Email Bob", trace=path)
+    assert result.paused
+    trace = read_trace(path)
+    (paused,) = trace.of_type("paused")
+    assert [(p["key"], p["agent"], p["call"]["name"]) for p in paused["pending"]] == [
+        ("1.0/1.0", "mailer", "send_email")
+    ]
+    assert "paused: 1 call(s) wait for approval (mailer: send_email)" in [m.text for m in markers(trace)]
+
+
 async def test_trace_show_and_view_display_them(tmp_path: Path) -> None:
     """``agentkit trace show`` lists decisions and the plan; the HTML view embeds both."""
     path = tmp_path / "run.jsonl"

@@ -189,6 +189,7 @@ class RecordEncoder:
     def _paused(self, event: RunPaused, now: int) -> dict[str, Any]:
         pending = [
             {"key": p.key, "call": _call_json(p.call), "arguments": jsonable(dict(p.arguments))}
+            | ({"agent": p.agent} if p.agent is not None else {})
             for p in event.pending
         ]
         return {"type": "paused", "time_ns": now, "pending": pending}

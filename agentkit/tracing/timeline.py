@@ -111,9 +111,16 @@ def _describe(record: Mapping[str, Any]) -> str:
         return f"approve {name}"
     if kind == "paused":
         pending = record.get("pending") or []
-        names = ", ".join(str((p.get("call") or {}).get("name", "?")) for p in pending)
+        names = ", ".join(_waiting_name(p) for p in pending)
         return f"paused: {len(pending)} call(s) wait for approval ({names})"
     steps = record.get("steps") or []
     done = sum(s.get("status") == "completed" for s in steps)
     now = next((s.get("step") for s in steps if s.get("status") == "in_progress"), None)
     return f"plan: {done}/{len(steps)} done" + (f", now: {now}" if now else "")
+
+
+def _waiting_name(pending: dict[str, Any]) -> str:
+    """A waiting call's tool name, after its agent's name when it waits inside an agent used as a tool."""
+    name = str((pending.get("call") or {}).get("name", "?"))
+    agent = pending.get("agent")
+    return f"{agent}: {name}" if agent else name
