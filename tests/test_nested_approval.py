@@ -9,7 +9,7 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.approval import Approve, EditArguments, Reject, approve_all
-from agentkit.exceptions import RunStateError
+from agentkit.exceptions import RunStateError, StopRun
 from agentkit.messages import (
     FinalResultEvent,
     RunPaused,
@@ -48,6 +48,16 @@ def lookup(name: str) -> str:
     """
     LOOKUPS.append(name)
     return f"{name.lower()}@example.com"
+
+
+@tool
+def finish(answer: str) -> str:
+    """End the run with an answer.
+
+    Args:
+        answer: The answer.
+    """
+    raise StopRun(answer)
 
 
 @pytest.fixture(autouse=True)
@@ -247,3 +257,19 @@ async def test_a_nested_state_at_a_call_with_a_result_is_refused() -> None:
     document["nested"][0]["index"] = 0  # the lookup call, which has a result
     with pytest.raises(RunStateError, match=r"nested run state sits at '1\.0'"):
         RunState.from_dict(document)
+
+
+async def test_a_sibling_stop_ends_the_run_despite_a_paused_sub_run() -> None:
+    """A call that stops the run wins over a sub-run's pause: the agent call gets an error result."""
+    mailer = _mailer(_SEND)
+    boss = Agent(
+        ScriptedModel([calls(("mailer", {"task": "email Bob"}), ("finish", {"answer": "stopped"}))]),
+        tools=[mailer.as_tool(), finish],
+    )
+    done = await boss.run("email Bob")
+    assert not done.paused
+    assert done.output == "stopped"
+    result = _tool_result(done, "mailer")
+    assert result.is_error
+    assert "stopped to wait for approval of send_email" in result.content
+    assert SENT == []
