@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-from dbos import DBOS
+from dbos import DBOS, WorkflowStatus
 from sqlalchemy import event
 
 from agentkit.durable._batch_state import BatchState
@@ -102,3 +103,32 @@ async def test_following_a_batch_reads_what_changed_not_every_run(client: Durabl
     statements.reset()
     await follower.poll()  # nothing new: the runs already seen are not loaded again
     assert statements.count == 2
+
+
+class CountingClient(DurableClient):
+    """A client that remembers how many ended runs each look returned."""
+
+    looked: list[int]
+
+    async def ended_since(self, prefix: str, since_ms: int | None = None) -> list[WorkflowStatus]:
+        rows = await super().ended_since(prefix, since_ms)
+        self.looked.append(len(rows))
+        return rows
+
+
+async def test_a_rerun_does_not_read_the_runs_ended_before_it_on_every_poll(database: str) -> None:
+    """Attached to 2,001 ended runs, a poll rereads only the latest end, and none counts as ended now."""
+    async with CountingClient(database) as client:
+        client.looked = []
+        await client.enqueue_many(batch(TASKS))
+        await client._client.cancel_workflows_async([f"b-{i}" for i in range(2_000)])
+        await anyio.sleep(3.1)  # the next end falls outside the look's 2 s reach-back (SQLite: whole seconds)
+        await client._client.cancel_workflow_async("b-2400")
+        state = BatchState.plan("b", [(str(i), None) for i in range(TASKS)])
+        existing = await client.runs_with_prefix("b-")
+        state.attach(existing, retry_failed=False)
+        assert state.already_done == 2_001
+        follower = _Follower(client, "b-", state, existing)
+        await follower.poll()
+        assert client.looked == [1]  # the look reaches back 2 s before the latest end: it read all 2,001
+        assert follower.last_end_ms is None  # no run ended while followed: no collect time from old ends

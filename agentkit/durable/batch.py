@@ -208,9 +208,10 @@ async def run_batch(
         else:
             await anyio.to_thread.run_sync(DurableClient.check_database, config.database_url)
         client = DurableClient(config.database_url, queue=config.queue)
-        await _attach(client, config, state, report)
+        existing = await _attach(client, config, state, report)
         state.first_enqueue = time.perf_counter()
-        follower = await _watch(client, pool, config, state, requests, report)
+        follower = _Follower(client, f"{config.batch_id}-", state, existing)
+        await _watch(follower, pool, config, state, requests, report)
         path = config.out_dir / "results.jsonl"
         _write_results(path, state)  # before the workers stop, which takes them a moment
         collect_s = follower.collect_s()
@@ -238,8 +239,8 @@ async def run_batch(
 
 async def _attach(
     client: DurableClient, config: BatchConfig, state: BatchState, report: Callable[[str], None]
-) -> None:
-    """Find the batch's runs already in the system database and say what was found."""
+) -> list[WorkflowStatus]:
+    """Find the batch's runs already in the system database, say what was found, return their rows."""
     existing = await client.runs_with_prefix(f"{config.batch_id}-")
     state.attach(existing, retry_failed=config.retry_failed)
     found = state.already_done + state.resumed + len(state.retried)
@@ -255,21 +256,22 @@ async def _attach(
             f"no workers started here (--workers 0): runs wait for workers on queue {config.queue!r} "
             "of this system database (python -m agentkit.durable.worker --database URL --executor-id ID)"
         )
+    return existing
 
 
 async def _watch(  # noqa: PLR0917 - private, one call site
-    client: DurableClient,
+    follower: _Follower,
     pool: WorkerPool,
     config: BatchConfig,
     state: BatchState,
     tasks: dict[str, Task],
     report: Callable[[str], None],
-) -> _Follower:
+) -> None:
     """Enqueue what is ready, follow the runs until every one ended, restart dead workers."""
+    client = follower.client
     last = ""
     dead = _DeadExecutors(client.database_url, pool, report)
     stall = _Stall(config, report)
-    follower = _Follower(client, f"{config.batch_id}-", state)
     while True:
         ready = state.ready()
         if ready:
@@ -288,7 +290,7 @@ async def _watch(  # noqa: PLR0917 - private, one call site
             stall.moved()
             report(f"progress: {line}")
         if state.complete:
-            return follower
+            return
         stall.check(state)
         await dead.check(running)
         await pool.revive()
@@ -304,27 +306,31 @@ class _Follower:
     the batch, which catches an end committed later than the overlap allows for.
     """
 
-    def __init__(self, client: DurableClient, prefix: str, state: BatchState) -> None:
-        self._client = client
+    def __init__(
+        self, client: DurableClient, prefix: str, state: BatchState, ended: Sequence[WorkflowStatus] = ()
+    ) -> None:
+        self.client = client
         self._prefix = prefix
         self._state = state
         self._next_full = time.monotonic() + _RECONCILE_S
-        #: The latest ``completed_at`` seen (milliseconds, the system database's clock).
+        #: The latest end seen among the batch's runs (``ended``: those found at the start).
+        self._since_ms = _latest_end(ended)
+        #: The latest end of a run that ended while followed (ms, the system database's clock).
         self.last_end_ms: int | None = None
 
     async def poll(self) -> list[WorkflowStatus]:
         """Take in the runs that ended and those running; return the running ones' rows."""
-        since = None if self.last_end_ms is None else self.last_end_ms - _OVERLAP_MS
+        since = None if self._since_ms is None else self._since_ms - _OVERLAP_MS
         if time.monotonic() >= self._next_full:
             self._next_full = time.monotonic() + _RECONCILE_S
             since = None
-        ended = await self._client.ended_since(self._prefix, since)
-        for row in ended:
-            if row.completed_at is not None and (self.last_end_ms or 0) < row.completed_at:
-                self.last_end_ms = row.completed_at
+        ended = await self.client.ended_since(self._prefix, since)
+        self._since_ms = _latest_end([*ended], self._since_ms)
         fresh = [row.workflow_id for row in ended if self._state.waits_for(row.workflow_id)]
-        self._state.update(await self._client.outputs(fresh))
-        running = await self._client.running(self._prefix)
+        loaded = await self.client.outputs(fresh)
+        self._state.update(loaded)
+        self.last_end_ms = _latest_end(loaded, self.last_end_ms)
+        running = await self.client.running(self._prefix)
         self._state.running(running)
         return running
 
@@ -333,6 +339,14 @@ class _Follower:
         if self.last_end_ms is None:
             return 0.0
         return max(0.0, time.time() - self.last_end_ms / 1000)
+
+
+def _latest_end(rows: Sequence[WorkflowStatus], latest: int | None = None) -> int | None:
+    """The latest ``completed_at`` among ``rows`` and ``latest``."""
+    ends = [row.completed_at for row in rows if row.completed_at is not None]
+    if latest is not None:
+        ends.append(latest)
+    return max(ends, default=None)
 
 
 def _request(config: BatchConfig, task: Task, run_id: str) -> DurableRequest:
