@@ -21,6 +21,9 @@ from typing import Any
 import anyio
 import pytest
 
+from agentkit.testing import FakeKimiServer, Reply
+from tests._cli import run_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)(?P<lang>[\w+-]*)\s*$")
@@ -124,3 +127,96 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     for block in parse_blocks(page):
         if block.runnable:
             run_block(block, namespace)
+
+
+# The forms of naming an agent that docs/cli.md lists ("Naming an agent"), each run as written.
+CLI_PAGE = ROOT / "docs" / "cli.md"
+
+AGENT_FILE = """
+from agentkit import Agent
+from agentkit.models import OpenAICompatModel
+{sibling}
+MODEL = OpenAICompatModel("unused", base_url="http://127.0.0.1:9/v1")
+{attributes}
+"""
+
+
+def documented_agent_forms() -> list[str]:
+    """The example forms in the second column of the "Naming an agent" table of docs/cli.md."""
+    section = CLI_PAGE.read_text(encoding="utf-8").split("## Naming an agent", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    return [form for row in rows for form in re.findall(r"`([^`]+)`", row[2])]
+
+
+def _is_file_form(location: str) -> bool:
+    """A location naming a file (``file.py``, ``dir/file.py``) rather than a module."""
+    return location.endswith(".py") or "/" in location
+
+
+def _split_form(form: str) -> tuple[str, Path, str]:
+    """(the location, the file it names, the attribute) of a form; the attribute defaults to ``agent``."""
+    location, _, name = form.rpartition(":") if ":" in form else (form, "", "")
+    path = Path(location) if _is_file_form(location) else Path(*location.split(".")).with_suffix(".py")
+    return location, path, name or "agent"
+
+
+def _agent_source(path: Path, names: set[str], *, by_path: bool) -> str:
+    """A module whose attribute NAME answers "I am FILE:NAME" (an Agent; ``build*``: a factory)."""
+    lines = []
+    for name in sorted(names):
+        me = f"I am {path.as_posix()}:{name}"
+        if name.startswith("build"):
+            lines.append(f"def {name}(model):\n    return Agent(model, instructions={me!r})\n")
+        else:
+            lines.append(f"{name} = Agent(MODEL, instructions={me!r})\n")
+    # A file named by its path imports a sibling module: the docs promise its folder is on the path.
+    sibling = "from sibling_helper import HELPER  # noqa: F401" if by_path else ""
+    return AGENT_FILE.format(sibling=sibling, attributes="\n".join(lines))
+
+
+def write_documented_agents(project: Path, forms: list[str]) -> None:
+    """Write under ``project`` every file and package the forms name."""
+    wanted: dict[Path, set[str]] = {}
+    by_path: set[Path] = set()
+    for form in forms:
+        location, path, name = _split_form(form)
+        wanted.setdefault(path, {"agent"}).add(name)
+        if _is_file_form(location):
+            by_path.add(path)
+    for path, names in wanted.items():
+        target = project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path in by_path:
+            (target.parent / "sibling_helper.py").write_text("HELPER = 1\n")
+        else:
+            for package in list(path.parents)[:-1]:  # pkg/mod.py: pkg is a package
+                (project / package / "__init__.py").touch()
+        target.write_text(_agent_source(path, names, by_path=path in by_path))
+
+
+def _introduce_yourself(body: dict[str, Any]) -> Reply:
+    """The fake model answers with the agent's instructions: which object the command loaded."""
+    return Reply.text(body["messages"][0]["content"])
+
+
+def test_docs_list_the_agent_forms() -> None:
+    """docs/cli.md's table shows a file form, a module form, a bare file and a factory."""
+    forms = documented_agent_forms()
+    assert any(form.endswith(".py") for form in forms)  # a file alone: its `agent`
+    assert any(":" in form and ".py" not in form for form in forms)  # a module and a name
+    assert any(_split_form(form)[2].startswith("build") for form in forms)  # a factory
+
+
+@pytest.mark.parametrize("form", documented_agent_forms())
+def test_documented_agent_form_runs_and_replays(form: str, tmp_path: Path) -> None:
+    """`agentkit run FORM` and `replay --agent FORM` from the project's folder load what the docs say."""
+    write_documented_agents(tmp_path, documented_agent_forms())
+    _, path, name = _split_form(form)
+    with FakeKimiServer(_introduce_yourself) as server:
+        done = run_cli(
+            "run", form, "who are you?", "--base-url", server.base_url, "--trace", "t.jsonl", cwd=tmp_path
+        )
+    assert (done.returncode, done.stdout.strip()) == (0, f"I am {path.as_posix()}:{name}"), done.stderr
+    replayed = run_cli("replay", "t.jsonl", "--agent", form, cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.startswith("match:")

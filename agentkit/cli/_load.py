@@ -24,9 +24,15 @@ from agentkit.cli._errors import MISSING_KEY_HINT, CliError
 from agentkit.exceptions import AgentkitError
 from agentkit.models.abstract import Model
 
-__all__ = ["build_model", "import_object", "load_agent"]
+__all__ = ["AGENT_HELP", "build_model", "import_object", "load_agent"]
 
 _SPEC_HINT = "name an agent as path/to/file.py:agent or package.module:agent"
+
+#: The help of every command option or argument naming an agent (docs/cli.md, "Naming an agent").
+AGENT_HELP = (
+    "The agent: path/to/file.py:name or package.module:name (alone: its `agent`); "
+    "an Agent or a function returning one."
+)
 
 
 def import_object(spec: str, *, default_name: str | None = "agent") -> Any:

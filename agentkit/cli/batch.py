@@ -16,6 +16,7 @@ import typer
 
 from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
+from agentkit.cli._load import AGENT_HELP
 
 __all__ = ["batch"]
 
@@ -23,7 +24,7 @@ __all__ = ["batch"]
 def batch(
     tasks: Annotated[Path, typer.Argument(help='JSONL file, one {"prompt": ..., "id": ...} per line.')],
     *,
-    agent: Annotated[str, typer.Option(help="The agent as module:attr or path/file.py:attr.")],
+    agent: Annotated[str, typer.Option(help=AGENT_HELP)],
     workers: Annotated[
         int, typer.Option(help="Worker processes to start here (0: workers run elsewhere).")
     ] = 2,

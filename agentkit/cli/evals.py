@@ -17,7 +17,7 @@ import typer
 
 from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
-from agentkit.cli._load import build_model, load_agent
+from agentkit.cli._load import AGENT_HELP, build_model, load_agent
 
 __all__ = ["eval_command"]
 
@@ -90,7 +90,7 @@ def _agent(spec: str, model: str | None, base_url: str | None, offline: bool) ->
 def eval_command(
     dataset: Annotated[Path, typer.Argument(help="The dataset: .yaml, .json or .jsonl.")],
     *,
-    agent: Annotated[str, typer.Option("--agent", help="The agent: module:attr or path/file.py:attr.")],
+    agent: Annotated[str, typer.Option("--agent", help=AGENT_HELP)],
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model name (overrides the agent's).")
     ] = None,

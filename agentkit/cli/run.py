@@ -23,7 +23,7 @@ from agentkit.agent import Agent
 from agentkit.approval import Approver, approve_all, prompt_approver
 from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, one_line, reported
-from agentkit.cli._load import build_model, load_agent
+from agentkit.cli._load import AGENT_HELP, build_model, load_agent
 from agentkit.cli._progress import Progress
 from agentkit.events import TextDelta
 from agentkit.exceptions import RunError
@@ -220,7 +220,7 @@ async def _chat(agent: Agent[Any], inv: Invocation) -> None:
 
 
 def run(
-    agent: Annotated[str, typer.Argument(help="The agent: path/to/file.py:name or package.module:name.")],
+    agent: Annotated[str, typer.Argument(help=AGENT_HELP)],
     prompt: Annotated[
         str | None, typer.Argument(help="What to ask. Leave out for an interactive chat.")
     ] = None,

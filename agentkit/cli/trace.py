@@ -12,7 +12,7 @@ import typer
 
 from agentkit.cli._echo import echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
-from agentkit.cli._load import load_agent
+from agentkit.cli._load import AGENT_HELP, load_agent
 from agentkit.exceptions import AgentkitError, ReplayMismatch
 from agentkit.messages import SystemMessage, UserMessage, message_from_dict
 from agentkit.models.replay import ReplayModel
@@ -164,9 +164,7 @@ def _plain(value: Any) -> Any:
 
 def replay(
     path: TraceArg,
-    agent: Annotated[
-        str, typer.Option("--agent", help="module:attr of an Agent, or of a function model -> Agent.")
-    ],
+    agent: Annotated[str, typer.Option("--agent", help=AGENT_HELP)],
     lenient: Annotated[bool, typer.Option(help="Only check the sequence of tool calls.")] = False,
     debug: DebugOption = False,
 ) -> None:
