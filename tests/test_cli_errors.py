@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,25 @@ def test_a_module_level_kimi_agent_runs_on_a_local_server_without_a_key(tmp_path
         done = run_cli("run", f"{path}:agent", "Oslo?", "--base-url", server.base_url, "--quiet")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "21 C"
+
+
+def test_batch_without_dbos_says_what_to_install(tmp_path: Path) -> None:
+    """`agentkit batch` where DBOS is not installed is one line naming the extra to install, exit 2."""
+    (tmp_path / "tasks.jsonl").write_text('{"prompt": "hi"}\n')
+    without_dbos = (
+        "import sys; sys.modules['dbos'] = None; sys.argv = ['agentkit', *sys.argv[1:]]; "
+        "from agentkit.cli import main; main()"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and command
+        [sys.executable, "-c", without_dbos, "batch", "tasks.jsonl", "--agent", "a.py:agent"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        'error: agentkit batch runs on DBOS, which is not installed; pip install "agentkit[dbos]" '
+        '(from a checkout: pip install -e ".[dbos]")'
+    ]

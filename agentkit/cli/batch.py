@@ -20,6 +20,8 @@ from agentkit.cli._load import AGENT_HELP
 
 __all__ = ["batch"]
 
+_DBOS_HINT = 'pip install "agentkit[dbos]" (from a checkout: pip install -e ".[dbos]")'
+
 
 def batch(
     tasks: Annotated[Path, typer.Argument(help='JSONL file, one {"prompt": ..., "id": ...} per line.')],
@@ -60,8 +62,13 @@ def batch(
 ) -> None:
     """Run every task of TASKS durably on a DBOS queue over worker processes."""
     with reported(debug=debug):
-        from agentkit.durable.batch import BatchConfig, read_tasks, run_batch  # noqa: PLC0415 - DBOS loads only here
-        from agentkit.durable.runner import MIN_CONNECTIONS, RateLimit  # noqa: PLC0415 - likewise
+        try:
+            from agentkit.durable.batch import BatchConfig, read_tasks, run_batch  # noqa: PLC0415 - DBOS loads only here
+            from agentkit.durable.runner import MIN_CONNECTIONS, RateLimit  # noqa: PLC0415 - likewise
+        except ModuleNotFoundError as err:
+            if (err.name or "").partition(".")[0] != "dbos":
+                raise
+            raise CliError("agentkit batch runs on DBOS, which is not installed", hint=_DBOS_HINT) from None
 
         if not tasks.is_file():
             raise CliError(f"no such file: {tasks}")
