@@ -5,6 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from agentkit.cli import app, demo
 from agentkit.cli._errors import EXIT_USAGE
 from tests._cli import run_cli
 
@@ -61,3 +65,18 @@ def test_unknown_demo_is_a_usage_error() -> None:
     done = run_cli("demo", "cooking")
     assert done.returncode == 2
     assert "cooking" in done.stderr
+
+
+def test_demos_not_installed_says_how_to_install_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the demos (a wheel of agentkit alone) the hint installs them from a checkout's folders."""
+    monkeypatch.setattr(demo, "installed_demos", lambda: False)  # the venv has them; a wheel does not
+    monkeypatch.setattr(demo, "examples_dir", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["demo", "trip"])
+    assert done.exit_code == EXIT_USAGE
+    assert done.output.strip() == (
+        "error: the demos are not installed; install them from an agentkit checkout: "
+        "pip install ./tools ./examples (or run agentkit demo inside the checkout)"
+    )

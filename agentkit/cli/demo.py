@@ -106,8 +106,8 @@ def demo(
         if examples is None and not installed_demos():
             raise CliError(
                 "the demos are not installed",
-                hint="pip install agentkit-demos (from a checkout: pip install -e ./examples), "
-                "or run from an agentkit checkout",
+                hint="install them from an agentkit checkout: pip install ./tools ./examples "
+                "(or run agentkit demo inside the checkout)",
             )
         command, note = demo_command(name, examples, live=live, out=out)
         if note:
