@@ -35,14 +35,23 @@ def _run_installed(site: Path, work: Path, *command: str) -> subprocess.Complete
     )
 
 
+def _sources(name: str) -> list[Path]:
+    """The files called ``name`` under examples/, relative to it, without setuptools' build copies.
+
+    A non-editable ``pip install ./examples`` leaves ``examples/build/lib/...`` behind.
+    """
+    found = [p.relative_to(EXAMPLES) for p in EXAMPLES.rglob(name)]
+    return [p for p in found if not {"build", "dist"} & set(p.parts)]
+
+
 def test_distribution_lists_every_demo_package_and_trace() -> None:
     """examples/pyproject.toml ships every package folder of examples/ and the traces the demos replay."""
     config = tomllib.loads((EXAMPLES / "pyproject.toml").read_text())["tool"]["setuptools"]
-    folders = {p.parent.relative_to(EXAMPLES) for p in EXAMPLES.rglob("__init__.py")}
+    folders = {p.parent for p in _sources("__init__.py")}
     expected = {".".join(("agentkit_demos", *folder.parts)) for folder in folders}
     assert set(config["packages"]) == expected
-    for trace in EXAMPLES.rglob("trace.jsonl"):
-        package = ".".join(("agentkit_demos", *trace.parent.relative_to(EXAMPLES).parts))
+    for trace in _sources("trace.jsonl"):
+        package = ".".join(("agentkit_demos", *trace.parent.parts))
         assert "trace.jsonl" in config["package-data"][package]
 
 
