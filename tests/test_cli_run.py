@@ -112,3 +112,19 @@ def test_chat_survives_a_failed_exchange(agent_file: str) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Recovered.\n"
     assert "error: the run failed (ModelHTTPError)" in done.stderr
+
+
+def test_chat_ends_its_prompt_line_at_end_of_input(agent_file: str) -> None:
+    """Ctrl-D (end of input) at the chat prompt ends that line: the shell's prompt is not glued to it."""
+    with FakeKimiServer([Reply.text("Hello!")]) as server:
+        done = run_cli("run", agent_file, "--base-url", server.base_url, "-q", stdin="hi\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("you> \n")
+
+
+def test_summary_counts_in_the_singular_and_plural(agent_file: str) -> None:
+    """A one-turn run without tool calls is summed up as "1 turn, 0 tool calls" (not "1 turns")."""
+    with FakeKimiServer([Reply.text("Hi.")]) as server:
+        done = run_cli("run", agent_file, "hi", "--base-url", server.base_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("1 turn, 0 tool calls, ")

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,3 +225,65 @@ def test_documented_agent_form_runs_and_replays(form: str, tmp_path: Path) -> No
     replayed = run_cli("replay", "t.jsonl", "--agent", form, cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.startswith("match:")
+
+
+# docs/getting-started.md as a new user follows it: its files saved, its server started, its commands typed.
+GETTING_STARTED = ROOT / "docs" / "getting-started.md"
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def _saved_files(blocks: list[Block]) -> dict[str, str]:
+    """The Python blocks the page asks to save: those whose first line is ``# NAME.py``."""
+    files = {}
+    for block in blocks:
+        first = block.source.splitlines()[0] if block.source else ""
+        if block.lang == "python" and re.fullmatch(r"# [\w.]+\.py", first):
+            files[first[2:]] = block.source
+    return files
+
+
+def _steps(block: Block) -> list[tuple[str, list[str]]]:
+    """Each ``$ command`` of a console block with the output lines shown under it."""
+    steps: list[tuple[str, list[str]]] = []
+    for line in block.source.splitlines():
+        if line.startswith("$ "):
+            steps.append((line[2:], []))
+        elif line.strip() and steps:
+            steps[-1][1].append(line.strip())
+    return steps
+
+
+def test_getting_started_walk(tmp_path: Path) -> None:
+    """getting-started.md followed literally in an empty folder: every command works as shown."""
+    blocks = parse_blocks(GETTING_STARTED)
+    for name, source in _saved_files(blocks).items():
+        (tmp_path / name).write_text(source)
+    consoles = [_steps(block) for block in blocks if block.lang == "console"]
+    [(serve, [documented_url])] = next(steps for steps in consoles if "agentkit.testing serve" in steps[0][0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOONSHOT_", "AGENTKIT_"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    command = shlex.split(serve.replace("--port 8765", "--port 0"))  # any free port
+    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        for step, shown in (step for steps in consoles if steps[0][0] != serve for step in steps):
+            if step.startswith("pip install"):
+                continue  # installed here already
+            done = subprocess.run(  # noqa: S603 - the page's own commands, in a temporary folder
+                [BASH, "-c", step.replace(documented_url, base_url)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 0, f"$ {step}\n{done.stdout}{done.stderr}"
+            for line in shown:
+                assert line in done.stdout, f"$ {step}: expected {line!r} in\n{done.stdout}"
+            assert "Traceback" not in done.stderr, done.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (tmp_path / "run.html").is_file()

@@ -21,7 +21,7 @@ import typer
 
 from agentkit.agent import Agent
 from agentkit.approval import Approver, approve_all, prompt_approver
-from agentkit.cli._echo import echo
+from agentkit.cli._echo import counted, echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, one_line, reported
 from agentkit.cli._load import AGENT_HELP, build_model, load_agent
 from agentkit.cli._progress import Progress
@@ -171,7 +171,8 @@ def _show(result: RunResult[Any], inv: Invocation, trace: Path | None) -> None:
     u = result.usage
     where = f", trace {trace}" if trace is not None else ""
     echo(
-        f"{result.turns} turns, {u.tool_calls} tool calls, {u.input_tokens:,} in / {u.output_tokens:,} out "
+        f"{counted(result.turns, 'turn')}, {counted(u.tool_calls, 'tool call')}, "
+        f"{u.input_tokens:,} in / {u.output_tokens:,} out "
         f"tokens, ${result.cost_usd:.4f} (run {result.run_id}{where})",
         err=True,
     )
@@ -198,7 +199,10 @@ async def _read_line() -> str | None:
     sys.stderr.write("you> ")
     sys.stderr.flush()
     line = await anyio.to_thread.run_sync(sys.stdin.readline)
-    return line.rstrip("\n") if line else None
+    if not line:  # Ctrl-D: end the prompt's line, so the shell's prompt starts on its own
+        sys.stderr.write("\n")
+        return None
+    return line.rstrip("\n")
 
 
 async def _chat(agent: Agent[Any], inv: Invocation) -> None:

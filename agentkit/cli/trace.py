@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 
-from agentkit.cli._echo import echo
+from agentkit.cli._echo import counted, echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
 from agentkit.cli._load import AGENT_HELP, load_agent
 from agentkit.exceptions import AgentkitError, ReplayMismatch
@@ -153,7 +153,9 @@ async def _replay(trace: Trace, spec: str, *, strict: bool) -> _Outcome:
         return _Outcome(
             ok=False, text=f"mismatch: final output\n--- recorded\n{recorded}\n+++ actual\n{result.output}"
         )
-    return _Outcome(ok=True, text=f"match: {len(trace.model_calls)} model calls replayed, output identical")
+    return _Outcome(
+        ok=True, text=f"match: {counted(len(trace.model_calls), 'model call')} replayed, output identical"
+    )
 
 
 def _plain(value: Any) -> Any:
