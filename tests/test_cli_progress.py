@@ -56,7 +56,7 @@ def test_live_view_totals_after_a_turn() -> None:
     progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=120, output_tokens=30, requests=1)))
     text = _render(progress)
     assert "weather" not in text
-    assert "1 tool calls done · 120 in / 30 out tokens, $0.0000" in text
+    assert "1 tool call done · 120 in / 30 out tokens, $0.0000" in text
 
 
 def test_plain_lines_report_failures() -> None:
@@ -69,7 +69,7 @@ def test_plain_lines_report_failures() -> None:
     progress.on_event(ToolCallFinished(turn=1, key="1.0", call=call, result=failed, duration_s=0.5))
     assert out.getvalue().splitlines() == [
         'turn 1: weather({"city": "Oslo"}) started',
-        "turn 1: weather failed in 0.50s",
+        'turn 1: weather({"city": "Oslo"}) failed in 0.50s: boom',
     ]
 
 
@@ -78,7 +78,7 @@ def test_for_terminal_picks_plain_lines_off_a_tty() -> None:
     out = io.StringIO()
     with Progress.for_terminal(out) as progress:
         progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=5, output_tokens=1)))
-    assert out.getvalue() == "turn 1 finished: 5 in / 1 out tokens, $0.0000\n"
+    assert out.getvalue() == "turn 1 finished: 5 in / 1 out tokens, $0.0000 so far\n"
 
 
 def test_plan_shows_in_the_live_view_and_as_a_plain_line() -> None:
@@ -113,7 +113,7 @@ def test_tokens_count_as_soon_as_the_model_answers() -> None:
     )
     progress.on_event(ToolCallStarted(turn=1, key="1.0", call=_call("a", "Oslo")))
     text = _render(progress)
-    assert "0 tool calls done · 2 model call retries · 18,290 in / 1,645 out tokens" in text
+    assert "0 tool calls done · 2 retried model calls · 18,290 in / 1,645 out tokens" in text
 
 
 def test_failed_tools_and_retries_show_in_the_footer_and_lines() -> None:
@@ -129,5 +129,5 @@ def test_failed_tools_and_retries_show_in_the_footer_and_lines() -> None:
     call = _call("a", "Oslo")
     failed = ToolMessage(tool_call_id="a", name="weather", content="boom", is_error=True)
     progress.on_event(ToolCallFinished(turn=1, key="1.0", call=call, result=failed, duration_s=0.1))
-    assert "turn 1: the model answered after 1 retried attempt(s)" in out.getvalue()
-    assert "1 tool calls done (1 failed) · 1 model call retries" in _render(progress)
+    assert "turn 1: the model answered after 1 retried attempt" in out.getvalue()
+    assert "1 tool call done (1 failed) · 1 retried model call" in _render(progress)

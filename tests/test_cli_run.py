@@ -43,7 +43,7 @@ def test_plain_progress_lines_when_not_a_terminal(agent_file: str) -> None:
     assert done.stdout == "Mild.\n"
     lines = done.stderr.splitlines()
     started = [i for i, line in enumerate(lines) if "weather(" in line and line.endswith("started")]
-    finished = [i for i, line in enumerate(lines) if "weather done in" in line]
+    finished = [i for i, line in enumerate(lines) if "weather(" in line and " done in " in line]
     assert len(started) == 2
     assert len(finished) == 2
     assert max(started) < min(finished)

@@ -32,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from agentkit.cli._echo import shown
+from agentkit.cli._echo import counted, shown
 from agentkit.events import (
     Event,
     ModelCallFinished,
@@ -96,8 +96,8 @@ class RunTally:
     def done(self) -> str:
         """Tool calls finished (and failed), model retries, tokens and cost, as one short phrase."""
         failed = f" ({self.tools_failed} failed)" if self.tools_failed else ""
-        retries = f" · {self.model_retries} model call retries" if self.model_retries else ""
-        return f"{self.tools_done} tool calls done{failed}{retries} · {self.totals()}"
+        retries = f" · {counted(self.model_retries, 'retried model call')}" if self.model_retries else ""
+        return f"{counted(self.tools_done, 'tool call')} done{failed}{retries} · {self.totals()}"
 
 
 class _Panel:
@@ -122,6 +122,20 @@ class _Panel:
             )
         foot = Text(tally.done(), style="dim")
         return Group(head, *_plan_rows(tally.plan), table, foot)
+
+
+def _finished_line(event: ToolCallFinished) -> str:
+    """One plain line for a finished call, with its arguments and, when it failed, why.
+
+    Parallel calls of one tool differ by their arguments; the reason is the first line of the
+    error the model was sent.
+    """
+    call, result = event.call, event.result
+    line = f"turn {event.turn}: {call.name}({_short(call.arguments)})"
+    if not result.is_error:
+        return f"{line} done in {event.duration_s:.2f}s"
+    error = next((text.strip() for text in result.content.splitlines() if text.strip()), "")
+    return f"{line} failed in {event.duration_s:.2f}s" + (f": {_short(error)}" if error else "")
 
 
 def _plan_rows(plan: Any) -> list[Text]:
@@ -215,7 +229,9 @@ class Progress(RunHooks):
                     tally.usage = tally.usage + usage  # the turn's end replaces it with the run's own sum
                 if retries := int(getattr(response, "retries", 0) or 0):
                     tally.model_retries += retries
-                    self._line(f"turn {event.turn}: the model answered after {retries} retried attempt(s)")
+                    self._line(
+                        f"turn {event.turn}: the model answered after {counted(retries, 'retried attempt')}"
+                    )
         elif isinstance(event, ToolCallStarted):
             call = event.call
             tally.running[event.key] = _Running(name=call.name, arguments=call.arguments, started=now)
@@ -224,11 +240,10 @@ class Progress(RunHooks):
             tally.running.pop(event.key, None)
             tally.tools_done += 1
             tally.tools_failed += event.result.is_error
-            status = "failed" if event.result.is_error else "done"
-            self._line(f"turn {event.turn}: {event.call.name} {status} in {event.duration_s:.2f}s")
+            self._line(_finished_line(event))
         elif isinstance(event, TurnFinished):
             tally.usage = event.usage
-            self._line(f"turn {event.turn} finished: {tally.totals()}")
+            self._line(f"turn {event.turn} finished: {tally.totals()} so far")
         elif isinstance(event, PlanUpdated):
             tally.plan = event.plan
             self._line(f"turn {event.turn}: {_plan_line(event.plan)}")

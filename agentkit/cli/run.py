@@ -198,7 +198,7 @@ def _chat_trace(trace: Path | None, exchange: int) -> Path | None:
 async def _read_line() -> str | None:
     sys.stderr.write("you> ")
     sys.stderr.flush()
-    line = await anyio.to_thread.run_sync(sys.stdin.readline)
+    line: str = await anyio.to_thread.run_sync(sys.stdin.readline)
     if not line:  # Ctrl-D: end the prompt's line, so the shell's prompt starts on its own
         sys.stderr.write("\n")
         return None
