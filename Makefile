@@ -19,8 +19,9 @@ $(RUNTIME): pyproject.toml tools/pyproject.toml examples/pyproject.toml
 	touch $(RUNTIME)
 
 # Everything `make test` and `make docs` need on top: linters, type checker, docs site, test servers.
+# With the venv's own pip: an upgraded one prints setuptools' 15-line warning that "compat" mode is
+# transitional for each editable install, on every fresh machine.
 $(STAMP): $(RUNTIME)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat \
 		-e ".[dev]" -e "./tools[demos,test]"
 	touch $(STAMP)

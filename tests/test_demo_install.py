@@ -75,3 +75,11 @@ def test_agentkit_demo_uses_the_installed_demos_and_the_cwd(tmp_path: Path) -> N
     done = _run_installed(site, work, str(AGENTKIT), "demo", "trip", "--out", "mine")
     assert done.returncode == 0, done.stderr
     assert (work / "mine" / "trip.ics").is_file()
+
+
+def test_make_installs_with_the_venvs_own_pip() -> None:
+    """The Makefile keeps the venv's pip: an upgraded one prints setuptools' compat warning per install."""
+    recipes = [line.strip() for line in (REPO / "Makefile").read_text().splitlines() if line.startswith("\t")]
+    installs = [line for line in recipes if "-m pip install" in line]
+    assert installs  # the venv targets install with pip
+    assert not [line for line in installs if "--upgrade pip" in line or "-U pip" in line]
