@@ -554,7 +554,19 @@ class RunStream(Generic[OutputT]):
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
-        async for event in self._receive:
+        receive = self._receive
+        while True:
+            # Events already queued are handed over at once; the loop is visited only to wait.
+            # (``receive()`` would pass through the event loop for every event, ~20 a turn.)
+            try:
+                event = receive.receive_nowait()
+            except anyio.WouldBlock:
+                try:
+                    event = await receive.receive()
+                except anyio.EndOfStream:
+                    break
+            except anyio.EndOfStream:
+                break
             yield event
         if self._error is not None:
             raise self._error

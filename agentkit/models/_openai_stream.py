@@ -39,7 +39,7 @@ def parse_sse_line(line: str) -> dict[str, Any] | str | None:
         return None
     if payload == SSE_DONE:
         return SSE_DONE
-    return decode_body(payload.encode())
+    return decode_body(payload)
 
 
 @dataclass(kw_only=True, slots=True)

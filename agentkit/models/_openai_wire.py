@@ -478,8 +478,8 @@ def excerpt(text: str | bytes) -> str:
     return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "..."
 
 
-def decode_body(content: bytes) -> dict[str, Any]:
-    """Decode a JSON object body.
+def decode_body(content: bytes | str) -> dict[str, Any]:
+    """Decode a JSON object body (bytes as read, or text such as an SSE line's data).
 
     Raises:
         ModelResponseError: the body is not a JSON object (with a short excerpt).

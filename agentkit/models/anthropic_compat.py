@@ -2,11 +2,11 @@
 
 Why ``httpx2`` directly rather than the ``anthropic`` SDK: it is already installed (the openai
 SDK depends on it), so the provider adds no dependency; the transport is the one seam tests and
-users swap (an injected ``httpx2.AsyncClient``); and retries, error mapping and key redaction
-are the same code as [`OpenAICompatModel`][agentkit.models.openai_compat.OpenAICompatModel]'s (one
-[`RetryPolicy`][agentkit.models.abstract.RetryPolicy]), where the SDK would bring its own retry loop,
-exception tree and response models to translate. The wire mapping is pure, in
-[`agentkit.models._anthropic_wire`][].
+users swap (an injected ``httpx2.AsyncClient``); and the retry loop and the client's life cycle
+are the same code as [`OpenAICompatModel`][agentkit.models.openai_compat.OpenAICompatModel]'s
+(`agentkit.models._http`, one [`RetryPolicy`][agentkit.models.abstract.RetryPolicy]), where the
+SDK would bring its own retry loop, exception tree and response models to translate. The wire
+mapping is pure, in [`agentkit.models._anthropic_wire`][].
 """
 
 from __future__ import annotations
@@ -16,28 +16,23 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Final, Self
 
-import anyio
-import anyio.lowlevel
 import httpx2
 import orjson
 
 from agentkit._log import get_logger
 from agentkit._secrets import register_secret
-from agentkit.exceptions import (
-    ModelConnectionError,
-    ModelError,
-    ModelHTTPError,
-    ModelResponseError,
-    UserError,
-)
+from agentkit.exceptions import ModelHTTPError, ModelResponseError, UserError
 from agentkit.models._anthropic_wire import MessagesStreamAccumulator, build_messages_body, parse_message_body
 from agentkit.models._http import (
+    Failure,
+    LoopClient,
     complete_nonempty,
-    connection_error,
-    current_loop,
     request_id,
     response_lines,
+    send_retrying,
+    server_wait_s,
     stream_nonempty,
+    transport_failure,
     with_retries,
 )
 from agentkit.models._openai_wire import decode_body
@@ -49,7 +44,6 @@ from agentkit.models.abstract import (
     ModelStreamEvent,
     RetryPolicy,
 )
-from agentkit.models.openai_compat import retry_delay_s, same_failure, server_wait_s, should_retry
 from agentkit.usage import PRICES
 
 __all__ = [
@@ -143,9 +137,9 @@ class AnthropicCompatModel:
         self._model_name = model_name
         self._profile = profile
         self._settings = settings
-        self._injected = http_client
-        self._client: httpx2.AsyncClient | None = None
-        self._client_loop: object | None = None
+        self._pool = LoopClient(
+            http_client, lambda: httpx2.AsyncClient(timeout=httpx2.Timeout(600.0, connect=10.0))
+        )
 
     @property
     def model_name(self) -> str:
@@ -167,10 +161,7 @@ class AnthropicCompatModel:
 
     async def aclose(self) -> None:
         """Close the HTTP client this model created (an injected one is left to its owner)."""
-        client, self._client = self._client, None
-        if client is not None and self._client_loop is current_loop():
-            await client.aclose()
-        self._client_loop = None
+        await self._pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -249,53 +240,29 @@ class AnthropicCompatModel:
 
     async def _post(self, content: bytes, *, stream: bool) -> tuple[httpx2.Response, int]:
         """Send, retrying per the profile; return the response and how many attempts failed first."""
-        policy = self._profile.retry
-        attempt = repeats = 0
-        previous: ModelError | None = None
-        while True:
-            outcome = await self._send_once(content, stream=stream)
-            if isinstance(outcome, httpx2.Response):
-                return outcome, attempt
-            error, wait_s = outcome
-            repeats = repeats + 1 if same_failure(previous, error) else 1
-            previous = error
-            if attempt >= policy.max_retries or not should_retry(policy, error, repeats=repeats):
-                error.retries = attempt
-                raise error
-            delay = retry_delay_s(policy, attempt, wait_s)
-            _log.warning(
-                "model.retry",
-                model=self._model_name,
-                attempt=attempt + 1,
-                delay_s=round(delay, 3),
-                error=str(error),
-            )
-            await anyio.sleep(delay)
-            attempt += 1
+        return await send_retrying(
+            lambda: self._send_once(content, stream=stream), self._profile.retry, model_name=self._model_name
+        )
 
-    async def _send_once(
-        self, content: bytes, *, stream: bool
-    ) -> httpx2.Response | tuple[ModelError, float | None]:
+    async def _send_once(self, content: bytes, *, stream: bool) -> httpx2.Response | Failure:
         headers = {
             "x-api-key": self._key,
             "anthropic-version": ANTHROPIC_VERSION,
             "content-type": "application/json",
         }
-        client = self._live_client()
+        client = self._pool.get()
         try:
             request = client.build_request("POST", self._url, content=content, headers=headers)
             response = await client.send(request, stream=stream)
-        except httpx2.TimeoutException:
-            return ModelConnectionError(f"{self._model_name} at {self._url}: timed out"), None
         except httpx2.TransportError as exc:
-            return connection_error(self._model_name, str(self._url), exc), None
+            return transport_failure(self._model_name, str(self._url), exc)
         if response.status_code < 400:
             return response
         await response.aread()
         await response.aclose()
         return self._status_error(response)
 
-    def _status_error(self, response: httpx2.Response) -> tuple[ModelError, float | None]:
+    def _status_error(self, response: httpx2.Response) -> Failure:
         error_type: str | None = None
         message = ""
         try:
@@ -318,14 +285,4 @@ class AnthropicCompatModel:
             request_id=request_id(response.headers, _REQUEST_ID_HEADERS),
             model_name=self._model_name,
         )
-        return failure, server_wait_s(response.headers, message)
-
-    def _live_client(self) -> httpx2.AsyncClient:
-        if self._injected is not None:
-            return self._injected
-        loop = current_loop()
-        if self._client is None or self._client_loop is not loop:
-            # A pool belongs to the event loop that opened it; a new loop gets a new client.
-            self._client = httpx2.AsyncClient(timeout=httpx2.Timeout(600.0, connect=10.0))
-            self._client_loop = loop
-        return self._client
+        return Failure(error=failure, wait_s=server_wait_s(response.headers, message))

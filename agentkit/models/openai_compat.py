@@ -1,46 +1,46 @@
-"""Chat Completions over HTTP through ``openai.AsyncOpenAI``: sending, streaming, retries, errors.
+"""Chat Completions over HTTP: sending, streaming, retries, errors.
 
 The body is built by [`agentkit.models._openai_wire`][] as plain dicts, encoded with orjson and
-sent with the SDK's low-level ``post`` (``cast_to=httpx2.Response``), which skips the per-call
-parameter processing and response model building of ``chat.completions.create``. The SDK's own
-retries are off (``max_retries=0``); `RetryPolicy` in the profile decides instead.
+sent with ``httpx2`` from one pooled client per event loop (`LoopClient` in `agentkit.models._http`);
+streams are parsed by [`agentkit.models._openai_stream`][]. Retries follow the profile's
+[`RetryPolicy`][agentkit.models.abstract.RetryPolicy] (`send_retrying`). A user-supplied
+``openai.AsyncOpenAI`` (``openai_client=``) is used as it is, through `agentkit.models._openai_sdk`;
+without one the openai SDK is never imported.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
-import random
-import re
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Self
 
-import anyio
-import anyio.lowlevel
 import httpx2
 import orjson
 
 from agentkit._log import get_logger
 from agentkit._secrets import register_secret
+from agentkit._version import __version__
 from agentkit.exceptions import (
     ContextOverflowError,
-    ModelConnectionError,
-    ModelError,
     ModelHTTPError,
     ModelResponseError,
     ModelRetiredError,
     UserError,
 )
 from agentkit.models._http import (
+    DEFAULT_TIMEOUT,
+    Failure,
+    LoopClient,
     complete_nonempty,
-    connection_error,
-    current_loop,
     request_id,
-    response_lines,
+    retry_delay_s,
+    same_failure,
+    send_retrying,
+    server_wait_s,
+    should_retry,
     stream_nonempty,
+    transport_failure,
     with_retries,
 )
 from agentkit.models._openai_stream import StreamAccumulator, parse_sse_line
@@ -57,7 +57,6 @@ from agentkit.models.abstract import (
     ModelResponse,
     ModelSettings,
     ModelStreamEvent,
-    RetryPolicy,
     ToolDefinition,
 )
 
@@ -67,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LLAMA_CPP_PROFILE",
     "OpenAICompatModel",
+    # The retry rules live in agentkit.models._http (both providers use them); kept importable here.
     "retry_delay_s",
     "same_failure",
     "server_wait_s",
@@ -75,19 +75,13 @@ __all__ = [
 
 _log = get_logger("agentkit.models")
 
-_HEADERS: Final[openai.RequestOptions] = {"headers": {"Content-Type": "application/json"}}
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "msh-request-id", "x-trace-id")
-_TRY_AGAIN = re.compile(r"try again (?:after|in) (\d+(?:\.\d+)?) ?s", re.IGNORECASE)
 _TOOL_CACHE_SIZE: Final = 1024
 _REDACTED: Final = "[redacted]"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Failure:
-    """One failed attempt: the error to raise and any wait the server asked for."""
-
-    error: ModelError
-    wait_s: float | None = None
+#: Where requests go when neither ``base_url`` nor ``OPENAI_BASE_URL`` says (the SDK's default).
+_OPENAI_BASE_URL: Final = "https://api.openai.com/v1"
+#: What httpx2 gives a client built without ``timeout=`` (the SDK replaces it with its own 600 s).
+_HTTPX_DEFAULT_TIMEOUT: Final = httpx2.Timeout(5.0)
 
 
 #: llama-cpp-python's OpenAI-compatible server (tested: 0.3.36, ``--chat_format
@@ -95,73 +89,6 @@ class _Failure:
 #: is emulated with a nudge (a named tool is forced natively, by a grammar); it sends no usage in
 #: streams, so streamed usage is estimated. See ``docs/self-hosted.md`` for the whole table.
 LLAMA_CPP_PROFILE: Final = ModelProfile(supports_tool_choice_required=False)
-
-
-# --- retry rules (pure) -------------------------------------------------------------------------
-
-
-def should_retry(policy: RetryPolicy, error: ModelError, *, repeats: int = 1) -> bool:
-    """Return whether ``error`` may be retried under ``policy`` (attempt budget aside).
-
-    ``repeats`` is how many attempts in a row failed with this same error (see
-    `same_failure`): a 500 seen ``policy.max_identical_500s`` times is not retried.
-    """
-    if isinstance(error, ModelConnectionError):
-        return policy.retry_connection_errors and error.retryable
-    if isinstance(error, ModelHTTPError):
-        if error.error_type in policy.never_retry_error_types:
-            return False
-        if error.status_code == 500 and repeats >= policy.max_identical_500s:
-            return False
-        return error.status_code in policy.retry_statuses
-    return False
-
-
-def same_failure(previous: ModelError | None, error: ModelError) -> bool:
-    """Whether two failed attempts failed the same way (HTTP status, error type and message)."""
-    if not isinstance(previous, ModelHTTPError) or not isinstance(error, ModelHTTPError):
-        return False
-    return (previous.status_code, previous.error_type, previous.message) == (
-        error.status_code,
-        error.error_type,
-        error.message,
-    )
-
-
-def server_wait_s(headers: Mapping[str, str], message: str, *, now: float | None = None) -> float | None:
-    """Return the wait the server asked for, from ``Retry-After`` or "try again after N seconds"."""
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            parsed = None
-        if parsed is not None:
-            return max(0.0, parsed.timestamp() - (time.time() if now is None else now))
-    match = _TRY_AGAIN.search(message)
-    return float(match.group(1)) if match else None
-
-
-def retry_delay_s(
-    policy: RetryPolicy,
-    attempt: int,
-    wait_s: float | None = None,
-    *,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Return how long to sleep before retry number ``attempt`` (counting from 0).
-
-    A server-stated wait wins (capped at ``max_delay_s``); otherwise exponential backoff
-    ``base_delay_s * 2**attempt`` with "equal jitter" (between half and all of it), capped.
-    """
-    if wait_s is not None:
-        return min(wait_s, policy.max_delay_s)
-    backoff = min(policy.base_delay_s * 2.0**attempt, policy.max_delay_s)
-    return backoff / 2 + backoff / 2 * rand()
 
 
 # --- the model ----------------------------------------------------------------------------------
@@ -194,29 +121,24 @@ class OpenAICompatModel:
         openai_client: openai.AsyncOpenAI | None = None,
         settings: ModelSettings | None = None,
     ) -> None:
-        self._owns_client = openai_client is None and http_client is None
         #: Raised by the first request when the model was built without the key it needs.
         self._missing_key: UserError | None = None
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
         register_secret(api_key)  # kept out of traces, logs and CLI output (agentkit._secrets)
+        self._sdk = openai_client
         if openai_client is not None:
             register_secret(openai_client.api_key)
-
-        def make_client() -> openai.AsyncOpenAI:
-            import openai  # noqa: PLC0415 - the SDK loads when a provider is made, not on import
-
-            # An owned pool is a plain httpx client with the SDK's defaults, not the SDK's own
-            # wrapper: dropped after its event loop ended, the wrapper would schedule its close
-            # on whatever loop runs then, where it fails with "Event loop is closed".
-            pool = http_client if http_client is not None else openai.DefaultAsyncHttpxClient()
-            return openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, http_client=pool)
-
-        self._make_client = make_client
-        self._client = openai_client if openai_client is not None else make_client()
-        # An owned client's connection pool belongs to the event loop that first used it;
-        # a model used from a new loop (a second ``run_sync``) gets a fresh client.
-        self._client_loop: object | None = None
-        self._client_closed = False
+            key, root = openai_client.api_key, str(openai_client.base_url)
+        else:
+            root = _with_slash(base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_BASE_URL)
+        self._key = key
+        self._base_url = root
+        self._urls: dict[str, httpx2.URL] = {}
+        self._headers = _headers(key)
+        # An owned pool carries the headers itself; an injected client's own headers come first.
+        self._request_headers = self._headers if http_client is not None else None
+        self._extensions = {"timeout": _timeout_of(http_client).as_dict()}
+        self._pool = LoopClient(http_client, self._new_client)
         self._model_name = model_name
         self._profile = profile if profile is not None else ModelProfile()
         self._settings = settings
@@ -235,21 +157,15 @@ class OpenAICompatModel:
 
     @property
     def base_url(self) -> str:
-        """The API root requests go to."""
-        return str(self._client.base_url)
+        """The API root requests go to (with a trailing slash)."""
+        return self._base_url
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_name={self._model_name!r}, base_url={self.base_url!r})"
 
     async def aclose(self) -> None:
         """Close the HTTP client this model created (an injected client is left to its owner)."""
-        if not self._owns_client or self._client_closed:
-            return
-        if self._client_loop is None or self._client_loop is current_loop():
-            await self._client.close()
-        # A pool from an event loop that has ended cannot be closed from this one; it is dropped.
-        self._client_closed = True
-        self._client_loop = None
+        await self._pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -336,9 +252,10 @@ class OpenAICompatModel:
     async def _stream_once(self, body: dict[str, Any]) -> AsyncGenerator[ModelStreamEvent, None]:
         response, retries = await self._post(orjson.dumps(body), stream=True)
         accumulator = StreamAccumulator(hide_markup=self._profile.recover_tool_call_markup)
+        done = False
+        broken: ModelResponseError | None = None
         try:
-            done = False
-            async for line in response_lines(response):
+            async for line in response.aiter_lines():
                 if done:
                     # Read the body to its end (as the openai SDK does): a response closed
                     # mid-body takes its connection with it, and every turn reconnects.
@@ -351,8 +268,13 @@ class OpenAICompatModel:
                     continue
                 for event in accumulator.feed(chunk):
                     yield event
+        except httpx2.HTTPError as exc:
+            # Raised below, outside this block: the library's error (and its request) stays unchained.
+            broken = ModelResponseError(f"stream broke after it started ({type(exc).__name__})")
         finally:
             await response.aclose()
+        if broken is not None:
+            raise broken
         if not done and not accumulator.saw_finish:
             raise ModelResponseError(f"stream from {self._model_name} ended before it finished")
         for event in accumulator.flush():
@@ -411,66 +333,73 @@ class OpenAICompatModel:
     ) -> tuple[httpx2.Response, int]:
         """Send, retrying per the profile; return the response and how many attempts failed first."""
         self.check_key()  # checked when a request is made, not at construction
-        policy = self._profile.retry
-        attempt = repeats = 0
-        previous: ModelError | None = None
-        while True:
-            outcome = await self._send_once(content, stream=stream, method=method, path=path)
-            if isinstance(outcome, httpx2.Response):
-                return outcome, attempt
-            repeats = repeats + 1 if same_failure(previous, outcome.error) else 1
-            previous = outcome.error
-            if attempt >= policy.max_retries or not should_retry(policy, outcome.error, repeats=repeats):
-                outcome.error.retries = attempt
-                raise outcome.error
-            delay = retry_delay_s(policy, attempt, outcome.wait_s)
-            _log.warning(
-                "model.retry",
-                model=self._model_name,
-                attempt=attempt + 1,
-                max_retries=policy.max_retries,
-                delay_s=round(delay, 3),
-                error=str(outcome.error),
-            )
-            await anyio.sleep(delay)
-            attempt += 1
+        send = self._sdk_send_once if self._sdk is not None else self._send_once
+        return await send_retrying(
+            lambda: send(content, stream=stream, method=method, path=path),
+            self._profile.retry,
+            model_name=self._model_name,
+        )
 
     async def _send_once(
         self, content: bytes | None, *, stream: bool, method: str, path: str
-    ) -> httpx2.Response | _Failure:
-        """Send once; return the response or the failure (never raising SDK errors, which carry the key)."""
-        client = self._live_client()
-        import openai  # noqa: PLC0415 - the SDK loads when a provider is made, not on import
-
+    ) -> httpx2.Response | Failure:
+        """Send once with httpx2; return the response or the failure (the library's errors hold the key)."""
+        client = self._pool.get()
         try:
-            if method == "GET":
-                return await client.get(path, cast_to=httpx2.Response, options=_HEADERS)
-            return await client.post(
-                path, cast_to=httpx2.Response, content=content, options=_HEADERS, stream=stream
+            request = client.build_request(
+                method,
+                self._url(path),
+                content=content,
+                headers=self._request_headers,
+                extensions=self._extensions,
             )
-        except openai.APIStatusError as exc:
-            failure = self._status_failure(exc)
-        except openai.APITimeoutError:
-            failure = _Failure(
-                error=ModelConnectionError(f"{self._model_name} at {self.base_url}: timed out")
-            )
-        except openai.APIConnectionError as exc:
-            failure = _Failure(error=connection_error(self._model_name, str(self.base_url), exc))
-        return failure
+            response = await client.send(request, stream=stream)
+        except (httpx2.HTTPError, OSError) as exc:
+            return transport_failure(self._model_name, self._base_url, exc)
+        if response.status_code < 400:
+            return response
+        try:
+            await response.aread()
+        except httpx2.HTTPError as exc:
+            return transport_failure(self._model_name, self._base_url, exc)
+        finally:
+            await response.aclose()
+        return self._status_failure(response.status_code, _error_body(response), response.headers)
 
-    def _live_client(self) -> openai.AsyncOpenAI:
-        """The client to send through: an owned one is renewed after aclose() or in a new event loop."""
-        if not self._owns_client:
-            return self._client
-        loop = current_loop()
-        if self._client_closed or (self._client_loop is not None and loop is not self._client_loop):
-            self._client = self._make_client()
-            self._client_closed = False
-        self._client_loop = loop
-        return self._client
+    async def _sdk_send_once(
+        self, content: bytes | None, *, stream: bool, method: str, path: str
+    ) -> httpx2.Response | Failure:
+        from agentkit.models._openai_sdk import sdk_send_once  # noqa: PLC0415 - openai_client= only
 
-    def _status_failure(self, exc: openai.APIStatusError) -> _Failure:
-        body = exc.body
+        assert self._sdk is not None
+        return await sdk_send_once(
+            self._sdk,
+            content,
+            stream=stream,
+            method=method,
+            path=path,
+            model_name=self._model_name,
+            status_failure=self._status_failure,
+        )
+
+    def _new_client(self) -> httpx2.AsyncClient:
+        """An owned pool with the openai SDK's defaults (timeouts, limits, redirects) and our headers."""
+        return httpx2.AsyncClient(
+            headers=self._headers,
+            timeout=DEFAULT_TIMEOUT,
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+            follow_redirects=True,
+        )
+
+    def _url(self, path: str) -> httpx2.URL:
+        """The URL of ``path`` under the API root (parsed once per path)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx2.URL(self._base_url + path.lstrip("/"))
+        return url
+
+    def _status_failure(self, status_code: int, body: object, headers: Mapping[str, str]) -> Failure:
+        """The failure for an HTTP error status; ``body`` is the decoded error (the ``error`` member)."""
         error_type: str | None = None
         message = ""
         if isinstance(body, Mapping):
@@ -478,10 +407,9 @@ class OpenAICompatModel:
             message = str(body.get("message") or "")
         elif body is not None:
             message = str(body)[:200]
-        message = self._redact(message or f"HTTP {exc.status_code}")
-        headers = exc.response.headers
+        message = self._redact(message or f"HTTP {status_code}")
         fields: dict[str, Any] = {
-            "status_code": exc.status_code,
+            "status_code": status_code,
             "error_type": error_type,
             "message": message,
             "request_id": request_id(headers, _REQUEST_ID_HEADERS),
@@ -489,17 +417,57 @@ class OpenAICompatModel:
         }
         replacement = self._profile.retired_models.get(self._model_name)
         error: ModelHTTPError
-        if exc.status_code == 404 and error_type == "resource_not_found_error" and replacement:
+        if status_code == 404 and error_type == "resource_not_found_error" and replacement:
             error = ModelRetiredError(replacement=replacement, **fields)
-        elif self._profile.is_context_overflow(exc.status_code, error_type, message):
+        elif self._profile.is_context_overflow(status_code, error_type, message):
             error = ContextOverflowError(**fields)
         else:
             error = ModelHTTPError(**fields)
-        return _Failure(error=error, wait_s=server_wait_s(headers, message))
+        return Failure(error=error, wait_s=server_wait_s(headers, message))
 
     def _redact(self, text: str) -> str:
-        key = self._client.api_key
+        key = self._key
         return text.replace(key, _REDACTED) if key and len(key) >= 8 else text
+
+
+def _with_slash(base_url: str) -> str:
+    """``base_url`` parsed (an invalid one fails here, at construction) and ending in ``/``."""
+    url = httpx2.URL(base_url)
+    if not url.raw_path.endswith(b"/"):
+        url = url.copy_with(raw_path=url.raw_path + b"/")
+    return str(url)
+
+
+def _headers(key: str) -> dict[str, str]:
+    """What every request carries; ``OPENAI_ORG_ID``/``OPENAI_PROJECT_ID`` are sent as the SDK sends them."""
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": f"agentkit/{__version__}",
+    }
+    for env, header in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+        value = os.environ.get(env)
+        if value:
+            headers[header] = value
+    return headers
+
+
+def _timeout_of(client: httpx2.AsyncClient | None) -> httpx2.Timeout:
+    """The timeouts to send with: an injected client's own, unless it kept httpx2's 5 s default."""
+    if client is None or client.timeout == _HTTPX_DEFAULT_TIMEOUT:
+        return DEFAULT_TIMEOUT
+    return client.timeout
+
+
+def _error_body(response: httpx2.Response) -> object:
+    """The error an error response describes: its JSON's ``error`` member, the JSON, or the text."""
+    text = response.text.strip()
+    try:
+        data: object = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    return data.get("error", data) if isinstance(data, dict) else data
 
 
 def _with_settings(request: ModelRequest, settings: ModelSettings) -> ModelRequest:
