@@ -67,18 +67,47 @@ def _build(name: str) -> structlog.stdlib.BoundLogger:
 
 
 class _LazyLogger:
-    """Stands for the structlog logger of ``name``: builds it on first use, then keeps its methods."""
+    """Stands for the structlog logger of ``name``: builds it on first use, then keeps its methods.
+
+    ``debug``/``info``/``warning``/``error`` ask the stdlib logger first: an event below its level
+    returns at once (no event dict, no processors; structlog is not even loaded for it).
+    """
 
     def __init__(self, name: str) -> None:
         self._name = name
+        self._stdlib = logging.getLogger(name)
         self._real: structlog.stdlib.BoundLogger | None = None
 
-    def __getattr__(self, attribute: str) -> Any:
-        # Only called for names not found on the proxy: the first use of each method.
+    def _at(self, level: int, method: str, event: str, kw: dict[str, Any]) -> Any:
+        if not self._stdlib.isEnabledFor(level):
+            return None
+        return getattr(self._structlog(), method)(event, **kw)
+
+    def _structlog(self) -> structlog.stdlib.BoundLogger:
         real = self._real
         if real is None:
             real = self._real = _build(self._name)
-        value = getattr(real, attribute)
+        return real
+
+    def debug(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at DEBUG."""
+        return self._at(logging.DEBUG, "debug", event, kw)
+
+    def info(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at INFO."""
+        return self._at(logging.INFO, "info", event, kw)
+
+    def warning(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at WARNING."""
+        return self._at(logging.WARNING, "warning", event, kw)
+
+    def error(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at ERROR."""
+        return self._at(logging.ERROR, "error", event, kw)
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Only called for names not found on the proxy: the first use of each method.
+        value = getattr(self._structlog(), attribute)
         if callable(value) and not attribute.startswith("_"):
             setattr(self, attribute, value)
         return value

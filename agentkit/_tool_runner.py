@@ -161,9 +161,18 @@ class _Batch:
         key, tool_call = self.calls[index]
         self.emit(ToolCallStarted(turn=self.ctx.turn, call=tool_call, key=key))
         started = time.perf_counter()
-        async with self.limiter:
+        limiter = self.limiter
+        try:
+            # A free slot is taken at once; ``async with limiter`` would also pass through the
+            # event loop first (a checkpoint), once per call.
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await limiter.acquire()
+        try:
             with resuming(self.resumes.get(key)):
                 outcome = await _run_one(key, tool_call, self.toolset, self.ctx, self.failures)
+        finally:
+            limiter.release()
         self.outcomes[index] = outcome
         duration = time.perf_counter() - started
         self.emit(

@@ -2,6 +2,11 @@
 
 ``python benchmarks/run.py [--quick] [--only agentkit,raw_create] [--reps N]`` (``make bench``).
 
+One run reports every figure of issue 16 together: CPU per model turn (agentkit, the raw
+``create`` loop, the raw httpx loop; complete and stream), the cold start (``import agentkit``,
+``agentkit --help``; ``bench_cold_start.py``), one turn of 8 parallel 200 ms tools, and 1,000
+runs in flight at once (``bench_durable.py inproc``), each against its target.
+
 The fake server runs in its own process (its CPU is not counted); every client
 runs as its own subprocess and measures itself (``benchmarks/_harness.py``).
 Repetitions are interleaved across clients so drift on the machine hits them
@@ -54,6 +59,8 @@ BENCH_PACKAGES = ("openai-agents", "pydantic-ai")
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "latest.json"
 LATENCY_TARGET_MS = 215.0
 CPU_RATIO_TARGET = 0.5
+#: agentkit's CPU per turn against the raw httpx loop's (the floor), complete and stream.
+FLOOR_RATIO_TARGET = 1.3
 _CLIENT_TIMEOUT_S = 600
 
 
@@ -68,12 +75,23 @@ class Plan:
     concurrency: int = 50
     concurrent_reps: int = 3
     latency_runs: int = 9
+    cold_runs: int = 10
+    thousand_runs: int = 1000
+    thousand_reps: int = 1
 
     @classmethod
     def quick(cls) -> Plan:
         """A plan that checks everything works in seconds (numbers are not meaningful)."""
         return cls(
-            reps=1, runs=2, warmup=1, concurrent_runs=4, concurrency=2, concurrent_reps=1, latency_runs=1
+            reps=1,
+            runs=2,
+            warmup=1,
+            concurrent_runs=4,
+            concurrency=2,
+            concurrent_reps=1,
+            latency_runs=1,
+            cold_runs=1,
+            thousand_runs=20,
         )
 
 
@@ -267,6 +285,30 @@ def measure_latency(session: _Session) -> dict[str, Any] | None:
     }
 
 
+def measure_cold_start(plan: Plan) -> dict[str, Any]:
+    """Whole-process start-up times (``bench_cold_start.measure``), CPU medians against the targets."""
+    from benchmarks import bench_cold_start  # noqa: PLC0415 - only this measurement needs it
+
+    _status("cold start: python -c 'import agentkit', agentkit --help")
+    report: dict[str, Any] = bench_cold_start.measure(plan.cold_runs)
+    for label, target in bench_cold_start.TARGETS_S.items():
+        report[label]["target_s"] = target
+        report[label]["target_met"] = report[label]["cpu_median_s"] <= target
+    return report
+
+
+def measure_thousand(session: _Session) -> dict[str, Any] | None:
+    """``plan.thousand_runs`` agentkit and raw-create runs in flight at once, errors counted."""
+    plan = session.plan
+    _status(f"{plan.thousand_runs} runs at once (bench_durable inproc)")
+    args = ["inproc", "--runs", str(plan.thousand_runs), "--repeats", str(plan.thousand_reps)]
+    try:
+        return run_json(session.pythons["agentkit"], "benchmarks.bench_durable", args)
+    except (RuntimeError, subprocess.TimeoutExpired, orjson.JSONDecodeError) as err:
+        session.unavailable["thousand"] = f"failed: {err}"
+        return None
+
+
 # --- summarising ---------------------------------------------------------------------------------
 
 
@@ -301,9 +343,12 @@ def summarize(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     baseline = {(r["kind"], r["mode"]): r["cpu_ms_per_turn"] for r in rows if r["client"] == "raw_create"}
+    floor = {(r["kind"], r["mode"]): r["cpu_ms_per_turn"] for r in rows if r["client"] == "httpx"}
     for row in rows:
         base = baseline.get((row["kind"], row["mode"]))
         row["ratio_vs_raw_create"] = round(row["cpu_ms_per_turn"] / base, 3) if base else None
+        low = floor.get((row["kind"], row["mode"]))
+        row["ratio_vs_httpx"] = round(row["cpu_ms_per_turn"] / low, 3) if low else None
     order = list(CLIENTS)
     rows.sort(key=lambda r: (r["kind"] != "sequential", r["mode"], order.index(r["client"])))
     return rows
@@ -321,14 +366,16 @@ def _cpu_table(rows: Sequence[dict[str, Any]]) -> list[str]:
     out = [
         "## CPU per model turn, sequential runs (client process only)",
         "",
-        "| client | mode | CPU ms/turn | min-max | vs raw create | wall ms/run | peak RSS MB | turns ok |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| client | mode | CPU ms/turn | min-max | vs raw create | vs httpx | wall ms/run | peak RSS MB "
+        "| turns ok |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         spread = f"{r['cpu_ms_per_turn_min']:.2f}-{r['cpu_ms_per_turn_max']:.2f}"
         out.append(
             f"| {r['client']} | {r['mode']} | {r['cpu_ms_per_turn']:.2f} | {spread} | "
-            f"{_ratio(r['ratio_vs_raw_create'])} | {r['wall_ms_per_run']:.1f} | "
+            f"{_ratio(r['ratio_vs_raw_create'])} | {_ratio(r['ratio_vs_httpx'])} | "
+            f"{r['wall_ms_per_run']:.1f} | "
             f"{r['peak_rss_mb']:.0f} | {_ok(r)} |"
         )
     return out
@@ -366,6 +413,42 @@ def _latency_lines(latency: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _target_lines(report: dict[str, Any], sequential: Sequence[dict[str, Any]]) -> list[str]:
+    """Every target of the report beside its measured figure."""
+    out = ["", "## Against the targets", ""]
+    for r in sequential:
+        if r["client"] == "agentkit" and r["ratio_vs_httpx"] is not None:
+            out.append(
+                f"- agentkit CPU per turn, {r['mode']}: {r['ratio_vs_httpx']:.2f}x the raw httpx loop "
+                f"(target <= {FLOOR_RATIO_TARGET}x): {_met(r['ratio_vs_httpx'] <= FLOOR_RATIO_TARGET)}"
+            )
+    for label, c in (report.get("cold_start") or {}).items():
+        if "target_s" in c:
+            out.append(
+                f"- `{label}`: {c['cpu_median_s']:.3f} s CPU (median; wall {c['wall_median_s']:.3f} s), "
+                f"target <= {c['target_s']} s: {_met(c['target_met'])}"
+            )
+    latency = report.get("latency")
+    if latency is not None:
+        out.append(
+            f"- 8 parallel 200 ms tools: whole turn {latency['turn_ms_median']} ms, "
+            f"target <= {LATENCY_TARGET_MS:g} ms: {_met(latency['target_met'])}"
+        )
+    thousand = report.get("thousand")
+    if thousand is not None:
+        errors, rates = thousand["errors"], thousand["runs_per_s"]
+        out.append(
+            f"- {thousand['runs_at_once']} runs at once: agentkit {rates['agentkit']} runs/s "
+            f"with {errors['agentkit']} errors (raw create {rates['raw_create']} runs/s, "
+            f"{errors['raw_create']} errors), target 0 errors: {_met(errors['agentkit'] == 0)}"
+        )
+    return out if len(out) > 3 else []
+
+
 def markdown(report: dict[str, Any]) -> str:
     """Render the report as Markdown tables."""
     rows = report["summary"]
@@ -378,6 +461,7 @@ def markdown(report: dict[str, Any]) -> str:
     if ours:
         shown = ", ".join(f"{mode} {_ratio(v)}" for mode, v in sorted(ours.items()))
         out += ["", f"agentkit CPU per turn vs raw create: {shown} (target <= {CPU_RATIO_TARGET}x)"]
+    out += _target_lines(report, sequential)
     if report["unavailable"]:
         out += ["", "## Unavailable", ""]
         out += [f"- {name}: {reason}" for name, reason in report["unavailable"].items()]
@@ -441,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_sequential(session, clients)
         measure_concurrent(session, clients)
         latency = measure_latency(session) if "agentkit" in clients else None
+    thousand = measure_thousand(session) if "agentkit" in clients else None
+    cold_start = measure_cold_start(plan) if "agentkit" in clients else None
     report = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {
@@ -454,13 +540,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pythons": {c: str(p) for c, p in pythons.items()},
         "summary": summarize(session.records),
         "latency": latency,
+        "thousand": thousand,
+        "cold_start": cold_start,
         "unavailable": unavailable,
         "records": session.records,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     sys.stdout.write(markdown(report))
-    ours_failed = [c for c in clients if c not in PEERS and c in unavailable] or "latency" in unavailable
+    ours_failed = [c for c in clients if c not in PEERS and c in unavailable] or bool(
+        {"latency", "thousand"} & set(unavailable)
+    )
     return 1 if ours_failed else 0
 
 

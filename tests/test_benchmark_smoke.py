@@ -149,3 +149,44 @@ def test_cold_start_benchmark_times_the_three_commands() -> None:
     report = bench_cold_start.measure(runs=1)
     assert set(report) == {"python -c pass", "import agentkit", "agentkit --help"}
     assert all(f["wall_median_s"] > 0 and f["cpu_median_s"] >= 0 for f in report.values())
+
+
+def test_the_report_sets_every_figure_against_its_target() -> None:
+    """markdown() lists the httpx ratios, the cold start, the latency and the 1,000 runs, each met or not."""
+    base = {"runs": 2, "concurrency": 1, "wall_s": 0.1, "peak_rss_mb": 50.0, "kind": "sequential"}
+    ok = {"turn_counts": {str(TURNS_PER_RUN): 2}, "wrong_outputs": 0}
+    records = [
+        {**base, **ok, "client": client, "mode": mode, "cpu_ms_per_turn": cpu}
+        for client, mode, cpu in (
+            ("httpx", "complete", 1.0),
+            ("agentkit", "complete", 1.2),
+            ("httpx", "stream", 2.0),
+            ("agentkit", "stream", 3.0),
+        )
+    ]
+    summary = run.summarize(records)
+    assert {(r["client"], r["mode"]): r["ratio_vs_httpx"] for r in summary}[("agentkit", "stream")] == 1.5
+    cold = {
+        "import agentkit": {"cpu_median_s": 0.2, "wall_median_s": 0.3, "target_s": 0.25, "target_met": True},
+        "agentkit --help": {"cpu_median_s": 0.4, "wall_median_s": 0.5, "target_s": 0.35, "target_met": False},
+    }
+    report = {
+        "date": "today",
+        "machine": {"nproc": 2},
+        "summary": summary,
+        "latency": None,
+        "thousand": {
+            "runs_at_once": 1000,
+            "runs_per_s": {"agentkit": 30.0, "raw_create": 15.0},
+            "errors": {"agentkit": 0, "raw_create": 2},
+        },
+        "cold_start": cold,
+        "unavailable": {},
+    }
+    text = run.markdown(report)
+    assert "complete: 1.20x the raw httpx loop (target <= 1.3x): met" in text
+    assert "stream: 1.50x the raw httpx loop (target <= 1.3x): NOT met" in text
+    assert "`import agentkit`: 0.200 s CPU (median; wall 0.300 s), target <= 0.25 s: met" in text
+    assert "`agentkit --help`: 0.400 s CPU" in text
+    assert "target <= 0.35 s: NOT met" in text
+    assert "1000 runs at once: agentkit 30.0 runs/s with 0 errors" in text

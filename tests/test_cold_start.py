@@ -98,7 +98,7 @@ def test_each_listed_help_line_is_the_commands_own(name: str) -> None:
 
 
 def test_declaring_a_tool_and_logging_load_their_libraries_on_first_use() -> None:
-    """The first declared tool loads pydantic, griffe and jsonschema; the first log call loads structlog."""
+    """The first declared tool loads pydantic, griffe, jsonschema; the first event logged loads structlog."""
     code = (
         "import agentkit\n"
         "@agentkit.tool\n"
@@ -106,8 +106,21 @@ def test_declaring_a_tool_and_logging_load_their_libraries_on_first_use() -> Non
         "    '''Add.\n\n    Args:\n        a: first.\n        b: second.\n    '''\n"
         "    return a + b\n"
         "assert add.parameters['properties']['a']['description'] == 'first.'\n"
+        "import logging\n"
+        "logging.basicConfig(level=logging.INFO)\n"
         "from agentkit._log import get_logger\n"
         "get_logger('agentkit.test').info('hello')\n"
     )
     loaded = _tops(_loaded_after(code))
     assert {"pydantic", "griffe", "jsonschema", "structlog"} <= loaded
+
+
+def test_an_event_below_the_level_loads_no_structlog() -> None:
+    """A debug event with logging unconfigured returns at once: structlog is never imported for it."""
+    quiet = _loaded_after("from agentkit._log import get_logger\nget_logger('agentkit.t').debug('x', a=1)")
+    assert "structlog" not in _tops(quiet)
+    loud = _loaded_after(
+        "import logging\nlogging.basicConfig(level=logging.DEBUG)\n"
+        "from agentkit._log import get_logger\nget_logger('agentkit.t').debug('x', a=1)"
+    )
+    assert "structlog" in _tops(loud)
