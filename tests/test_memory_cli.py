@@ -120,8 +120,12 @@ def test_mistakes_print_one_error_line_and_exit_2(db: Path, args: list[str], err
 
 
 def test_a_missing_database_is_an_error_not_a_new_file(tmp_path: Path) -> None:
-    """Pointing at a file that does not exist reports it and creates nothing."""
+    """A file that does not exist is reported with how to name another store, and nothing is created."""
     missing = tmp_path / "nope.db"
     result = RUNNER.invoke(app, ["sessions", "list", "--db", str(missing)])
-    assert (result.exit_code, result.stderr.strip()) == (2, f"error: no session database at {missing}")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: no session database at {missing}; name one with --db FILE (or AGENTKIT_DB) or "
+        "--postgres DSN (a run with Agent(memory=SQLiteMemory(FILE)) and a session creates it)"
+    )
     assert not missing.exists()

@@ -57,7 +57,10 @@ def _open(db: Path, postgres: str | None) -> Memory:
             raise _fail('--postgres needs psycopg: pip install "agentkit[postgres]"') from None
         return PostgresMemory(postgres)
     if not db.exists():
-        raise _fail(f"no session database at {db}")
+        raise _fail(
+            f"no session database at {db}; name one with --db FILE (or AGENTKIT_DB) or --postgres DSN "
+            "(a run with Agent(memory=SQLiteMemory(FILE)) and a session creates it)"
+        )
     return SQLiteMemory(db)
 
 
