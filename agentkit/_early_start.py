@@ -4,11 +4,13 @@ While the model streams a message of several tool calls, a call is complete
 as soon as its arguments close a JSON object (checked when a fragment ends with
 ``}``), and at the latest when the first delta of the next call arrives or the
 message ends. `EarlyStarter` watches the deltas and launches every
-complete call whose arguments parse as a JSON object, in the turn's task group.
-As the first stage of the turn's tool phase (see `agentkit._turn_calls`) it
-marks for reuse each launch whose call is the one in the final message at the
-same position (same id and name, arguments equal as JSON); the others run as
-usual, and results are still appended in the model's order.
+complete call whose arguments parse as a JSON object, in the run's task group
+(`early_start`); a turn waits for all of its launches before it ends
+(`EarlyStarter.settle`). As the first stage of the turn's tool phase (see
+`agentkit._turn_calls`) it marks for reuse each launch whose call is the one in
+the final message at the same position (same id and name, arguments equal as
+JSON); the others run as usual, and results are still appended in the model's
+order.
 Calls are numbered by the order they first appear in the stream (their position
 in the final message), which gives each launch agentkit's key for the call.
 
@@ -109,6 +111,12 @@ class EarlyStarter:
                 count=len(self.launched) - len(calls.started),
             )
 
+    async def settle(self) -> None:
+        """Wait for every call launched this turn, reused or not (a turn ends with its calls)."""
+        for started in self.launched.values():
+            if started.outcome is None:
+                await started.wait()
+
     def reusable(self, position: int, call: ToolCall) -> Launch | None:
         """The launch of the call at ``position`` if it ran exactly ``call``, else ``None``."""
         found = self.launched.get(position)
@@ -159,12 +167,17 @@ def _loads(text: str) -> object:
 
 
 @contextlib.asynccontextmanager
-async def early_start(make: Callable[[anyio.abc.TaskGroup], EarlyStarter]) -> AsyncIterator[EarlyStarter]:
-    """A task group for one turn's early calls; an error in the body cancels them and propagates as is."""
+async def early_start() -> AsyncIterator[anyio.abc.TaskGroup]:
+    """One task group for a run's early calls; an error in the body cancels them and propagates as is.
+
+    The group spans the run, not a turn: a turn whose calls have all ended by the end of the
+    stream (the usual case) then waits for nothing, and a turn starts no group of its own.
+    Each turn still waits for every call it launched (`EarlyStarter.settle`).
+    """
     error: Exception | None = None
     async with anyio.create_task_group() as tg:
         try:
-            yield make(tg)
+            yield tg
         except Exception as err:  # re-raised below, unwrapped by the task group
             error = err
             tg.cancel_scope.cancel()

@@ -10,7 +10,6 @@ the conversation so far is kept: on the result, or on the raised
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -179,25 +178,32 @@ async def _drive(config: LoopConfig, state: LoopState, resume: Resume | None) ->
         outcome = await _finish_paused_turn(config, state, Carried.of(state.record, resume.decisions))
         if outcome is not None:
             return outcome
+    if not (config.stream and len(config.toolset)):
+        return await _turns(config, state, None)
+    async with early_start() as tg:  # streamed turns start their tools mid-stream, in this group
+        return await _turns(config, state, tg)
+
+
+async def _turns(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup | None) -> Final | Paused:
     while True:
         if state.record.turn >= state.record.max_turns:
             raise MaxTurnsExceeded(f"no final answer after {state.record.max_turns} turns")
-        outcome = await _model_turn(config, state)
+        outcome = await _model_turn(config, state, tg)
         if outcome is not None:
             return outcome
 
 
-async def _model_turn(config: LoopConfig, state: LoopState) -> Outcome:
+async def _model_turn(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup | None) -> Outcome:
     """One turn: ask the model, then act on its answer (tool calls, an output, or a retry)."""
     state.record.turn += 1
     _check_request_limit(state)
     request = _build_request(config, state)
     for hook in state.hooks.before_model_call:
         request = await hook.before_model_call(request, info(config, state))
-    if not (config.stream and len(config.toolset)):
-        return await _end_turn(config, state, await _respond(config, state, request, None))
-    async with early_start(functools.partial(_starter, config, state)) as early:
-        outcome = await _respond(config, state, request, early)
+    early = None if tg is None else _starter(config, state, tg)
+    outcome = await _respond(config, state, request, early)
+    if early is not None:
+        await early.settle()
     return await _end_turn(config, state, outcome)
 
 

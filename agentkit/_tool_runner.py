@@ -93,14 +93,24 @@ class Launch:
 
     key: str
     call: ToolCall
-    done: anyio.Event = field(default_factory=anyio.Event)
     outcome: CallOutcome | None = None
+    #: Made when someone waits for the call before it ended (most calls have ended by then).
+    _ended: anyio.Event | None = None
 
     async def wait(self) -> CallOutcome:
-        """Wait for the call to end and return its outcome."""
-        await self.done.wait()
-        assert self.outcome is not None  # set before done
+        """Wait for the call to end and return its outcome (at once when it has ended)."""
+        if self.outcome is None:
+            if self._ended is None:
+                self._ended = anyio.Event()
+            await self._ended.wait()
+        assert self.outcome is not None  # set before the event
         return self.outcome
+
+    def end(self, outcome: CallOutcome) -> None:
+        """Record the call's outcome and wake whoever waits for it."""
+        self.outcome = outcome
+        if self._ended is not None:
+            self._ended.set()
 
 
 def launch(
@@ -122,8 +132,9 @@ def launch(
 
     async def go() -> None:
         await runner.run(0)
-        started.outcome = runner.outcomes[0]
-        started.done.set()
+        outcome = runner.outcomes[0]
+        assert outcome is not None  # run() sets it
+        started.end(outcome)
 
     tg.start_soon(go)
     return started

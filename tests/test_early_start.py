@@ -10,9 +10,17 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.exceptions import ModelResponseError, UsageLimitExceeded
-from agentkit.hooks import RunHooks
-from agentkit.messages import Event, ModelCallFinished, ToolCallStarted, ToolMessage
+from agentkit.hooks import RunHooks, RunInfo
+from agentkit.messages import (
+    Event,
+    ModelCallFinished,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolMessage,
+    TurnFinished,
+)
 from agentkit.models import KIMI_PROFILE, KimiModel
+from agentkit.models.abstract import ModelResponse
 from agentkit.testing import FakeKimiServer, Reply
 from agentkit.usage import UsageLimits
 
@@ -166,3 +174,26 @@ async def test_run_without_streaming_starts_calls_after_the_message(
     result = await Agent(kimi, tools=[fetch]).run("go", hooks=[Order()])
     assert result.output == "ok"
     assert seen.index("tool_call_started") > seen.index("model_call_finished")
+
+
+async def test_a_call_started_early_but_changed_by_a_hook_ends_within_its_turn(
+    fake_kimi: FakeKimiServer, kimi: KimiModel
+) -> None:
+    """A launch the final message no longer matches runs again; the turn waits for both before it ends."""
+    fake_kimi.add(_paced(("fetch", {"key": "a", "seconds": 0.3})), Reply.text("ok"))
+
+    class Edit(RunHooks):
+        async def after_model_call(self, response: ModelResponse, info: RunInfo) -> ModelResponse:
+            calls = tuple(replace(c, arguments='{"key": "b"}') for c in response.message.tool_calls)
+            return replace(response, message=replace(response.message, tool_calls=calls))
+
+    async with Agent(kimi, tools=[fetch]).stream("go", hooks=[Edit()]) as run:
+        events = [e async for e in run]
+    finished = [e.call.arguments for e in events if isinstance(e, ToolCallFinished)]
+    turn_one = next(i for i, e in enumerate(events) if isinstance(e, TurnFinished) and e.turn == 1)
+    last_finish = max(i for i, e in enumerate(events) if isinstance(e, ToolCallFinished))
+    assert RAN == ["a", "b"]
+    assert sorted(finished) == ['{"key": "b"}', '{"key":"a","seconds":0.3}']
+    assert last_finish < turn_one
+    results = [m.content for m in run.result.messages if isinstance(m, ToolMessage)]
+    assert results == ["value of b"]
