@@ -1,10 +1,11 @@
 """Streaming Chat Completions: SSE lines in, delta events and the assembled body out.
 
-Pure, like [`agentkit.models._openai_wire`][]: `parse_sse_line` decodes one ``data:``
-line and `StreamAccumulator` folds chunks into [`TextDelta`][agentkit.events.TextDelta],
+Pure, like [`agentkit.models._openai_wire`][]: `SSELines` cuts the body's bytes into
+lines as they arrive, `parse_sse_line` decodes one ``data:`` line, and
+`StreamAccumulator` folds chunks into [`TextDelta`][agentkit.events.TextDelta],
 [`ReasoningDelta`][agentkit.events.ReasoningDelta] and
 [`ToolCallDelta`][agentkit.models.abstract.ToolCallDelta] events, then gives back the body a
-non-streamed call would have returned.
+non-streamed call would have returned (`fold_lines` does the last two for a piece's lines).
 """
 
 from __future__ import annotations
@@ -19,27 +20,83 @@ from agentkit.models._openai_wire import decode_body, excerpt
 from agentkit.models._tool_markup import MarkupFilter
 from agentkit.models.abstract import ModelStreamEvent, ToolCallDelta
 
-__all__ = ["SSE_DONE", "StreamAccumulator", "parse_sse_line"]
+__all__ = ["SSE_DONE", "SSELines", "StreamAccumulator", "fold_lines", "parse_sse_line"]
 
 #: Returned by `parse_sse_line` for the ``data: [DONE]`` terminator.
 SSE_DONE: Final = "[DONE]"
 
 
-def parse_sse_line(line: str) -> dict[str, Any] | str | None:
+def parse_sse_line(line: str | bytes) -> dict[str, Any] | str | None:
     """Return the decoded chunk of an SSE ``data:`` line, `SSE_DONE`, or None to skip it.
 
     Raises:
         ModelResponseError: the data is not a JSON object.
 
     """
-    if not line.startswith("data:"):
-        return None
-    payload = line[5:].strip()
-    if not payload:
-        return None
-    if payload == SSE_DONE:
-        return SSE_DONE
-    return decode_body(payload)
+    if isinstance(line, bytes):
+        if not line.startswith(b"data:"):
+            return None
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            return SSE_DONE
+    else:
+        if not line.startswith("data:"):
+            return None
+        payload = line[5:].strip()
+        if payload == SSE_DONE:
+            return SSE_DONE
+        data = payload.encode()
+    return decode_body(data) if data else None
+
+
+class SSELines:
+    r"""Cuts a body arriving in pieces into its lines (bytes, without their line breaks).
+
+    A line ends at ``\n``, ``\r\n`` or ``\r``; a piece's unfinished last line waits for the
+    next piece. (A ``\r\n`` split between two pieces gives one extra empty line, which SSE
+    ignores.) Bytes are kept as they came: SSE is UTF-8 and the JSON decoder reads bytes.
+    """
+
+    __slots__ = ("_rest",)
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        """Return the lines that ``piece`` completes."""
+        if self._rest:
+            piece = self._rest + piece
+        lines = piece.splitlines()
+        if lines and not piece.endswith((b"\n", b"\r")):
+            self._rest = lines.pop()
+        else:
+            self._rest = b""
+        return lines
+
+    def flush(self) -> list[bytes]:
+        """Return the body's last line when it did not end with a line break."""
+        rest, self._rest = self._rest, b""
+        return [rest] if rest else []
+
+
+def fold_lines(lines: list[bytes], accumulator: StreamAccumulator) -> tuple[list[ModelStreamEvent], bool]:
+    """Feed SSE lines to ``accumulator``; return their events and whether ``[DONE]`` came.
+
+    The lines after ``[DONE]`` are not read.
+
+    Raises:
+        ModelResponseError: a data line is not a JSON object, or is an in-stream error.
+
+    """
+    events: list[ModelStreamEvent] = []
+    for line in lines:
+        chunk = parse_sse_line(line)
+        if chunk is None:
+            continue
+        if isinstance(chunk, str):  # the [DONE] terminator
+            return events, True
+        events += accumulator.feed(chunk)
+    return events, False
 
 
 @dataclass(kw_only=True, slots=True)

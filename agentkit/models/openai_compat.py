@@ -43,7 +43,7 @@ from agentkit.models._http import (
     transport_failure,
     with_retries,
 )
-from agentkit.models._openai_stream import StreamAccumulator, parse_sse_line
+from agentkit.models._openai_stream import SSELines, StreamAccumulator, fold_lines
 from agentkit.models._openai_wire import (
     WireRequest,
     build_request_body,
@@ -252,21 +252,18 @@ class OpenAICompatModel:
     async def _stream_once(self, body: dict[str, Any]) -> AsyncGenerator[ModelStreamEvent, None]:
         response, retries = await self._post(orjson.dumps(body), stream=True)
         accumulator = StreamAccumulator(hide_markup=self._profile.recover_tool_call_markup)
+        lines = SSELines()
         done = False
         broken: ModelResponseError | None = None
         try:
-            async for line in response.aiter_lines():
+            # The decoded body's pieces, cut into lines here: a piece usually holds one SSE event.
+            async for piece in response.aiter_bytes():
                 if done:
                     # Read the body to its end (as the openai SDK does): a response closed
                     # mid-body takes its connection with it, and every turn reconnects.
                     continue
-                chunk = parse_sse_line(line)
-                if chunk is None:
-                    continue
-                if isinstance(chunk, str):  # the [DONE] terminator
-                    done = True
-                    continue
-                for event in accumulator.feed(chunk):
+                events, done = fold_lines(lines.feed(piece), accumulator)
+                for event in events:
                     yield event
         except httpx2.HTTPError as exc:
             # Raised below, outside this block: the library's error (and its request) stays unchained.
@@ -275,6 +272,10 @@ class OpenAICompatModel:
             await response.aclose()
         if broken is not None:
             raise broken
+        if not done:  # a last line without a line break
+            events, done = fold_lines(lines.flush(), accumulator)
+            for event in events:
+                yield event
         if not done and not accumulator.saw_finish:
             raise ModelResponseError(f"stream from {self._model_name} ended before it finished")
         for event in accumulator.flush():
