@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["PRICES", "ModelPrice", "Usage", "UsageLimits", "cost_usd"]
+__all__ = ["PRICES", "ModelPrice", "Usage", "UsageLimits", "cost_usd", "counted", "format_usd"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,6 +94,35 @@ def cost_usd(usage: Usage, price: ModelPrice | None) -> float:
     return (
         usage.cached_tokens * price.cached_input + uncached * price.input + usage.output_tokens * price.output
     ) / 1_000_000 + usage.web_searches * price.web_search_call
+
+
+def format_usd(amount: float) -> str:
+    """Return a cost as people read it: cents from one dollar up, else three significant digits.
+
+    A run on a small prompt costs fractions of a cent, which a fixed four decimals shows as
+    ``$0.0000``; three significant digits keep what the run cost, without float noise
+    (``0.0150865`` is ``$0.0151``). Trailing zeros are dropped; no scientific notation.
+
+    >>> format_usd(0.0150865), format_usd(0.0000371), format_usd(0.25), format_usd(0)
+    ('$0.0151', '$0.0000371', '$0.25', '$0')
+    >>> format_usd(12.3456), format_usd(1234.5), format_usd(0.9996)
+    ('$12.35', '$1,234.50', '$1.00')
+    """
+    from decimal import Decimal  # noqa: PLC0415 - only when printing a cost
+
+    digits = f"{amount:.3g}"
+    if abs(float(digits)) >= 1:
+        return f"${amount:,.2f}"
+    return "$" + format(Decimal(digits), "f")
+
+
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless it is one: ``counted(1, "turn") == "1 turn"``.
+
+    >>> counted(2, "model call"), counted(1, "tool call"), counted(1234, "run")
+    ('2 model calls', '1 tool call', '1,234 runs')
+    """
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

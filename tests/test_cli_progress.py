@@ -56,7 +56,7 @@ def test_live_view_totals_after_a_turn() -> None:
     progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=120, output_tokens=30, requests=1)))
     text = _render(progress)
     assert "weather" not in text
-    assert "1 tool call done · 120 in / 30 out tokens, $0.0000" in text
+    assert "1 tool call done · 120 in / 30 out tokens, $0" in text
 
 
 def test_plain_lines_report_failures() -> None:
@@ -78,7 +78,7 @@ def test_for_terminal_picks_plain_lines_off_a_tty() -> None:
     out = io.StringIO()
     with Progress.for_terminal(out) as progress:
         progress.on_event(TurnFinished(turn=1, usage=Usage(input_tokens=5, output_tokens=1)))
-    assert out.getvalue() == "turn 1 finished: 5 in / 1 out tokens, $0.0000 so far\n"
+    assert out.getvalue() == "turn 1 finished: 5 in / 1 out tokens, $0 so far\n"
 
 
 def test_plan_shows_in_the_live_view_and_as_a_plain_line() -> None:
@@ -99,7 +99,10 @@ def test_plan_shows_in_the_live_view_and_as_a_plain_line() -> None:
 
 
 def test_tokens_count_as_soon_as_the_model_answers() -> None:
-    """The footer counts a model call's tokens when it answers, before the turn's tools finish."""
+    """The footer counts a model call's tokens and cost when it answers, before the turn's tools finish.
+
+    A fraction of a cent shows in significant digits (it read $0.0000).
+    """
     progress = Progress(live=False, out=io.StringIO())
     response = ModelResponse(
         message=AssistantMessage(content="", tool_calls=(_call("a", "Oslo"),)),
@@ -107,13 +110,14 @@ def test_tokens_count_as_soon_as_the_model_answers() -> None:
         usage=Usage(input_tokens=18_290, output_tokens=1_645, requests=1),
         model_name="kimi",
         retries=2,
+        cost_usd=0.0000371,
     )
     progress.on_event(
         ModelCallFinished(turn=1, request=ModelRequest(messages=()), response=response, duration_s=0.1)
     )
     progress.on_event(ToolCallStarted(turn=1, key="1.0", call=_call("a", "Oslo")))
     text = _render(progress)
-    assert "0 tool calls done · 2 retried model calls · 18,290 in / 1,645 out tokens" in text
+    assert "0 tool calls done · 2 retried model calls · 18,290 in / 1,645 out tokens, $0.0000371" in text
 
 
 def test_failed_tools_and_retries_show_in_the_footer_and_lines() -> None:

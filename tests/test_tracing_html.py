@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -9,12 +10,16 @@ import subprocess
 from pathlib import Path
 
 import anyio
+import orjson
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.models import KimiModel
 from agentkit.models.function import ScriptedModel
+from agentkit.testing import FakeKimiServer, Reply
 from agentkit.tracing import read_trace
 from agentkit.tracing.html import render_html
+from agentkit.usage import format_usd
 from tests.builders import calls
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
@@ -145,3 +150,43 @@ def test_hostile_tool_results_cannot_blank_the_viewer(tmp_path: Path) -> None:
     dom = _dom(browser, page)
     rows = re.findall(r'<div class="row ([a-z_]+)[^"]*" data-kind', dom)
     assert rows == ["run", "turn", "model_call", "tool_call", "tool_call", "tool_call", "turn", "model_call"]
+
+
+def test_viewer_shows_costs_rounded_and_counts_in_words(tmp_path: Path) -> None:
+    """A fraction of a cent reads in significant digits in the header and details; one call is '1 model call'.
+
+    Before, the header read $0.0000 and '1 model calls', the details the raw float.
+    """
+    browser = _browser()
+    path = tmp_path / "run.jsonl"
+    with FakeKimiServer([Reply.text("Hello.")]) as server:
+        agent = Agent(KimiModel(base_url=server.base_url, api_key="offline"), name="viewer")
+        result = agent.run_sync("Say hello.", trace=path)
+    assert 0 < result.cost_usd < 0.0001
+    page = tmp_path / "run.html"
+    page.write_text(render_html(read_trace(path)), encoding="utf-8")
+    dom = _dom(browser, page)
+    meta = re.search(r'<div class="meta">([^<]+)</div>', dom)
+    assert meta is not None
+    assert meta.group(1).endswith(
+        f"· 1 model call · 0 tool calls · tokens {result.usage.input_tokens} in / "
+        f"{result.usage.output_tokens} out · {format_usd(result.cost_usd)}"
+    )
+    assert re.fullmatch(r"\$0\.0000\d{1,3}", format_usd(result.cost_usd))
+    assert f'"cost_usd": "{format_usd(result.cost_usd)}"' in html.unescape(dom)  # the run's details
+    assert repr(result.cost_usd) not in dom
+
+
+def test_viewer_details_round_a_model_calls_cost() -> None:
+    """A model call's cost in the embedded details is rounded (0.0150865 becomes $0.0151)."""
+    trace = read_trace(Path(__file__).parents[1] / "examples" / "trip_planner" / "trace.jsonl")
+    data = re.search(r'<script type="application/json" id="spans">(.*?)</script>', render_html(trace))
+    assert data is not None
+    spans = orjson.loads(data.group(1))["spans"]
+    run = next(s for s in spans if s["kind"] == "run")
+    assert trace.final is not None
+    assert trace.final["cost_usd"] == 0.0150865
+    assert run["attributes"]["cost_usd"] == "$0.0151"
+    costs = [s["attributes"]["cost_usd"] for s in spans if s["kind"] == "model_call"]
+    assert len(costs) == 6
+    assert all(re.fullmatch(r"\$0\.\d*[1-9]\d{0,2}", c) for c in costs), costs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agentkit._terminal import terminal_safe
+from agentkit.usage import counted  # re-exported: the CLI's one import for printing
 
 __all__ = ["counted", "echo", "shown"]
 
@@ -19,12 +20,3 @@ def shown(text: str) -> str:
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
     """Print ``message`` like ``typer.echo``, through `shown`."""
     typer.echo(shown(str(message)), err=err, nl=nl)
-
-
-def counted(number: int, noun: str) -> str:
-    """``number`` and ``noun``, plural unless it is one: ``counted(1, "turn") == "1 turn"``.
-
-    >>> counted(2, "model call"), counted(1, "tool call"), counted(1234, "run")
-    ('2 model calls', '1 tool call', '1,234 runs')
-    """
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")

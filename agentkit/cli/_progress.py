@@ -44,7 +44,7 @@ from agentkit.events import (
     TurnFinished,
 )
 from agentkit.hooks import RunHooks
-from agentkit.usage import Usage
+from agentkit.usage import Usage, format_usd
 
 __all__ = ["Progress", "RunTally"]
 
@@ -91,7 +91,7 @@ class RunTally:
     def totals(self) -> str:
         """Tokens and cost so far, as one short phrase."""
         u = self.usage
-        return f"{u.input_tokens:,} in / {u.output_tokens:,} out tokens, ${self.cost_usd:.4f}"
+        return f"{u.input_tokens:,} in / {u.output_tokens:,} out tokens, {format_usd(self.cost_usd)}"
 
     def done(self) -> str:
         """Tool calls finished (and failed), model retries, tokens and cost, as one short phrase."""

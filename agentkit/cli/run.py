@@ -30,6 +30,7 @@ from agentkit.exceptions import RunError
 from agentkit.hooks import RunHooks
 from agentkit.messages import Message
 from agentkit.result import RunKwargs, RunResult
+from agentkit.usage import format_usd
 
 __all__ = ["Invocation", "result_json", "run"]
 
@@ -173,7 +174,7 @@ def _show(result: RunResult[Any], inv: Invocation, trace: Path | None) -> None:
     echo(
         f"{counted(result.turns, 'turn')}, {counted(u.tool_calls, 'tool call')}, "
         f"{u.input_tokens:,} in / {u.output_tokens:,} out "
-        f"tokens, ${result.cost_usd:.4f} (run {result.run_id}{where})",
+        f"tokens, {format_usd(result.cost_usd)} (run {result.run_id}{where})",
         err=True,
     )
 

@@ -21,6 +21,7 @@ from agentkit.tracing.html import render_html
 from agentkit.tracing.reader import Trace, read_trace
 from agentkit.tracing.spans import spans_from_trace
 from agentkit.tracing.timeline import format_plan, latest_plan, markers
+from agentkit.usage import format_usd
 
 __all__ = ["app", "format_tree", "replay"]
 
@@ -47,7 +48,7 @@ def _describe(span: Span) -> str:
     usage: Mapping[str, Any] = a.get("usage") or {}
     if span.kind in ("model_call", "run") and usage:
         parts.append(f"tokens {usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out")
-        parts.append(f"${float(a.get('cost_usd') or 0.0):.4f}")
+        parts.append(format_usd(float(a.get("cost_usd") or 0.0)))
     if span.kind == "model_call" and a.get("finish_reason"):
         parts.append(f"finish={a['finish_reason']}")
     if span.kind == "tool_call":

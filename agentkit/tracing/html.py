@@ -9,6 +9,7 @@ arguments, result and usage.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
@@ -18,6 +19,7 @@ from agentkit.tracing.abstract import Span
 from agentkit.tracing.reader import Trace
 from agentkit.tracing.spans import spans_from_trace
 from agentkit.tracing.timeline import format_plan, latest_plan, markers
+from agentkit.usage import counted, format_usd
 
 __all__ = ["embed_json", "render_html"]
 
@@ -150,6 +152,14 @@ def _plan_html(trace: Trace) -> str:
     return f'<ul id="plan" title="the plan as the run left it">{items}</ul>'
 
 
+def _readable(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A span's attributes with its cost in dollars as people read it (``$0.0151``, not ``0.0150865``)."""
+    shown = dict(attributes)
+    if isinstance(shown.get("cost_usd"), int | float):
+        shown["cost_usd"] = format_usd(float(shown["cost_usd"]))
+    return shown
+
+
 def _payload(spans: list[Span]) -> dict[str, Any]:
     starts = [s.start_ns for s in spans] or [0]
     ends = [s.end_ns for s in spans] or [0]
@@ -164,7 +174,7 @@ def _payload(spans: list[Span]) -> dict[str, Any]:
                 "name": s.name,
                 "start_ns": s.start_ns,
                 "end_ns": s.end_ns,
-                "attributes": s.attributes,
+                "attributes": _readable(s.attributes),
                 "error": s.error,
             }
             for s in spans
@@ -196,9 +206,11 @@ def render_html(trace: Trace) -> str:
     final = trace.final or {}
     usage = final.get("usage") or {}
     meta = (
-        f"model {header.get('model')} · origin {header.get('origin')} · {len(trace.model_calls)} model calls"
-        f" · {len(trace.of_type('tool_call'))} tool calls · tokens {int(usage.get('input_tokens', 0)):,} in /"
-        f" {int(usage.get('output_tokens', 0)):,} out · ${float(final.get('cost_usd', 0.0)):.4f}"
+        f"model {header.get('model')} · origin {header.get('origin')}"
+        f" · {counted(len(trace.model_calls), 'model call')}"
+        f" · {counted(len(trace.of_type('tool_call')), 'tool call')}"
+        f" · tokens {int(usage.get('input_tokens', 0)):,} in / {int(usage.get('output_tokens', 0)):,} out"
+        f" · {format_usd(float(final.get('cost_usd', 0.0)))}"
     )
     legend = "".join(
         f'<span><i style="background:{c}"></i>{k}</span>'
