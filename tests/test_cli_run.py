@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
 
 from agentkit.testing import FakeKimiServer, Reply
-from tests._cli import body, run_cli, write_agent
+from tests._cli import AGENTKIT, body, run_cli, write_agent
 
 TWO_CITIES = Reply.tool_calls(("weather", {"city": "Oslo"}), ("weather", {"city": "Rome"}))
 
@@ -74,7 +78,57 @@ def test_model_option_reaches_the_factory(agent_file: str) -> None:
         )
     assert done.returncode == 0, done.stderr
     assert body(server, 0)["model"] == "kimi-k2-turbo-preview"
-    assert done.stderr.count("\n") == 1  # --quiet: only the summary line
+    assert done.stderr == ""  # --quiet: the answer only
+
+
+@pytest.mark.parametrize("extra", [[], ["--stream"], ["--json"]])
+def test_quiet_prints_the_answer_and_nothing_else(agent_file: str, extra: list[str]) -> None:
+    """-q: the answer (or the JSON result) on stdout and nothing on stderr; it printed the summary line."""
+    with FakeKimiServer([TWO_CITIES, Reply.text("Mild.")]) as server:
+        done = run_cli("run", agent_file, "Weather?", "--base-url", server.base_url, "-q", *extra)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    if extra == ["--json"]:
+        assert orjson.loads(done.stdout)["output"] == "Mild."
+    else:
+        assert done.stdout == "Mild.\n"
+
+
+def test_quiet_on_a_terminal_draws_no_live_panel(agent_file: str) -> None:
+    """-q with stderr on a terminal writes nothing there (the live panel was drawn, then cleared)."""
+    controller, terminal = pty.openpty()
+    shown: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(controller, shown))
+    reader.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOONSHOT_", "AGENTKIT_TRACE"))}
+    with FakeKimiServer([TWO_CITIES, Reply.text("Mild.")]) as server:
+        done = subprocess.run(  # noqa: S603 - our own console script
+            [str(AGENTKIT), "run", agent_file, "Weather?", "--base-url", server.base_url, "-q"],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    os.close(terminal)
+    reader.join(timeout=30)
+    os.close(controller)
+    assert done.returncode == 0
+    assert done.stdout == "Mild.\n"
+    assert b"".join(shown) == b""
+
+
+def _drain(fd: int, into: list[bytes]) -> None:
+    """Read a pty's controller side until the terminal side is closed."""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: no process holds the terminal side any more
+            return
+        if not chunk:
+            return
+        into.append(chunk)
 
 
 def test_agent_instance_gets_the_base_url(tmp_path: Path) -> None:
@@ -120,6 +174,7 @@ def test_chat_ends_its_prompt_line_at_end_of_input(agent_file: str) -> None:
         done = run_cli("run", agent_file, "--base-url", server.base_url, "-q", stdin="hi\n")
     assert done.returncode == 0, done.stderr
     assert done.stderr.endswith("you> \n")
+    assert "chatting with" not in done.stderr  # -q: no banner; the prompt stays
 
 
 def test_summary_counts_in_the_singular_and_plural(agent_file: str) -> None:

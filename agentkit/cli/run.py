@@ -45,7 +45,8 @@ class Invocation:
         stream: print the answer as it is generated.
         json: print the result as one JSON object.
         yes: approve tools that need approval without asking.
-        progress: show progress on stderr.
+        quiet: the answer only on stdout, errors on stderr: no progress, no summary line,
+            no chat banner (a chat still prompts ``you>``, an approval still asks).
     """
 
     session: str | None = None
@@ -53,7 +54,7 @@ class Invocation:
     stream: bool = False
     json: bool = False
     yes: bool = False
-    progress: bool = True
+    quiet: bool = False
 
 
 def result_json(result: RunResult[Any], inv: Invocation, *, trace: Path | None) -> dict[str, Any]:
@@ -135,8 +136,8 @@ async def _exchange(
     agent: Agent[Any], prompt: str, inv: Invocation, history: Sequence[Message], trace: Path | None
 ) -> RunResult[Any]:
     """One prompt -> one result, with progress on stderr and, when streaming, text on stdout."""
-    progress = Progress.for_terminal(live=False if inv.stream else None)
-    hooks: list[RunHooks] = [progress] if inv.progress else []
+    progress = Progress.for_terminal(live=False if inv.stream or inv.quiet else None)
+    hooks: list[RunHooks] = [] if inv.quiet else [progress]
     kwargs = _run_kwargs(inv, history, hooks if not inv.stream else [], trace, _approver(inv, progress))
     with progress:
         if not inv.stream:
@@ -148,7 +149,7 @@ async def _exchange(
                 if isinstance(event, TextDelta):
                     sys.stdout.write(event.text)
                     sys.stdout.flush()
-                elif inv.progress:
+                elif not inv.quiet:
                     progress.on_event(event)
         sys.stdout.write("\n")
         _refuse_paused(events.result)
@@ -169,6 +170,8 @@ def _show(result: RunResult[Any], inv: Invocation, trace: Path | None) -> None:
             ).decode()
         )
         sys.stdout.write(text + "\n")
+    if inv.quiet:
+        return
     u = result.usage
     where = f", trace {trace}" if trace is not None else ""
     echo(
@@ -208,7 +211,8 @@ async def _read_line() -> str | None:
 
 async def _chat(agent: Agent[Any], inv: Invocation) -> None:
     """Read prompts from stdin until an empty line, ``/exit`` or end of input."""
-    echo(f"chatting with {agent.name} (empty line, /exit or Ctrl-D to quit)", err=True)
+    if not inv.quiet:
+        echo(f"chatting with {agent.name} (empty line, /exit or Ctrl-D to quit)", err=True)
     history: Sequence[Message] = ()
     exchange = 0
     while (line := await _read_line()) is not None and line.strip() not in ("", "/exit", "/quit"):
@@ -248,14 +252,16 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Approve side-effect tools without asking.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the answer (stdout) and errors (stderr).")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ) -> None:
     """Run an agent on a prompt (or chat with it): progress on stderr, the answer on stdout."""
     with reported(debug=debug):
         if json_ and stream:
             raise CliError("--json and --stream cannot be combined", hint="pick one")
-        inv = Invocation(session=session, trace=trace, stream=stream, json=json_, yes=yes, progress=not quiet)
+        inv = Invocation(session=session, trace=trace, stream=stream, json=json_, yes=yes, quiet=quiet)
         the_agent = load_agent(agent, build_model(model, base_url))
         check_key = getattr(the_agent.model, "check_key", None)
         if check_key is not None:  # before any progress line: a missing key is a usage problem
