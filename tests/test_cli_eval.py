@@ -129,3 +129,44 @@ def test_eval_exits_1_below_the_pass_rate_and_rescoring_needs_no_model(tmp_path:
     no_judge = run_cli("eval", str(judged.save(tmp_path / "judged.yaml")), "--agent", agent, cwd=tmp_path)
     assert no_judge.returncode == 2
     assert "has LLM judges but no judge model; add --judge-model" in no_judge.stderr
+
+
+@pytest.mark.timeout(240)  # two cold starts of the command on a loaded machine
+def test_eval_exits_1_when_runs_failed_and_retries_them(tmp_path: Path) -> None:
+    """Runs that raised exit 1 with one line naming the error (it was 0); --retry-failed runs them again."""
+    agent = f"{write_agent(tmp_path)}:build"
+    dataset = _dataset(tmp_path)
+    refused = Reply.error(400, "invalid_request_error", "bad request")
+    with FakeKimiServer(lambda body: refused) as server:
+        failed = run_cli(
+            "eval",
+            str(dataset),
+            "--agent",
+            agent,
+            "--base-url",
+            server.base_url,
+            "--name",
+            "v1",
+            cwd=tmp_path,
+        )
+    assert failed.returncode == 1, failed.stderr
+    assert (
+        "error: 2 of 2 runs failed (ModelHTTPError; the errors are in eval-v1.jsonl); "
+        "rerun with --retry-failed to run them again"
+    ) in failed.stderr
+    assert orjson.loads((tmp_path / "eval-v1.json").read_bytes())["summary"]["failed_runs"] == 2
+    with FakeKimiServer(weather_kimi) as server:
+        retried = run_cli(
+            "eval",
+            str(dataset),
+            "--agent",
+            agent,
+            "--base-url",
+            server.base_url,
+            "--name",
+            "v1",
+            "--retry-failed",
+            cwd=tmp_path,
+        )
+    assert retried.returncode == 0, retried.stderr
+    assert "2 cases, 2 runs, pass rate 100.0%" in retried.stdout

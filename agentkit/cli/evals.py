@@ -2,8 +2,12 @@
 
 Results go to ``--results`` (JSONL, default ``eval-NAME.jsonl``: rerunning resumes), one
 trace per run beside it, the report to ``eval-NAME.json`` (what ``--compare`` reads) and, with
-``--html``, a self-contained HTML report. Tables go to stdout, progress to stderr. Exit status
-1 when ``--min-pass-rate`` is missed (for CI).
+``--html``, a self-contained HTML report. Tables go to stdout, progress to stderr.
+
+Exit status: 0 when every run finished, whatever the scores (a case that does not pass is
+a result, in the report); 1 when a run failed (it raised: model, limits, replay mismatch) or
+``--min-pass-rate`` is missed, the report written all the same; 2 for a usage problem found
+before anything ran (dataset, agent, missing judge model).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import IO, Annotated, Any
 import anyio
 import typer
 
-from agentkit.cli._echo import echo
+from agentkit.cli._echo import counted, echo
 from agentkit.cli._errors import EXIT_RUN_FAILED, CliError, reported
 from agentkit.cli._load import AGENT_HELP, build_model, load_agent
+from agentkit.usage import format_usd
 
 __all__ = ["eval_command"]
 
@@ -73,7 +78,7 @@ class _Ticker:
         )
         self._out.write(
             f"[{self.done}/{self.total}] {record.case}#{record.repetition} {verdict} "
-            f"({record.latency_s:.2f}s, ${record.cost_usd:.4f})\n"
+            f"({record.latency_s:.2f}s, {format_usd(record.cost_usd)})\n"
         )
         self._out.flush()
 
@@ -118,6 +123,9 @@ def eval_command(
     min_pass_rate: Annotated[
         float | None, typer.Option(help="Exit with status 1 below this pass rate (CI).")
     ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run again the stored runs that failed (else kept).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ) -> None:
@@ -153,6 +161,7 @@ def eval_command(
                     replay_strict=not lenient,
                     on_result=None if quiet else ticker,
                     judge_model=judge,
+                    rerun_failed=retry_failed,
                 )
 
         if rescore_only and not store.exists():
@@ -168,9 +177,25 @@ def eval_command(
 
             html.write_text(render_report_html(report, comparison), encoding="utf-8")
         echo(f"results {store}, report {saved}" + (f", html {html}" if html else ""), err=True)
-        if min_pass_rate is not None and report.summary.pass_rate < min_pass_rate:
-            echo(f"pass rate {report.summary.pass_rate:.1%} is below {min_pass_rate:.1%}", err=True)
-            raise typer.Exit(EXIT_RUN_FAILED)
+        _exit_status(report, store, min_pass_rate)
+
+
+def _exit_status(report: Any, store: Path, min_pass_rate: float | None) -> None:
+    """Exit 1, saying why, when a run failed or the pass rate is below ``min_pass_rate``."""
+    summary, failing = report.summary, False
+    if summary.failed_runs:
+        kinds = sorted({str((r.error or {}).get("type")) for r in report.records if r.status != "ok"})
+        echo(
+            f"error: {summary.failed_runs} of {counted(summary.runs, 'run')} failed ({', '.join(kinds)}; "
+            f"the errors are in {store}); rerun with --retry-failed to run them again",
+            err=True,
+        )
+        failing = True
+    if min_pass_rate is not None and summary.pass_rate < min_pass_rate:
+        echo(f"pass rate {summary.pass_rate:.1%} is below {min_pass_rate:.1%}", err=True)
+        failing = True
+    if failing:
+        raise typer.Exit(EXIT_RUN_FAILED)
 
 
 def _has_judge(data: Any) -> bool:
