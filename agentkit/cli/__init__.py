@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import Annotated, Any, cast
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 import agentkit
 from agentkit.cli._echo import echo
@@ -93,7 +93,25 @@ def load_command(name: str) -> TyperCommand | TyperGroup:
         single.command(name=name)(target)
         command = cast(TyperCommand, typer.main.get_command(single))
     command.name = name
+    _plain_flags(command)
     return command
+
+
+class _Flag(TyperOption):
+    """An on/off option: its help row names no value type (typer's rich help wrote ``<bool>``)."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        """A flag takes no value, so its help shows none."""
+        return None
+
+
+def _plain_flags(command: TyperCommand | TyperGroup, params: list[Any] | None = None) -> None:
+    """Make every flag of ``command`` (its subcommands, its ``--help``) a `_Flag`."""
+    for param in command.get_params(typer.Context(command)) if params is None else params:
+        if type(param) is TyperOption and param.is_flag:
+            param.__class__ = _Flag
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
 
 
 class _LazyGroup(TyperGroup):
@@ -104,6 +122,12 @@ class _LazyGroup(TyperGroup):
         for name, spec in LAZY_COMMANDS.items():
             if name not in self.commands:
                 self.add_command(TyperCommand(name=name, help=spec.help, short_help=spec.help))
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The root's options (``--version``, completion, ``--help``), flags shown without a type."""
+        params = super().get_params(ctx)
+        _plain_flags(self, params)
+        return params
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         """Swap a listed command for the real one before click parses its arguments."""

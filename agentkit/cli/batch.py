@@ -56,9 +56,12 @@ def batch(
         int, typer.Option(help="The most database connections each worker opens (PostgreSQL budget).")
     ] = 10,
     retry_failed: Annotated[
-        bool, typer.Option(help="Run the tasks whose last run failed again (results merged into OUT).")
+        bool,
+        typer.Option(
+            "--retry-failed", help="Run the tasks whose last run failed again (results merged into OUT)."
+        ),
     ] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ) -> None:
     """Run every task of TASKS durably on a DBOS queue over worker processes."""
     with reported(debug=debug):

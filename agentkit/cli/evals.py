@@ -109,7 +109,9 @@ def eval_command(
     replay: Annotated[
         Path | None, typer.Option(help="Folder of recorded traces: run offline, no model called.")
     ] = None,
-    lenient: Annotated[bool, typer.Option(help="Replay leniently (only the tool-call sequence).")] = False,
+    lenient: Annotated[
+        bool, typer.Option("--lenient", help="Replay leniently (only the tool-call sequence).")
+    ] = False,
     rescore_only: Annotated[
         bool, typer.Option("--rescore", help="Only score the stored results again (no model calls).")
     ] = False,

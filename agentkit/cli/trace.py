@@ -168,7 +168,9 @@ def _plain(value: Any) -> Any:
 def replay(
     path: TraceArg,
     agent: Annotated[str, typer.Option("--agent", help=AGENT_HELP)],
-    lenient: Annotated[bool, typer.Option(help="Only check the sequence of tool calls.")] = False,
+    lenient: Annotated[
+        bool, typer.Option("--lenient", help="Only check the sequence of tool calls.")
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Re-run an agent against its recording and report match or mismatch (with the diff)."""
