@@ -42,6 +42,17 @@ def test_demo_runs_the_example_package(tmp_path: Path) -> None:
     assert done.stdout == "trip demo ran with ['--live']\n"
 
 
+def test_demo_passes_a_live_request_through(tmp_path: Path) -> None:
+    """`agentkit demo trip --live "..."` hands the request to the demo; without --live it is refused."""
+    env = {"AGENTKIT_EXAMPLES": str(_examples(tmp_path, trip=True)), "MOONSHOT_API_KEY": "k"}
+    done = run_cli("demo", "trip", "--live", "Lisbon in June", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "trip demo ran with ['--live', '--', 'Lisbon in June']\n"
+    offline = run_cli("demo", "trip", "Lisbon", env=env)
+    assert offline.returncode == EXIT_USAGE
+    assert "error: a request of your own needs the live model; add --live" in offline.stderr
+
+
 def test_demo_falls_back_to_the_city_brief(tmp_path: Path) -> None:
     """A demo missing from the checkout runs the offline city-brief example and says so."""
     examples = _examples(tmp_path, trip=False)

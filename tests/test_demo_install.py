@@ -23,11 +23,15 @@ def _installed_layout(site: Path) -> Path:
 
 
 def _run_installed(site: Path, work: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in ``work``, importing only the installed layout (not the checkout or the cwd)."""
+    """Run ``command`` in ``work``, importing only the installed layout (not the checkout or the cwd).
+
+    This interpreter is the ``python`` on the PATH, as in an activated virtual environment.
+    """
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return subprocess.run(  # noqa: S603 - our own interpreter, command and demo
         list(command),
         cwd=work,
-        env={**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"},
+        env={**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1", "PATH": path},
         capture_output=True,
         text=True,
         timeout=120,
@@ -64,7 +68,10 @@ def test_installed_trip_demo_runs_outside_a_checkout(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "OFFLINE DEMO" in done.stdout
     assert (work / "out" / "trip_planner" / "itinerary.md").is_file()
-    assert "python -m agentkit_demos.trip_planner --live" in done.stdout
+    assert (
+        'Live: MOONSHOT_API_KEY=... python -m agentkit_demos.trip_planner --live ["your request"]'
+        in done.stdout
+    )
 
 
 def test_agentkit_demo_uses_the_installed_demos_and_the_cwd(tmp_path: Path) -> None:
@@ -75,6 +82,33 @@ def test_agentkit_demo_uses_the_installed_demos_and_the_cwd(tmp_path: Path) -> N
     done = _run_installed(site, work, str(AGENTKIT), "demo", "trip", "--out", "mine")
     assert done.returncode == 0, done.stderr
     assert (work / "mine" / "trip.ics").is_file()
+    # The hint names the command the user typed (it said python -m agentkit_demos.trip_planner).
+    assert 'Live: MOONSHOT_API_KEY=... agentkit demo trip --live ["your request"]' in done.stdout
+
+
+def test_make_demo_hint_names_the_venvs_interpreter(tmp_path: Path) -> None:
+    """Run as `make demo` does (this interpreter, not the PATH's python), the hint names this interpreter.
+
+    It said `python -m examples.trip_planner`, which is not the venv's python unless it is activated.
+    """
+    bare_path = os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p) != Path(sys.executable).parent
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and demo
+        [sys.executable, "-m", "examples.report_agent", "--out", str(tmp_path / "report")],
+        cwd=REPO,
+        env={**os.environ, "PATH": bare_path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    running = Path(sys.executable).absolute()
+    shown = running.relative_to(REPO) if running.is_relative_to(REPO) else running
+    assert (
+        f'Live: MOONSHOT_API_KEY=... {shown} -m examples.report_agent --live ["your question"]' in done.stdout
+    )
 
 
 def test_make_installs_with_the_venvs_own_pip() -> None:

@@ -61,7 +61,7 @@ def installed_demos() -> bool:
 
 
 def demo_command(
-    name: DemoName, examples: Path | None, *, live: bool, out: Path | None = None
+    name: DemoName, examples: Path | None, *, live: bool, out: Path | None = None, prompt: str | None = None
 ) -> tuple[list[str], str | None]:
     """The command line that runs demo ``name``, and a note when it falls back to another example.
 
@@ -71,6 +71,8 @@ def demo_command(
     flags = ["--live"] if live else []
     if out is not None:
         flags += ["--out", str(out)]
+    if prompt is not None:
+        flags += ["--", prompt]
     if examples is None:
         return [sys.executable, "-m", f"agentkit_demos.{_DEMOS[name].package}", *flags], None
     package = examples / _DEMOS[name].package
@@ -85,6 +87,8 @@ def demo_command(
 
 def demo(
     name: Annotated[DemoName, typer.Argument(help="Which demo: report or trip.")],
+    prompt: Annotated[str | None, typer.Argument(help="Your own request or question (with --live).")] = None,
+    *,
     live: Annotated[
         bool,
         typer.Option("--live", help="Call Kimi-K2 instead of replaying offline (needs MOONSHOT_API_KEY)."),
@@ -109,11 +113,17 @@ def demo(
                 hint="install them from an agentkit checkout: pip install ./tools ./examples "
                 "(or run agentkit demo inside the checkout)",
             )
-        command, note = demo_command(name, examples, live=live, out=out)
+        if prompt is not None and not live:
+            raise CliError(
+                "a request of your own needs the live model",
+                hint=f"add --live: agentkit demo {name} --live ...",
+            )
+        command, note = demo_command(name, examples, live=live, out=out, prompt=prompt)
         if note:
             echo(f"note: {note}", err=True)
-        # The demo runs in this folder (its outputs land here) without importing from it.
-        env = {**os.environ, "PYTHONSAFEPATH": "1"}
+        # The demo runs in this folder (its outputs land here) without importing from it; its
+        # hint on running live names this command (AGENTKIT_DEMO_COMMAND, read by the demos).
+        env = {**os.environ, "PYTHONSAFEPATH": "1", "AGENTKIT_DEMO_COMMAND": f"agentkit demo {name}"}
         if examples is not None:  # the checkout's folder is imported as the ``examples`` package
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(examples.parent), env.get("PYTHONPATH")]))
         completed = subprocess.run(command, env=env, check=False)  # noqa: S603 - our own interpreter and demo

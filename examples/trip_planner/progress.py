@@ -1,8 +1,10 @@
-"""Shared by the demos: console progress (turns, parallel tool calls, approvals) and the output folder."""
+"""Shared by the demos: console progress, the output folder, the hint on running the demo live."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +21,10 @@ from agentkit.events import (
     TurnFinished,
 )
 
-__all__ = ["ProgressPrinter", "fresh_workspace"]
+__all__ = ["DEMO_COMMAND_ENV", "ProgressPrinter", "fresh_workspace", "live_hint"]
+
+#: Set by ``agentkit demo`` for the demo's process: the command the user typed (``agentkit demo trip``).
+DEMO_COMMAND_ENV = "AGENTKIT_DEMO_COMMAND"
 
 _MARKER = ".agentkit-demo-output"
 
@@ -82,3 +87,26 @@ def fresh_workspace(folder: Path) -> Workspace:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / _MARKER).write_text("written by the agentkit demo; replaced on the next run\n")
     return Workspace(folder)
+
+
+def live_hint(package: str, prompt: str) -> str:
+    """How to run this demo live, in the form it was started with.
+
+    ``agentkit demo trip`` says so in ``AGENTKIT_DEMO_COMMAND``; started as ``python -m``, the
+    hint names the interpreter that runs it (``python`` when that is the one on the PATH, else
+    its path: ``.venv/bin/python`` for ``make demo``).
+    """
+    started = os.environ.get(DEMO_COMMAND_ENV) or f"{_python()} -m {package}"
+    return f'Live: MOONSHOT_API_KEY=... {started} --live ["{prompt}"]'
+
+
+def _python() -> str:
+    """This interpreter as the user would type it."""
+    running = Path(sys.executable).absolute()
+    on_path = shutil.which("python")
+    if on_path is not None and Path(on_path).absolute() == running:
+        return "python"
+    try:
+        return str(running.relative_to(Path.cwd()))
+    except ValueError:
+        return str(running)
