@@ -1,9 +1,14 @@
-"""Model calls, tool calls and memory writes as DBOS steps.
+"""Model calls, tool calls and memory writes as checkpointed steps of a durable run.
 
-Inside a durable run (a DBOS workflow) each call is checkpointed in the
-system database when it completes; when a crashed run is recovered, DBOS
-returns the checkpointed outcome instead of calling again. Outside a
-workflow every wrapper simply calls through.
+Inside a durable run (a DBOS workflow) each call's outcome is recorded in the
+system database when it completes (see `agentkit.durable._checkpoints`); a
+recovered run replays the calls recorded before instead of calling again.
+Outside a workflow every wrapper simply calls through.
+
+A step is keyed by what makes it the same call on every execution: a tool call
+by agentkit's call key (turn and position in the model's answer, whatever order
+the concurrent calls start in), a model call or memory access by its place in
+the run's sequence of them (they are made one after another).
 
 Outcomes, failures included, cross the checkpoint as `_Outcome`
 values: agentkit's exceptions take keyword arguments, which plain pickling
@@ -21,13 +26,12 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
 import anyio
-from dbos import DBOS, StepReservation
 
 from agentkit._run_context import RunContext, idempotency_scope
-from agentkit.exceptions import ModelError
-from agentkit.hooks import RunHooks, RunInfo
+from agentkit.durable._checkpoints import CheckpointStore, Stored
+from agentkit.exceptions import ModelError, UserError
 from agentkit.memory.abstract import Memory
-from agentkit.messages import Message, tool_call_key
+from agentkit.messages import Message
 from agentkit.models.abstract import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from agentkit.tool import Tool, ToolOutput, ToolSource
 
@@ -36,7 +40,6 @@ __all__ = [
     "DurableModel",
     "DurableTool",
     "DurableToolSource",
-    "ReserveToolSteps",
     "RunSteps",
     "StepGate",
     "idempotency_key",
@@ -47,11 +50,22 @@ T = TypeVar("T")
 
 @dataclass(kw_only=True, slots=True)
 class RunSteps:
-    """The step bookkeeping of one durable run (one per workflow execution)."""
+    """The step bookkeeping of one execution of a durable run."""
 
     workflow_id: str
-    #: Step ids drawn for the tool calls of a model response, by agentkit's call key.
-    reserved: dict[str, StepReservation] = field(default_factory=dict)
+    #: DBOS's ownership token of this execution: only it may record the run's steps.
+    owner: str
+    #: Where the checkpoints are.
+    store: CheckpointStore
+    #: The checkpoints recorded before this execution started, by step key.
+    recorded: dict[str, Stored] = field(default_factory=dict)
+    #: How many sequential steps (model calls, memory accesses) this execution has reached.
+    sequence: int = 0
+
+    def next_key(self) -> str:
+        """The key of the run's next sequential step."""
+        self.sequence += 1
+        return str(self.sequence)
 
 
 #: Set by the workflow for the run it executes; ``None`` outside durable runs.
@@ -126,51 +140,61 @@ def _failure(err: Exception, fallback: type[Exception]) -> _Outcome[Any]:
     return _Outcome(error=stored)
 
 
+def _pickled(outcome: _Outcome[Any], fallback: type[Exception]) -> bytes:
+    """``outcome`` as checkpoint bytes; an outcome that cannot be pickled becomes a ``fallback`` failure."""
+    try:
+        return pickle.dumps(outcome)
+    except Exception as err:  # e.g. a tool returned an open file: the call fails, clearly, once
+        value = outcome.value if outcome.error is None else outcome.error[0]
+        error = fallback(
+            f"the result ({type(value).__name__}) cannot be checkpointed: {type(err).__name__}: {err}"
+        )
+        return pickle.dumps(_failure(error, fallback))
+
+
 async def _checkpointed(
+    key: str | None,
     name: str,
-    reservation: StepReservation | None,
     call: Callable[[], Awaitable[T]],
     fallback: type[Exception],
 ) -> T:
-    """Run ``call`` as one DBOS step named ``name`` (at ``reservation`` when given)."""
+    """Run ``call`` as the step ``key`` of the current run, or replay its recorded outcome.
 
-    async def step() -> _Outcome[T]:
-        try:
-            return _Outcome(value=await call())
-        except Exception as err:
-            return _failure(err, fallback)
-
-    options: Any = {"name": name}
-    await STEPS.enter()
-    try:
-        if reservation is not None:
-            outcome: _Outcome[T] = await reservation.run_async(options, step)
-        else:
-            outcome = await DBOS.run_step_async(options, step)
-    finally:
-        STEPS.leave()
-    return outcome.unwrap()
-
-
-class ReserveToolSteps(RunHooks):
-    """Draws a step id for every tool call of a model response, in the model's order.
-
-    Tool calls of one turn run concurrently; drawing their step ids up front,
-    from the run's own task, gives each call the same step id on every
-    execution whatever order the calls happen to start in.
+    ``key`` ``None``: the run's next sequential step. Calls made inside the step
+    (a tool that runs an agent...) are part of it, not steps of their own.
     """
-
-    async def after_model_call(self, response: ModelResponse, info: RunInfo) -> ModelResponse:
-        """Reserve one step per tool call (nothing outside a durable run)."""
-        steps = CURRENT_RUN.get()
-        if steps is not None:
-            for index in range(len(response.message.tool_calls)):
-                steps.reserved[tool_call_key(info.turn, index)] = DBOS.reserve_step()
-        return response
+    steps = CURRENT_RUN.get()
+    assert steps is not None  # the wrappers call through outside durable runs
+    key = steps.next_key() if key is None else key
+    stored = steps.recorded.pop(key, None)
+    if stored is None:
+        await STEPS.enter()
+        try:
+            inner = CURRENT_RUN.set(None)
+            try:
+                outcome: _Outcome[T] = _Outcome(value=await call())
+            except Exception as err:
+                outcome = _failure(err, fallback)
+            finally:
+                CURRENT_RUN.reset(inner)
+            data = _pickled(outcome, fallback)
+            stored = await steps.store.record(steps.workflow_id, steps.owner, key, name, data)
+        finally:
+            STEPS.leave()
+        if stored[1] is data:
+            return outcome.unwrap()
+    recorded_name, data = stored
+    if recorded_name != name:
+        raise UserError(
+            f"run {steps.workflow_id!r} recorded step {key} as {recorded_name!r}, but now runs {name!r}"
+            " there: the agent changed since the run started (recover runs with the code that started them)"
+        )
+    replayed: _Outcome[T] = pickle.loads(data)  # noqa: S301 - our own checkpoint, written by this code
+    return replayed.unwrap()
 
 
 class DurableModel:
-    """A [`Model`][agentkit.models.abstract.Model] whose every call is a DBOS step.
+    """A [`Model`][agentkit.models.abstract.Model] whose every call is a checkpointed step.
 
     A streamed call is consumed whole inside the step: a durable run sees the
     final response, not the deltas (a recovered call has none to give).
@@ -193,7 +217,7 @@ class DurableModel:
         if CURRENT_RUN.get() is None:
             return await self.inner.complete(request)
         return await _checkpointed(
-            f"model:{self.model_name}", None, lambda: self.inner.complete(request), ModelError
+            None, f"model:{self.model_name}", lambda: self.inner.complete(request), ModelError
         )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -202,7 +226,7 @@ class DurableModel:
             async for event in self.inner.stream(request):
                 yield event
             return
-        yield await _checkpointed(f"model:{self.model_name}", None, lambda: self._drain(request), ModelError)
+        yield await _checkpointed(None, f"model:{self.model_name}", lambda: self._drain(request), ModelError)
 
     async def _drain(self, request: ModelRequest) -> ModelResponse:
         async for event in self.inner.stream(request):
@@ -225,7 +249,7 @@ def idempotency_key(workflow_id: str, call_key: str) -> str:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DurableTool(Tool):
-    """A [`Tool`][agentkit.tool.Tool] whose every call is a DBOS step; build with `wrap`.
+    """A [`Tool`][agentkit.tool.Tool] whose every call is a checkpointed step; build with `wrap`.
 
     The model sees the wrapped tool unchanged. In a durable run the call gets
     ``RunContext.idempotency_key`` and its result (or failure) is checkpointed.
@@ -248,13 +272,12 @@ class DurableTool(Tool):
             return await self.inner.invoke(arguments, ctx)
         key = idempotency_key(steps.workflow_id, ctx.tool_call_key)
         keyed = replace(ctx, idempotency_key=key)
-        reservation = steps.reserved.pop(ctx.tool_call_key, None)
 
         async def keyed_call() -> str | ToolOutput:
             with idempotency_scope(key):
                 return await self.inner.invoke(arguments, keyed)
 
-        return await _checkpointed(f"tool:{self.name}", reservation, keyed_call, RuntimeError)
+        return await _checkpointed(f"tool {ctx.tool_call_key}", f"tool:{self.name}", keyed_call, RuntimeError)
 
 
 class DurableToolSource:
@@ -269,7 +292,7 @@ class DurableToolSource:
 
 
 class DurableMemory:
-    """A [`Memory`][agentkit.memory.abstract.Memory] whose loads and appends are DBOS steps.
+    """A [`Memory`][agentkit.memory.abstract.Memory] whose loads and appends are checkpointed steps.
 
     A recovered run sees the session as it was when the run first started and
     does not store again the turns it had stored before the crash.
@@ -282,14 +305,14 @@ class DurableMemory:
         """The session's messages, checkpointed."""
         if CURRENT_RUN.get() is None:
             return await self.inner.load(session)
-        return await _checkpointed("memory:load", None, lambda: self.inner.load(session), RuntimeError)
+        return await _checkpointed(None, "memory:load", lambda: self.inner.load(session), RuntimeError)
 
     async def append(self, session: str, messages: Sequence[Message]) -> None:
         """Store one turn, once per durable run."""
         if CURRENT_RUN.get() is None:
             await self.inner.append(session, messages)
             return
-        await _checkpointed("memory:append", None, lambda: self.inner.append(session, messages), RuntimeError)
+        await _checkpointed(None, "memory:append", lambda: self.inner.append(session, messages), RuntimeError)
 
     async def list_sessions(self) -> list[str]:
         """The wrapped memory's sessions."""

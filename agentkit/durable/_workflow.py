@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbos import DBOS
+from dbos._context import get_local_dbos_context
 
 from agentkit._log import get_logger
 from agentkit.agent import Agent
+from agentkit.durable._checkpoints import current_store
 from agentkit.durable._steps import (
     CURRENT_RUN,
     DurableMemory,
     DurableModel,
     DurableTool,
     DurableToolSource,
-    ReserveToolSteps,
     RunSteps,
 )
 from agentkit.exceptions import RunError, UserError
@@ -151,9 +152,19 @@ def _make_durable(agent: Agent[Any]) -> Agent[Any]:
     )
 
 
+async def _run_steps(workflow_id: str) -> RunSteps:
+    """This execution's step bookkeeping, with the checkpoints recorded before it (one query)."""
+    ctx = get_local_dbos_context()
+    owner = None if ctx is None else ctx.owner_xid
+    if owner is None:  # DBOS gives every execution of a workflow a token
+        raise UserError(f"run {workflow_id!r} has no ownership token: it is not executing as a DBOS workflow")
+    store = current_store()
+    return RunSteps(workflow_id=workflow_id, owner=owner, store=store, recorded=await store.load(workflow_id))
+
+
 @DBOS.workflow(name=RUN_WORKFLOW_NAME)
 async def run_agent(request: DurableRequest) -> RunRecord:
-    """The workflow: run the agent once, each model and tool call a step; never raises a run's error."""
+    """The workflow: run the agent once, each model and tool call a checkpointed step; never raises."""
     workflow_id = DBOS.workflow_id or ""
     try:
         agent = durable_agent(request.agent)
@@ -161,7 +172,7 @@ async def run_agent(request: DurableRequest) -> RunRecord:
         error = f"{type(err).__name__}: cannot load the agent {request.agent!r}: {err}"
         _log.warning("durable_run_failed", run_id=workflow_id, error=error)
         return RunRecord(run_id=workflow_id, error=error)
-    options: RunKwargs = {"hooks": [ReserveToolSteps()], "run_id": workflow_id}
+    options: RunKwargs = {"run_id": workflow_id}
     if request.session is not None:
         options["session"] = request.session
     if request.trace is not None:
@@ -172,7 +183,7 @@ async def run_agent(request: DurableRequest) -> RunRecord:
         options["max_turns"] = request.max_turns
     if request.timeout_s is not None:
         options["timeout_s"] = request.timeout_s
-    token = CURRENT_RUN.set(RunSteps(workflow_id=workflow_id))
+    token = CURRENT_RUN.set(await _run_steps(workflow_id))
     try:
         result = await agent.run(request.prompt, **options)
     except RunError as err:

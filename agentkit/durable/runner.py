@@ -25,7 +25,8 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID, WorkflowHandleAsync
 
 from agentkit._log import get_logger
 from agentkit.agent import Agent
-from agentkit.durable._liveness import ExecutorLock, sqlite_path
+from agentkit.durable._checkpoints import CheckpointStore, PostgresCheckpoints, SQLiteCheckpoints, use_store
+from agentkit.durable._liveness import ExecutorLock, is_postgres, libpq_url, sqlite_path
 from agentkit.durable._workflow import DurableRequest, RunRecord, register_agent, run_agent
 from agentkit.exceptions import UserError
 
@@ -46,8 +47,10 @@ _POLL_S = 0.1
 
 #: Connections a process holds outside DBOS's pool: the executor lock's and the notification listener's.
 _OUTSIDE_POOL = 2
-#: The smallest connection budget that leaves DBOS a pool of two.
-MIN_CONNECTIONS = _OUTSIDE_POOL + 2
+#: The smallest connection budget: DBOS's pool and the checkpoints' pool two each.
+MIN_CONNECTIONS = _OUTSIDE_POOL + 4
+#: Checkpoint connections when no budget is given (DBOS then keeps its default pool of 20).
+_DEFAULT_CHECKPOINT_CONNECTIONS = 8
 #: Connections one worker opens at most unless told otherwise: six workers and a coordinator
 #: stay well under PostgreSQL's default ``max_connections=100``.
 DEFAULT_WORKER_CONNECTIONS = 10
@@ -146,7 +149,7 @@ def _use_wal(database_url: str) -> None:
 
 
 class DurableRunner:
-    """Runs agents durably: each run a DBOS workflow, each model and tool call a step.
+    """Runs agents durably: each run a DBOS workflow, each model and tool call a checkpointed step.
 
     Example::
 
@@ -164,8 +167,9 @@ class DurableRunner:
         log_level: DBOS's own log level.
         executor_wait_s: how long launching waits for another process to let go of
             ``executor_id`` before raising [`ExecutorLive`][agentkit.durable._liveness.ExecutorLive].
-        connections: the most database connections this process opens (its executor lock
-            and DBOS's notification listener included); ``None``: DBOS's default pool of 20.
+        connections: the most database connections this process opens (its executor lock,
+            DBOS's notification listener, DBOS's pool and the checkpoints' pool, which get half
+            each of the rest); ``None``: DBOS's default pool of 20 and 8 for the checkpoints.
     """
 
     def __init__(
@@ -197,10 +201,14 @@ class DurableRunner:
         # No "SELECT 1" before each checkpoint's transaction (DBOS's default): a connection
         # that died is retried by DBOS's own retry of connection errors (4-5 % of a worker's CPU).
         self._config["db_engine_kwargs"] = {"pool_pre_ping": False}
+        self._checkpoint_connections = _DEFAULT_CHECKPOINT_CONNECTIONS
         if connections is not None:
             if connections < MIN_CONNECTIONS:
                 raise UserError(f"connections must be at least {MIN_CONNECTIONS}, not {connections}")
-            self._config["sys_db_pool_size"] = connections - _OUTSIDE_POOL
+            pools = connections - _OUTSIDE_POOL
+            self._config["sys_db_pool_size"] = pools - pools // 2
+            self._checkpoint_connections = pools // 2
+        self._checkpoints: CheckpointStore | None = None
         for name, agent in (agents or {}).items():
             register_agent(name, agent)
         self._launched = False
@@ -216,6 +224,7 @@ class DurableRunner:
         try:
             DBOS(config=self._config)
             DBOS.launch()
+            await self._open_checkpoints()
         except BaseException:
             self._lock.release()
             raise
@@ -231,9 +240,35 @@ class DurableRunner:
             "durable_launched", executor_id=self._config.get("executor_id", "local"), queue=self.queue.name
         )
 
+    async def _open_checkpoints(self) -> None:
+        """Make the checkpoint table if needed and route this process's checkpoints to it."""
+        from dbos._dbos import _get_dbos_instance  # noqa: PLC0415 - DBOS's configured system schema
+
+        path = sqlite_path(self.database_url)
+        store: PostgresCheckpoints | SQLiteCheckpoints
+        if path is not None:
+            store = SQLiteCheckpoints(path)
+        elif not is_postgres(self.database_url):
+            raise UserError(
+                f"durable runs need a SQLite file or PostgreSQL, not {self.database_url.split(':')[0]}"
+            )
+        else:
+            schema = _get_dbos_instance()._sys_db.schema or "dbos"
+            conninfo = libpq_url(self.database_url)
+            store = PostgresCheckpoints(
+                conninfo, dbos_schema=schema, connections=self._checkpoint_connections
+            )
+        await anyio.to_thread.run_sync(store.setup)
+        self._checkpoints = store
+        use_store(store)
+
     def shutdown(self) -> None:
         """Stop DBOS in this process (unfinished runs stay recoverable)."""
         if self._launched:
+            if self._checkpoints is not None:
+                self._checkpoints.close()
+                use_store(None)
+                self._checkpoints = None
             DBOS.destroy(workflow_completion_timeout_sec=0)
             self._launched = False
             self._lock.release()
@@ -289,6 +324,8 @@ class DurableRunner:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._checkpoints is not None:  # this loop's connections, here; the others' in shutdown
+            await self._checkpoints.aclose()
         self.shutdown()
 
     async def run(self, request: DurableRequest, *, run_id: str | None = None) -> RunRecord:
