@@ -180,17 +180,17 @@ async def _overhead(database: str, runs: int) -> dict[str, Any]:
 
     agent = Agent(FunctionModel(_play), tools=[noop], name="overhead")
     register_agent("overhead", agent)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(runs):
         await agent.run("go")
-    plain = time.perf_counter() - started
+    plain, plain_cpu = time.perf_counter() - started, time.process_time() - cpu
     async with DurableRunner(database, executor_id=f"bench-{uuid.uuid4().hex[:6]}") as runner:
         await runner.run(DurableRequest(agent="overhead", prompt="warm-up"))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(runs):
             record = await runner.run(DurableRequest(agent="overhead", prompt="go"))
             assert record.ok, record.error
-        durable = time.perf_counter() - started
+        durable, durable_cpu = time.perf_counter() - started, time.process_time() - cpu
     steps = runs * STEPS_PER_RUN
     return {
         "bench": "overhead",
@@ -200,6 +200,9 @@ async def _overhead(database: str, runs: int) -> dict[str, Any]:
         "plain_ms_per_run": round(plain * 1000 / runs, 2),
         "durable_ms_per_run": round(durable * 1000 / runs, 2),
         "overhead_ms_per_step": round((durable - plain) * 1000 / steps, 3),
+        "plain_cpu_ms_per_run": round(plain_cpu * 1000 / runs, 2),
+        "durable_cpu_ms_per_run": round(durable_cpu * 1000 / runs, 2),
+        "overhead_cpu_ms_per_step": round((durable_cpu - plain_cpu) * 1000 / steps, 3),
     }
 
 

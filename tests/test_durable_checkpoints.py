@@ -159,13 +159,31 @@ async def test_an_execution_that_lost_its_run_cannot_record(runner: DurableRunne
     assert owner is not None
     assert await store.record("ck-3", owner, "probe", "probe", b"first") == ("probe", b"first")
     assert await store.record("ck-3", owner, "probe", "probe", b"second") == ("probe", b"first")
+    # Writes made together (one statement on PostgreSQL): each gets its own answer.
+    answers: dict[str, object] = {}
+
+    async def write(label: str, who: str, key: str, outcome: bytes) -> None:
+        try:
+            answers[label] = await store.record("ck-3", who, key, "probe", outcome)
+        except DBOSWorkflowConflictIDError as err:
+            answers[label] = err
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(write, "new", owner, "together", b"one")
+        group.start_soon(write, "same step", owner, "together", b"two")
+        group.start_soon(write, "recorded", owner, "probe", b"third")
+        group.start_soon(write, "stranger", "not-the-owner", "together", b"four")
+    assert answers["new"] == answers["same step"]  # whichever was written first, for both
+    assert answers["new"] in {("probe", b"one"), ("probe", b"two")}
+    assert answers["recorded"] == ("probe", b"first")
+    assert isinstance(answers["stranger"], DBOSWorkflowConflictIDError)
     await DBOS.resume_workflow_async("ck-3")  # a hand-off: a second execution takes the run over
     record = await runner.result("ck-3")
     assert record.output == "the work said: execution 2"
     gate.release.set()
     await until(lambda: STEPS.in_flight == 0)  # the stale execution's tool returned; its write was refused
     rows = checkpoints(database, "ck-3")
-    assert sorted(rows) == ["1", "2", "probe", "tool 1.0"]
+    assert sorted(rows) == ["1", "2", "probe", "together", "tool 1.0"]
     assert pickle.loads(rows["tool 1.0"][1]).value == "execution 2"  # noqa: S301 - the test's own database
     assert len(model_calls) == 2
     stale, fresh = gate.owners

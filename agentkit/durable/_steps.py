@@ -140,16 +140,21 @@ def _failure(err: Exception, fallback: type[Exception]) -> _Outcome[Any]:
     return _Outcome(error=stored)
 
 
-def _pickled(outcome: _Outcome[Any], fallback: type[Exception]) -> bytes:
-    """``outcome`` as checkpoint bytes; an outcome that cannot be pickled becomes a ``fallback`` failure."""
+def _pickled(outcome: _Outcome[T], fallback: type[Exception]) -> tuple[bytes, _Outcome[T]]:
+    """``outcome`` as checkpoint bytes, and the outcome they hold.
+
+    An outcome that cannot be pickled becomes a ``fallback`` failure, the same on
+    this execution and on a replay.
+    """
     try:
-        return pickle.dumps(outcome)
-    except Exception as err:  # e.g. a tool returned an open file: the call fails, clearly, once
+        return pickle.dumps(outcome), outcome
+    except Exception as err:  # e.g. a result holding an open file: the call fails, clearly, once
         value = outcome.value if outcome.error is None else outcome.error[0]
         error = fallback(
             f"the result ({type(value).__name__}) cannot be checkpointed: {type(err).__name__}: {err}"
         )
-        return pickle.dumps(_failure(error, fallback))
+        failed: _Outcome[T] = _failure(error, fallback)
+        return pickle.dumps(failed), failed
 
 
 async def _checkpointed(
@@ -177,7 +182,7 @@ async def _checkpointed(
                 outcome = _failure(err, fallback)
             finally:
                 CURRENT_RUN.reset(inner)
-            data = _pickled(outcome, fallback)
+            data, outcome = _pickled(outcome, fallback)
             stored = await steps.store.record(steps.workflow_id, steps.owner, key, name, data)
         finally:
             STEPS.leave()
