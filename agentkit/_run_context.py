@@ -66,8 +66,9 @@ class RunContext(Generic[DepsT]):
         emit: hands an event to the run's hooks and stream (e.g. the planning tool's
             ``PlanUpdated``); ``None`` outside a run.
         idempotency_key: a key stable across retries and crash recovery of this one tool
-            call (durable runs: workflow id and the call's key), for tools with side
-            effects to de-duplicate on; ``None`` outside durable runs.
+            call (durable runs: workflow id and the call's key; a call of an agent used as
+            a tool adds its own key: ``"<run>:1.0/2.1"``), for tools with side effects to
+            de-duplicate on; ``None`` outside durable runs.
     """
 
     deps: DepsT

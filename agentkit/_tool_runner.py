@@ -20,11 +20,11 @@ import anyio.abc
 
 from agentkit._log import get_logger
 from agentkit._nested import SubRunPaused, SubRunResume, resuming
-from agentkit._run_context import RunContext
+from agentkit._run_context import RunContext, idempotency_scope
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
 from agentkit.models._tool_markup import UNREADABLE_CALL
-from agentkit.run_state import RunState
+from agentkit.run_state import NESTED_KEY_SEPARATOR, RunState
 from agentkit.tool import Tool, ToolOutput, Toolset
 
 __all__ = ["CallOutcome", "KeyedCall", "Launch", "launch", "run_tool_calls"]
@@ -207,14 +207,22 @@ async def _run_one(
     found = toolset.get(tool_call.name)
     if found is None:
         return _failure(tool_call, _unknown_tool_text(tool_call.name, toolset))
+    # Inside a durable call (an agent used as a tool), each call of the sub-run gets a key of
+    # its own under the caller's: two emails of one sub-run must not share a key and de-duplicate.
+    outer = RunContext.current_idempotency_key()
+    idempotency = None if outer is None else f"{outer}{NESTED_KEY_SEPARATOR}{key}"
     call_ctx = replace(
         ctx,
         tool_call_id=tool_call.id,
         tool_call_key=key,
         tool_name=tool_call.name,
         retry=failures.get(tool_call.name, 0),
+        idempotency_key=idempotency or ctx.idempotency_key,
     )
-    return await _invoke(found, tool_call, call_ctx)
+    if idempotency is None:
+        return await _invoke(found, tool_call, call_ctx)
+    with idempotency_scope(idempotency):
+        return await _invoke(found, tool_call, call_ctx)
 
 
 async def _invoke(found: Tool, tool_call: ToolCall, ctx: RunContext[Any]) -> CallOutcome:
