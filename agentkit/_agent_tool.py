@@ -9,6 +9,10 @@ started it:
   agent's own limits apply too;
 - its [`RunStarted`][agentkit.messages.RunStarted] names the caller's run and tool call
   (``parent_run_id``, ``parent_tool_call_key``), so a trace can nest it;
+- its approval events ([`ApprovalRequested`][agentkit.messages.ApprovalRequested],
+  [`ApprovalDecided`][agentkit.messages.ApprovalDecided]) reach the caller's hooks and stream
+  too, under the key decisions are given under (``"<call key>/<sub-run key>"``) and with
+  ``agent`` set; its other events go to its own hooks only;
 - it keeps its own conversation: a memory session when ``session=`` is given
   (the inner agent needs a ``memory``), else a fresh one per call;
 - it gets the caller's ``deps``, and the caller's approver when it has none of its own.
@@ -25,15 +29,16 @@ Several calls of agent tools in one turn run concurrently, like any other calls.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentkit._loop_state import Parent
 from agentkit._nested import SubRunPaused, inherited_approver, take_resume
 from agentkit._run_context import RunContext
 from agentkit.approval import Decision
+from agentkit.events import ApprovalDecided, ApprovalRequested, Event
 from agentkit.result import RunOptions, RunResult
-from agentkit.run_state import RunState
+from agentkit.run_state import NESTED_KEY_SEPARATOR, RunState
 from agentkit.tool import Tool, serialize_result, tool
 
 if TYPE_CHECKING:
@@ -72,7 +77,7 @@ def agent_tool(
 async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: str | None) -> RunResult[Any]:
     """Run ``agent`` for the tool call ``ctx`` belongs to, or continue its paused run.
 
-    Its events go to its own hooks only.
+    Its events go to its own hooks; its approval events also go to the caller's.
     """
     resume = take_resume()
     options = RunOptions(deps=ctx.deps, session=session)
@@ -91,7 +96,22 @@ async def _sub_run(agent: Agent[Any], task: str, ctx: RunContext[Any], session: 
             approve=inherited_approver(),
         )
     )
-    return await prepared.execute(None if resume is not None else task, parent=parent)
+    emit = _approvals_to_caller(ctx, agent.name)
+    return await prepared.execute(None if resume is not None else task, emit, parent=parent)
+
+
+def _approvals_to_caller(ctx: RunContext[Any], agent_name: str) -> Callable[[Event], None]:
+    """Hand the sub-run's approval events to the calling run, keyed as its decisions are."""
+    caller_emit, call_key = ctx.emit, ctx.tool_call_key
+
+    def emit(event: Event) -> None:
+        if caller_emit is None or call_key is None:
+            return
+        if isinstance(event, ApprovalRequested | ApprovalDecided):
+            key = f"{call_key}{NESTED_KEY_SEPARATOR}{event.key}"
+            caller_emit(dataclasses.replace(event, key=key, turn=ctx.turn, agent=event.agent or agent_name))
+
+    return emit
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -178,13 +178,16 @@ class ApprovalRequested:
     """A call of a tool that ``requires_approval`` waits for a decision (``arguments`` validated).
 
     ``key`` is agentkit's key for the call, the one decisions are given under
-    ([`PendingCall.key`][agentkit.approval.PendingCall]).
+    ([`PendingCall.key`][agentkit.approval.PendingCall]). A call inside an agent used as a
+    tool reaches the calling run too, as ``"<call key>/<sub-run key>"`` with ``agent`` naming
+    the agent whose call it is (``turn`` is then the calling run's).
     """
 
     turn: int
     call: ToolCall
     key: str
     arguments: Mapping[str, Any]
+    agent: str | None = None
     kind: Literal["approval_requested"] = "approval_requested"
 
 
@@ -193,7 +196,8 @@ class ApprovalDecided:
     """A decision on a waiting call: ``"approve"``, ``"reject"`` (with ``message``) or ``"edit"``.
 
     ``arguments`` are the arguments the call runs with (the edited ones for ``"edit"``);
-    ``key`` is agentkit's key for the call.
+    ``key`` is agentkit's key for the call, and ``agent`` names the agent used as a tool
+    whose call it is (as for [`ApprovalRequested`][agentkit.messages.ApprovalRequested]).
     """
 
     turn: int
@@ -202,6 +206,7 @@ class ApprovalDecided:
     decision: Literal["approve", "reject", "edit"]
     arguments: Mapping[str, Any] | None = None
     message: str | None = None
+    agent: str | None = None
     kind: Literal["approval_decided"] = "approval_decided"
 
 

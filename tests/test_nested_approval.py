@@ -10,7 +10,11 @@ import pytest
 from agentkit import Agent, tool
 from agentkit.approval import Approve, EditArguments, Reject, approve_all
 from agentkit.exceptions import RunStateError, StopRun
+from agentkit.hooks import RunHooks
 from agentkit.messages import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
     FinalResultEvent,
     RunPaused,
     ToolCallFinished,
@@ -273,3 +277,64 @@ async def test_a_sibling_stop_ends_the_run_despite_a_paused_sub_run() -> None:
     assert result.is_error
     assert "stopped to wait for approval of send_email" in result.content
     assert SENT == []
+
+
+class _Approvals(RunHooks):
+    """Keeps the approval events a run's hooks receive."""
+
+    def __init__(self) -> None:
+        self.events: list[ApprovalRequested | ApprovalDecided] = []
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, ApprovalRequested | ApprovalDecided):
+            self.events.append(event)
+
+
+async def test_nested_approval_events_reach_the_callers_hooks() -> None:
+    """Caller hooks get the sub-run's ApprovalRequested, and on resume its ApprovalDecided (nested key)."""
+    boss = _boss(_mailer(_SEND, "mail sent"), _ASK, "Done")
+    hooks = _Approvals()
+    paused = await boss.run("email Bob", hooks=[hooks])
+    assert paused.state is not None
+    [requested] = hooks.events
+    assert isinstance(requested, ApprovalRequested)
+    assert (requested.key, requested.agent, requested.turn) == ("1.0/1.0", "mailer", 1)
+    assert (requested.call.name, requested.arguments) == (
+        "send_email",
+        {"to": "bob@example.com", "body": "hi"},
+    )
+    resumed = _Approvals()
+    await boss.resume(paused.state, {"1.0/1.0": Approve()}, hooks=[resumed])
+    assert [(type(e).__name__, e.key, e.agent) for e in resumed.events] == [
+        ("ApprovalDecided", "1.0/1.0", "mailer")
+    ]
+
+
+async def test_nested_approval_events_reach_the_callers_stream_before_it_pauses() -> None:
+    """A stream consumer sees the sub-run's ApprovalRequested (routing key) before the caller's RunPaused."""
+    boss = _boss(_mailer(_SEND), _ASK)
+    async with boss.stream("email Bob") as run:
+        events = [e async for e in run if isinstance(e, ApprovalRequested | RunPaused)]
+    assert [type(e).__name__ for e in events] == ["ApprovalRequested", "RunPaused"]
+    requested, paused = events
+    assert isinstance(requested, ApprovalRequested)
+    assert isinstance(paused, RunPaused)
+    assert requested.key == paused.pending[0].key == "1.0/1.0"
+
+
+async def test_two_levels_deep_events_carry_the_full_key_and_the_inner_agent() -> None:
+    """An approval two agents down reaches the top run's hooks as "1.0/1.0/1.0", decided by its approver."""
+    mailer = _mailer(_SEND, "mail sent")
+    office = Agent(
+        ScriptedModel([call("mailer", {"task": "email Bob"}), "office: mail sent"]),
+        name="office",
+        tools=[mailer.as_tool()],
+    )
+    top = Agent(ScriptedModel([call("office", {"task": "email Bob"}), "top: done"]), tools=[office.as_tool()])
+    hooks = _Approvals()
+    done = await top.run("email Bob", hooks=[hooks], approve=approve_all)
+    assert done.output == "top: done"
+    assert [(type(e).__name__, e.key, e.agent) for e in hooks.events] == [
+        ("ApprovalRequested", "1.0/1.0/1.0", "mailer"),
+        ("ApprovalDecided", "1.0/1.0/1.0", "mailer"),
+    ]

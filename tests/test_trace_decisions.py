@@ -113,3 +113,20 @@ async def test_trace_show_and_view_display_them(tmp_path: Path) -> None:
     assert '<ul id="plan"' in page
     assert '<li class="in_progress">[&gt;] Send it</li>' in page
     assert "reject send_email: not Eve" in page
+
+
+async def test_a_sub_runs_approval_is_recorded_in_the_callers_trace(tmp_path: Path) -> None:
+    """The caller's trace records a sub-run's request and decision under the nested key, naming the agent."""
+    mailer = Agent(
+        ScriptedModel([call("send_email", {"to": "bob@example.com"}), "sent"]),
+        name="mailer",
+        tools=[send_email],
+    )
+    boss = Agent(ScriptedModel([call("mailer", {"task": "email Bob"}), "Done"]), tools=[mailer.as_tool()])
+    path = tmp_path / "boss.jsonl"
+    await boss.run("Email Bob", trace=path, approve=_decide)
+    records = [r for r in read_trace(path).records if r["type"].startswith("approval_")]
+    assert [(r["type"], r["key"], r["agent"], r["turn"]) for r in records] == [
+        ("approval_requested", "1.0/1.0", "mailer", 1),
+        ("approval_decided", "1.0/1.0", "mailer", 1),
+    ]

@@ -169,7 +169,7 @@ class RecordEncoder:
             "key": event.key,
             "call": _call_json(event.call),
             "arguments": jsonable(dict(event.arguments)),
-        }
+        } | ({"agent": event.agent} if event.agent is not None else {})
 
     def _approval_decided(self, event: ApprovalDecided, now: int) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -184,6 +184,8 @@ class RecordEncoder:
             record["arguments"] = jsonable(dict(event.arguments))
         if event.message is not None:
             record["message"] = event.message
+        if event.agent is not None:
+            record["agent"] = event.agent
         return record
 
     def _paused(self, event: RunPaused, now: int) -> dict[str, Any]:
