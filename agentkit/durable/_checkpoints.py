@@ -3,7 +3,7 @@
 DBOS queues the runs, owns their identity and recovers them; the outcome of each
 model call, tool call and memory write is recorded here, in agentkit's own
 table beside DBOS's (``agentkit.checkpoints`` on PostgreSQL,
-``agentkit_checkpoints`` on SQLite), with one statement per call:
+``agentkit_checkpoints`` on SQLite), with at most one statement per call:
 
 - A run reads every checkpoint it already has in one query when its execution
   starts (first start or recovery), and replays those calls from them.
@@ -20,8 +20,10 @@ table beside DBOS's (``agentkit.checkpoints`` on PostgreSQL,
   the writer reads it back and goes on with that one.
 
 On PostgreSQL the statements run on the event loop over a small pool of psycopg
-connections (prepared, autocommit), a pool per event loop that runs workflows;
-on SQLite on a thread, over one connection.
+connections (prepared, autocommit), a pool per event loop that runs workflows,
+and the steps that finish in the same pass of the loop (a turn's concurrent tool
+calls, other runs' calls) are recorded by one statement; on SQLite each step is
+recorded on a thread, over one connection.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,14 +56,49 @@ Stored = tuple[str, bytes]
 
 #: One statement records a step: it share-locks the run's status row if this execution owns it,
 #: inserts through that row (nothing when not owned, nothing when recorded), says which happened.
-_RECORD_SQL = (
+_RECORD_ONE_SQL = (
     "WITH owner AS (SELECT status FROM {status}"
-    " WHERE workflow_uuid = %(run)s AND owner_xid = %(owner)s FOR SHARE),"
+    " WHERE workflow_uuid = %s AND owner_xid = %s FOR SHARE),"
     " ins AS (INSERT INTO agentkit.checkpoints (workflow_id, step, name, outcome)"
-    " SELECT %(run)s, %(key)s, %(name)s, %(outcome)s FROM owner"
+    " SELECT workflow_uuid, %s, %s, %s FROM (SELECT %s::text AS workflow_uuid FROM owner) AS o"
     " ON CONFLICT (workflow_id, step) DO NOTHING RETURNING 1)"
     " SELECT EXISTS (SELECT 1 FROM owner), EXISTS (SELECT 1 FROM ins)"
 )
+#: One statement records the steps that finished together (a batch, any runs): it share-locks
+#: the status row of each run this execution owns, inserts through those rows (nothing for a
+#: run not owned, nothing for a step recorded before), and says per step which happened.
+_RECORD_SQL = (
+    "WITH new AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[])"
+    " WITH ORDINALITY AS n (run, owner, step, name, outcome, i)),"
+    " owned AS (SELECT new.* FROM new JOIN {status} AS s"
+    " ON s.workflow_uuid = new.run AND s.owner_xid = new.owner FOR SHARE OF s),"
+    " ins AS (INSERT INTO agentkit.checkpoints (workflow_id, step, name, outcome)"
+    " SELECT run, step, name, outcome FROM owned"
+    " ON CONFLICT (workflow_id, step) DO NOTHING RETURNING workflow_id, step)"
+    " SELECT owned.i IS NOT NULL, owned.i IS NOT NULL AND ins.step IS NOT NULL FROM new"
+    " LEFT JOIN owned ON owned.i = new.i"
+    " LEFT JOIN ins ON ins.workflow_id = new.run AND ins.step = new.step ORDER BY new.i"
+)
+
+#: A step to record: run, owner token, step key, name, pickled outcome.
+_Row = tuple[str, str, str, str, bytes]
+
+
+class _Batch:
+    """The steps of one event loop waiting for the next statement, and that statement's answer."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.rows: list[_Row] = []
+        #: Per row: (owned, inserted).
+        self.done: asyncio.Future[list[tuple[bool, bool]]] = loop.create_future()
+        self.done.add_done_callback(_retrieved)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a batch's failure seen (its steps may all have been cancelled meanwhile)."""
+    if not future.cancelled():
+        future.exception()
+
 
 #: Attempts at a statement whose connection was lost, and the first pause between them (doubling).
 _ATTEMPTS = 6
@@ -147,9 +183,12 @@ class PostgresCheckpoints:
         ]
         self._load_sql = "SELECT step, name, outcome FROM agentkit.checkpoints WHERE workflow_id = %s"
         self._record_sql = _RECORD_SQL.replace("{status}", status)  # DBOS's schema, not input
+        self._record_one_sql = _RECORD_ONE_SQL.replace("{status}", status)
         self._read_sql = "SELECT name, outcome FROM agentkit.checkpoints WHERE workflow_id = %s AND step = %s"
         self._status_sql = "SELECT status FROM {status} WHERE workflow_uuid = %s".replace("{status}", status)
         self._pools: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._batches: dict[asyncio.AbstractEventLoop, _Batch] = {}
+        self._flushing: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
 
     def setup(self) -> None:
@@ -192,31 +231,63 @@ class PostgresCheckpoints:
         return {step: (name, bytes(outcome)) for step, name, outcome in rows}
 
     async def record(self, workflow_id: str, owner: str, key: str, name: str, outcome: bytes) -> Stored:
-        """Record a step's outcome unless recorded already; return what is recorded."""
+        """Record a step's outcome unless recorded already; return what is recorded.
+
+        Steps that finish in the same pass of the event loop (concurrent tool calls,
+        other runs' calls) are recorded together, by one statement.
+        """
+        loop = asyncio.get_running_loop()
+        batch = self._batches.get(loop)
+        if batch is None:  # the first step of this pass: its statement goes once the pass is over
+            batch = self._batches[loop] = _Batch(loop)
+            loop.call_soon(self._send, loop, batch)
+        index = len(batch.rows)
+        batch.rows.append((workflow_id, owner, key, name, outcome))
+        owned, inserted = (await asyncio.shield(batch.done))[index]  # one run's cancel spares the rest
+        if inserted:
+            return name, outcome
+        return await self._settle(workflow_id, key, owned=owned)
+
+    def _send(self, loop: asyncio.AbstractEventLoop, batch: _Batch) -> None:
+        """Close ``batch`` to new steps and record it."""
+        if self._batches.get(loop) is batch:
+            del self._batches[loop]
+        task = loop.create_task(self._flush(batch))
+        self._flushing.add(task)  # the loop holds tasks weakly: keep it until it is done
+        task.add_done_callback(self._flushing.discard)
+
+    async def _flush(self, batch: _Batch) -> None:
+        first: dict[tuple[str, str, str], int] = {}  # a step twice in one batch: its first write goes
+        rows = [row for index, row in enumerate(batch.rows) if first.setdefault(row[:3], index) == index]
+        if len(rows) == 1:  # a simpler statement for a step alone
+            run, owner, key, name, outcome = rows[0]
+            sql, params = self._record_one_sql, [run, owner, key, name, outcome, run]
+        else:
+            sql, params = self._record_sql, [list(column) for column in zip(*rows, strict=True)]
         for attempt in range(_ATTEMPTS):
             try:
-                return await self._record(workflow_id, owner, key, name, outcome)
-            except psycopg.OperationalError:  # a connection lost: the write is safe to repeat (read back)
+                pool = await self._pool()
+                async with pool.connection() as conn:
+                    cursor = await conn.execute(sql, params)
+                    answer = [(bool(owned), bool(inserted)) for owned, inserted in await cursor.fetchall()]
+            except psycopg.OperationalError as err:  # a connection lost: safe to repeat (first record stands)
                 if attempt == _ATTEMPTS - 1:
-                    raise
+                    batch.done.set_exception(err)
+                    return
                 await asyncio.sleep(_RETRY_S * 2**attempt)
-        raise AssertionError("unreachable")
+            except Exception as err:  # any other failure: every step waiting on the batch gets it
+                batch.done.set_exception(err)
+                return
+            else:
+                sent = dict(zip((first[row[:3]] for row in rows), answer, strict=True))
+                # A repeated step recorded nothing itself: it reads back what the first write left.
+                batch.done.set_result([sent.get(index, (True, False)) for index in range(len(batch.rows))])
+                return
 
-    async def _record(self, workflow_id: str, owner: str, key: str, name: str, outcome: bytes) -> Stored:
+    async def _settle(self, workflow_id: str, key: str, *, owned: bool) -> Stored:
+        """What is recorded at ``key`` when this write recorded nothing (or raise: the run is lost)."""
         pool = await self._pool()
-        params: Mapping[str, Any] = {
-            "run": workflow_id,
-            "owner": owner,
-            "key": key,
-            "name": name,
-            "outcome": outcome,
-        }
         async with pool.connection() as conn:
-            cursor = await conn.execute(self._record_sql, params)
-            row = await cursor.fetchone()
-            owned, inserted = row if row is not None else (False, False)
-            if inserted:
-                return name, outcome
             if owned:  # recorded before: the first outcome stands
                 cursor = await conn.execute(self._read_sql, (workflow_id, key))
                 found = await cursor.fetchone()
