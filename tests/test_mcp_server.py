@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mcp_types
 import pytest
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 import agentkit
 from agentkit import Agent, tool
+from agentkit.approval import approve_all
 from agentkit.cli import app
 from agentkit.cli.mcp import load_target
 from agentkit.exceptions import UserError
@@ -195,6 +197,48 @@ async def test_a_failed_agent_run_is_an_error_result() -> None:
     result = await call_tool(Toolset([agent_tool(agent)]), "ask_loops", {"prompt": "go"})
     assert result.is_error
     assert "MaxTurnsExceeded" in _text(result)
+
+
+SENT: list[str] = []
+
+
+@tool(requires_approval=True)
+def send_note(to: str) -> str:
+    """Send a note.
+
+    Args:
+        to: The recipient.
+    """
+    SENT.append(to)
+    return f"sent to {to}"
+
+
+def _served_boss(**options: Any) -> Agent[str]:
+    """An agent that asks its 'mailer' agent (used as a tool) to send a note, which needs approval."""
+    mailer = Agent(
+        ScriptedModel([call("send_note", {"to": "bob"}), "note sent"]), name="mailer", tools=[send_note]
+    )
+    model = ScriptedModel([call("mailer", {"task": "note Bob"}), "Done: note sent"])
+    return Agent(model, name="boss", tools=[mailer.as_tool()], **options)
+
+
+async def test_served_agent_whose_agent_tool_waits_answers_an_error_naming_it() -> None:
+    """A served agent whose agent tool's call waits for approval answers an error naming both; nothing ran."""
+    SENT.clear()
+    result = await call_tool(Toolset([agent_tool(_served_boss())]), "ask_boss", {"prompt": "note Bob"})
+    assert result.is_error
+    assert "its tool calls (mailer: send_note) need approval" in _text(result)
+    assert SENT == []
+
+
+async def test_served_agents_approver_decides_for_its_agent_tools() -> None:
+    """A served agent's own approver decides its agent tool's calls, as in-process: the note is sent once."""
+    SENT.clear()
+    served = _served_boss(approve=approve_all)
+    result = await call_tool(Toolset([agent_tool(served)]), "ask_boss", {"prompt": "note Bob"})
+    assert not result.is_error
+    assert _text(result) == "Done: note sent"
+    assert SENT == ["bob"]
 
 
 def test_nothing_to_serve_is_refused() -> None:

@@ -61,7 +61,10 @@ def agent_tool(agent: Agent[Any], *, name: str | None = None, description: str |
         description: what the tool is for; defaults to a sentence naming the agent.
 
     A run that fails (a limit, a model error) becomes an error result with the reason, and
-    so does a run that stopped because its own tools need approval (they did not run).
+    so does a run that stopped because calls wait for approval (they did not run), its own
+    or those inside an agent it uses as a tool (named ``"<agent>: <tool>"``): an MCP call
+    cannot pause. The run goes through `Agent.run`, so an approver given to the agent
+    (``Agent(approve=...)``) decides its calls and its agent tools' calls, as in-process.
     """
 
     async def run_agent(arguments: dict[str, Any]) -> str:
@@ -72,7 +75,9 @@ def agent_tool(agent: Agent[Any], *, name: str | None = None, description: str |
                 f"the {agent.name!r} agent could not finish: {type(err).__name__}: {err}"
             ) from None
         if result.paused:
-            waiting = ", ".join(sorted({p.call.name for p in result.pending}))
+            waiting = ", ".join(
+                sorted({f"{p.agent}: {p.call.name}" if p.agent else p.call.name for p in result.pending})
+            )
             raise ModelRetry(
                 f"the {agent.name!r} agent stopped: its tool calls ({waiting}) need approval, which "
                 "this server cannot ask for inside an agent run; nothing of them ran."
