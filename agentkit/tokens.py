@@ -2,7 +2,9 @@
 
 A bottom-layer module (it imports only [`agentkit.messages`][] and the model contract).
 [`text_tokens`][agentkit.tokens.text_tokens] is the single estimator (ASCII at ~3.5 characters a
-token); [`estimate_tokens`][agentkit.tokens.estimate_tokens] applies it to a prompt.
+token); [`estimate_tokens`][agentkit.tokens.estimate_tokens] applies it to a prompt and
+[`answer_tokens`][agentkit.tokens.answer_tokens] to a model's answer (the usage a provider
+estimates when its server reports none, and `FunctionModel`'s).
 [`TokenCounter`][agentkit.tokens.TokenCounter] is what every counter looks like (the context
 fitter, the model ladder and `KimiAutoModel` take one): messages and tool definitions in,
 tokens out. A model that can count exactly offers its own counter through
@@ -28,6 +30,7 @@ from agentkit.model_types import ToolDefinition
 __all__ = [
     "CountsTokens",
     "TokenCounter",
+    "answer_tokens",
     "counter_for",
     "estimate_tokens",
     "local_counter",
@@ -74,13 +77,21 @@ def text_tokens(text: str) -> int:
     return -(-(chars - non_ascii) * 2 // 7) + non_ascii
 
 
+def answer_tokens(message: AssistantMessage) -> int:
+    """Estimate the tokens a model wrote for ``message``: its text, reasoning and tool calls.
+
+    What a provider reports as usage when its server reports none (no role markers).
+    """
+    total = text_tokens(message.content or "") + text_tokens(message.reasoning_content or "")
+    return total + sum(text_tokens(c.name) + text_tokens(c.arguments) for c in message.tool_calls)
+
+
 def message_tokens(message: Message) -> int:
     """Estimate one message's tokens: its text, reasoning and tool calls, plus the role markers."""
-    total = _PER_MESSAGE + text_tokens(message.content or "")
     if isinstance(message, AssistantMessage):
-        total += text_tokens(message.reasoning_content or "")
-        total += sum(8 + text_tokens(c.name) + text_tokens(c.arguments) for c in message.tool_calls)
-    elif isinstance(message, ToolMessage):
+        return _PER_MESSAGE + answer_tokens(message) + 8 * len(message.tool_calls)
+    total = _PER_MESSAGE + text_tokens(message.content or "")
+    if isinstance(message, ToolMessage):
         total += text_tokens(message.tool_call_id)
     return total
 

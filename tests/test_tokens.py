@@ -13,10 +13,19 @@ from agentkit.exceptions import ContextOverflowError, ModelHTTPError
 from agentkit.memory.context import FitContext
 from agentkit.messages import AssistantMessage, Message, UserMessage
 from agentkit.models import ContextLadder, KimiModel, LadderTier, OpenAICompatModel
+from agentkit.models._openai_wire import parse_response
 from agentkit.models.abstract import ModelProfile, ModelRequest, ToolDefinition
-from agentkit.models.function import ScriptedModel
+from agentkit.models.function import ScriptedModel, call
 from agentkit.testing import FakeKimiServer, Reply
-from agentkit.tokens import CountsTokens, TokenCounter, counter_for, local_counter, text_tokens
+from agentkit.tokens import (
+    CountsTokens,
+    TokenCounter,
+    answer_tokens,
+    counter_for,
+    estimate_tokens,
+    local_counter,
+    text_tokens,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -178,3 +187,25 @@ async def test_fit_context_retries_on_the_overflow_a_profile_recognises(fake_kim
     chats = [r.body for r in fake_kimi.requests if r.body is not None]
     assert len(chats) == 2
     assert len(chats[1]["messages"]) < len(chats[0]["messages"])
+
+
+async def test_function_model_usage_is_the_one_local_estimate() -> None:
+    """FunctionModel's usage is agentkit.tokens' estimate of the prompt (tools included) and of the answer."""
+    answer = AssistantMessage(
+        content="Take the 9:12 train.", tool_calls=(call("search", {"query": "Osaka"}),)
+    )
+    request = ModelRequest(
+        messages=(UserMessage(content="How do I get to Osaka, quickly?"),), tools=(SEARCH,)
+    )
+    response = await ScriptedModel([answer]).complete(request)
+    assert response.usage.input_tokens == estimate_tokens(request.messages, request.tools) > 500
+    assert response.usage.output_tokens == answer_tokens(response.message) == 13
+
+
+def test_unreported_wire_usage_is_the_one_local_estimate() -> None:
+    """A wire answer without usage is estimated by agentkit.tokens: the sent JSON in, the answer out."""
+    wire_request = {"messages": [{"role": "user", "content": "日本の首都は?"}], "tools": []}
+    data = {"choices": [{"message": {"role": "assistant", "content": "東京です。"}, "finish_reason": "stop"}]}
+    usage = parse_response(data, model_name="m", profile=ModelProfile(), wire_request=wire_request).usage
+    sent = orjson.dumps([wire_request["messages"], wire_request["tools"]]).decode()
+    assert (usage.input_tokens, usage.output_tokens, usage.estimated_requests) == (text_tokens(sent), 5, 1)

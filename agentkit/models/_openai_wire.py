@@ -33,6 +33,7 @@ from agentkit.models.abstract import (
     ModelSettings,
     ToolDefinition,
 )
+from agentkit.tokens import answer_tokens, text_tokens
 from agentkit.usage import Usage, cost_usd
 
 __all__ = [
@@ -69,8 +70,6 @@ _KNOWN_MESSAGE_FIELDS: Final = frozenset(
     {"role", "content", "tool_calls", "reasoning_content", "name", "partial", "function_call", "refusal"}
 )
 _EXCERPT_CHARS: Final = 200
-#: Characters a token, roughly, for usage a server did not report.
-_CHARS_PER_TOKEN: Final = 4
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -519,17 +518,16 @@ def estimate_usage(
 ) -> Usage:
     """Return estimated `Usage` for an answer whose server reported none.
 
-    About four characters a token: the request's messages and tools for the input, the
-    answer's text, reasoning and tool calls for the output. ``estimated_requests`` is 1.
+    agentkit's one local estimate ([`agentkit.tokens`][]): the request's messages and tools
+    as sent (their JSON) for the input, the answer's text, reasoning and tool calls for the
+    output. ``estimated_requests`` is 1.
     """
-    sent = 0
+    sent = ""
     if wire_request is not None:
-        sent = len(orjson.dumps([wire_request.get("messages") or [], wire_request.get("tools") or []]))
-    received = len(message.content or "") + len(message.reasoning_content or "")
-    received += sum(len(c.name) + len(c.arguments) for c in message.tool_calls)
+        sent = orjson.dumps([wire_request.get("messages") or [], wire_request.get("tools") or []]).decode()
     return Usage(
-        input_tokens=-(-sent // _CHARS_PER_TOKEN),
-        output_tokens=-(-received // _CHARS_PER_TOKEN),
+        input_tokens=text_tokens(sent),
+        output_tokens=answer_tokens(message),
         requests=1,
         web_searches=web_searches,
         estimated_requests=1,

@@ -25,6 +25,7 @@ from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.messages import AssistantMessage, ToolCall
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent, ToolCallDelta
+from agentkit.tokens import answer_tokens, estimate_tokens
 from agentkit.usage import Usage
 
 __all__ = ["FunctionModel", "ModelReply", "ScriptedModel", "ScriptedReply", "call"]
@@ -85,7 +86,8 @@ class FunctionModel:
     `AssistantMessage`, a full `ModelResponse`, or an
     [`agentkit.testing.Reply`][] (the same scripted replies the loopback
     servers take). Usage is
-    estimated (4 characters a token) unless a ModelResponse carries its own.
+    estimated with [`agentkit.tokens`][] (the prompt by `estimate_tokens`, the answer by
+    `answer_tokens`) unless a ModelResponse carries its own.
     Tool calls without an id (the `call` default) get Kimi-style ids,
     ``functions.NAME:IDX``, numbered across the model's lifetime.
     """
@@ -133,9 +135,11 @@ class FunctionModel:
         message = _to_message(reply)
         if message.tool_calls:
             message = _renumber(message, self._ids)
-        prompt_chars = sum(len(getattr(m, "content", None) or "") for m in request.messages)
-        output_chars = len(message.content or "") + sum(len(c.arguments) for c in message.tool_calls)
-        usage = Usage(input_tokens=prompt_chars // 4 + 1, output_tokens=output_chars // 4 + 1, requests=1)
+        usage = Usage(
+            input_tokens=estimate_tokens(request.messages, request.tools),
+            output_tokens=answer_tokens(message),
+            requests=1,
+        )
         return ModelResponse(
             message=message,
             finish_reason="tool_calls" if message.tool_calls else "stop",
