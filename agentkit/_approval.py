@@ -20,15 +20,9 @@ from typing import TYPE_CHECKING, Any
 from agentkit import _json
 from agentkit._nested import split_decisions
 from agentkit.approval import Approve, Approver, Decision, EditArguments, PendingCall, Reject
+from agentkit.events import ApprovalDecided, ApprovalRequested, Event
 from agentkit.exceptions import RunStateError, ToolArgumentsError, UserError
-from agentkit.messages import (
-    ApprovalDecided,
-    ApprovalRequested,
-    Event,
-    ToolCall,
-    ToolMessage,
-    tool_call_key,
-)
+from agentkit.messages import ToolCall, ToolMessage, tool_call_key
 from agentkit.run_state import CallResult, RunState
 
 if TYPE_CHECKING:

@@ -35,7 +35,8 @@ import orjson
 from agentkit._log import get_logger
 from agentkit._run_context import RunContext
 from agentkit._tool_runner import Launch, launch
-from agentkit.messages import Event, ToolCall, tool_call_key
+from agentkit.events import Event
+from agentkit.messages import ToolCall, tool_call_key
 from agentkit.models.abstract import ToolCallDelta
 from agentkit.tool import Toolset
 

@@ -38,15 +38,7 @@ from agentkit._output import OutputInvalid
 from agentkit._run_context import RunContext
 from agentkit._tool_apply import close_dangling_calls, count_output_failure
 from agentkit._tool_phase import Carried, handle_tool_calls, tool_stages
-from agentkit.exceptions import (
-    MaxTurnsExceeded,
-    ModelError,
-    ModelResponseError,
-    RunError,
-    UsageLimitExceeded,
-)
-from agentkit.messages import (
-    AssistantMessage,
+from agentkit.events import (
     Event,
     FinalResultEvent,
     ModelCallFinished,
@@ -57,8 +49,15 @@ from agentkit.messages import (
     RunStarted,
     TextDelta,
     TurnFinished,
-    UserMessage,
 )
+from agentkit.exceptions import (
+    MaxTurnsExceeded,
+    ModelError,
+    ModelResponseError,
+    RunError,
+    UsageLimitExceeded,
+)
+from agentkit.messages import AssistantMessage, UserMessage
 from agentkit.models.abstract import ModelRequest, ModelResponse, ToolCallDelta
 from agentkit.result import RunOptions, RunResult
 

@@ -17,10 +17,11 @@ from agentkit._approval import Gate, needs_gate
 from agentkit._output import OutputSpec
 from agentkit._run_context import UsageBudget
 from agentkit.approval import Approver, Decision
+from agentkit.events import Event
 from agentkit.exceptions import UsageLimitExceeded, UserError
 from agentkit.hooks import RunHooks, RunInfo
 from agentkit.images import load_image
-from agentkit.messages import Event, Message, SystemMessage, UserMessage
+from agentkit.messages import Message, SystemMessage, UserMessage
 from agentkit.models.abstract import Model, ModelSettings, ToolChoice
 from agentkit.result import RunOptions
 from agentkit.run_state import RunRecord, RunState

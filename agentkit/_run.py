@@ -17,7 +17,7 @@ from typing import Any, Generic
 
 from agentkit._loop import LoopConfig, Resume, run_loop
 from agentkit._loop_state import Parent
-from agentkit.messages import Event
+from agentkit.events import Event
 from agentkit.result import OutputT, RunOptions, RunResult
 
 __all__ = ["Run"]

@@ -21,8 +21,9 @@ import anyio.abc
 from agentkit._log import get_logger
 from agentkit._nested import SubRunPaused, SubRunResume, resuming
 from agentkit._run_context import RunContext, idempotency_scope
+from agentkit.events import Event, ToolCallFinished, ToolCallStarted
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
-from agentkit.messages import Event, ToolCall, ToolCallFinished, ToolCallStarted, ToolMessage
+from agentkit.messages import ToolCall, ToolMessage
 from agentkit.models._tool_markup import UNREADABLE_CALL
 from agentkit.run_state import NESTED_KEY_SEPARATOR, RunState
 from agentkit.tool import Tool, ToolOutput, Toolset

@@ -196,28 +196,7 @@ class Tool:
                 dialect), names an unknown dialect, or an option is out of range.
 
         """
-        problems = _option_problems(timeout, retries)
-        schema = dict(parameters)
-        if schema.get("type", "object") != "object":
-            problems.append(f"parameters must be a JSON object schema, not type {schema.get('type')!r}")
-        if problems:
-            raise ToolDefinitionError(name, problems)
-        schema.setdefault("type", "object")
-        import pydantic  # noqa: PLC0415 - see the TYPE_CHECKING imports
-
-        from agentkit._schema import FunctionSchema  # noqa: PLC0415 - likewise
-
-        function_schema_ = FunctionSchema(
-            description=description,
-            parameters=schema,
-            # The checked arguments pass through whole, as the function's one parameter.
-            arguments_model=pydantic.RootModel[dict[str, Any]],
-            fields=(("root", "arguments"),),
-            ctx_param=None,
-            positional_only=("arguments",),
-            is_async=True,
-        )
-        plan = _make_plan(name, function_schema_)
+        schema, plan = _schema_plan(name, description, parameters, timeout, retries)
         return cls(
             name=name,
             description=description,
@@ -410,6 +389,34 @@ def _make_plan(name: str, schema: FunctionSchema) -> _Plan:
         precheck=compile_precheck(schema.parameters),
         definition=ToolDefinition(name=name, description=schema.description, parameters=schema.parameters),
     )
+
+
+def _schema_plan(
+    name: str, description: str, parameters: Mapping[str, Any], timeout: float | None, retries: int | None
+) -> tuple[dict[str, Any], _Plan]:
+    """Check a ready schema (and the options) for `Tool.from_schema`; return it and its call plan."""
+    problems = _option_problems(timeout, retries)
+    schema = dict(parameters)
+    if schema.get("type", "object") != "object":
+        problems.append(f"parameters must be a JSON object schema, not type {schema.get('type')!r}")
+    if problems:
+        raise ToolDefinitionError(name, problems)
+    schema.setdefault("type", "object")
+    import pydantic  # noqa: PLC0415 - see the TYPE_CHECKING imports
+
+    from agentkit._schema import FunctionSchema  # noqa: PLC0415 - likewise
+
+    function_schema_ = FunctionSchema(
+        description=description,
+        parameters=schema,
+        # The checked arguments pass through whole, as the function's one parameter.
+        arguments_model=pydantic.RootModel[dict[str, Any]],
+        fields=(("root", "arguments"),),
+        ctx_param=None,
+        positional_only=("arguments",),
+        is_async=True,
+    )
+    return schema, _make_plan(name, function_schema_)
 
 
 def _option_problems(timeout: float | None, retries: int | None) -> list[str]:

@@ -32,7 +32,7 @@ from typing import Any
 import anyio
 
 from agentkit import Agent, tool
-from agentkit.messages import ModelCallStarted, TurnFinished
+from agentkit.events import ModelCallStarted, TurnFinished
 from agentkit.models import KimiModel
 from agentkit.models.abstract import ModelRequest, ModelResponse, ModelStreamEvent
 from agentkit.testing import FakeKimiServer, Reply

@@ -18,7 +18,7 @@ import anyio
 import orjson
 
 from agentkit import Agent
-from agentkit.messages import ToolCallFinished, ToolCallStarted, TurnFinished
+from agentkit.events import ToolCallFinished, ToolCallStarted, TurnFinished
 from agentkit.models import KimiModel
 from benchmarks.workload import INSTRUCTIONS, LATENCY_CALLS, LATENCY_TOOLS, MODEL_NAME, PROMPT
 
