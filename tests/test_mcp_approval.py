@@ -16,11 +16,12 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
-from agentkit import tool
+from agentkit import Agent, tool
 from agentkit.cli import app
 from agentkit.exceptions import UserError
 from agentkit.mcp import mcp_server
 from agentkit.mcp._approval import APPROVAL_INPUT
+from agentkit.models.function import ScriptedModel, call
 from tests.test_mcp_server import child_env, serve_args, serve_http
 
 pytestmark = pytest.mark.anyio
@@ -88,9 +89,11 @@ class Answers:
         return mcp_types.ElicitResult(action=self.action, content=content)
 
 
-def _stdio(served: Path, *extra: str) -> StdioServerParameters:
+def _stdio(served: Path, *extra: str, target: str = "tools") -> StdioServerParameters:
     env = {**child_env(), "OUTBOX": str(served.parent / "outbox.txt")}
-    return StdioServerParameters(command=sys.executable, args=serve_args(f"{served}:tools", *extra), env=env)
+    return StdioServerParameters(
+        command=sys.executable, args=serve_args(f"{served}:{target}", *extra), env=env
+    )
 
 
 async def test_stdio_client_that_cannot_ask_is_refused_and_nothing_is_sent(
@@ -264,3 +267,84 @@ def test_a_non_loopback_host_without_a_token_is_refused_in_one_line(served: Path
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: refusing to serve MCP on 0.0.0.0 without a token")
+
+
+SERVED_AGENT = (
+    SERVED
+    + """
+
+from agentkit import Agent
+from agentkit.models.function import ScriptedModel, call
+
+_EMAIL = {"to": "bob@example.com", "body": "hi"}
+mailer = Agent(ScriptedModel([call("send_email", _EMAIL), "mailer: done"]), name="mailer", tools=[send_email])
+boss_model = ScriptedModel([call("mailer", {"task": "email Bob"}), "boss: done"])
+boss = Agent(boss_model, name="boss", tools=[mailer.as_tool()])
+"""
+)
+
+
+def _served_boss(sent: list[str]) -> Agent[str]:
+    """An agent whose agent tool (mailer) calls pay, which needs approval; ``sent`` keeps who was paid."""
+
+    @tool(requires_approval=True)
+    def pay(to: str) -> str:
+        """Pay someone.
+
+        Args:
+            to: Who.
+        """
+        sent.append(to)
+        return "paid"
+
+    mailer = Agent(ScriptedModel([call("pay", {"to": "bob"}), "mailer: done"]), name="mailer", tools=[pay])
+    model = ScriptedModel([call("mailer", {"task": "pay Bob"}), "boss: done"])
+    return Agent(model, name="boss", tools=[mailer.as_tool()])
+
+
+async def test_served_agent_asks_the_client_user_about_its_agent_tools_calls() -> None:
+    """ask_boss pauses at mailer's pay, asks the client's user (back-channel) and resumes: a yes pays once."""
+    sent: list[str] = []
+    yes = Answers(approve=True)
+    async with Client(
+        mcp_server(agent=_served_boss(sent)), mode="legacy", elicitation_callback=yes
+    ) as client:
+        result = await client.call_tool("ask_boss", {"prompt": "pay Bob"})
+    assert not result.is_error, _text(result)
+    assert _text(result) == "boss: done"
+    assert sent == ["bob"]
+    [question] = yes.questions
+    assert "'mailer: pay'" in question
+    assert '"bob"' in question
+
+
+async def test_served_agent_call_the_client_user_declines_does_not_run() -> None:
+    """A no from the client's user rejects the sub-run's call: the run finishes and nobody is paid."""
+    sent: list[str] = []
+    no = Answers(approve=False)
+    async with Client(mcp_server(agent=_served_boss(sent)), mode="legacy", elicitation_callback=no) as client:
+        result = await client.call_tool("ask_boss", {"prompt": "pay Bob"})
+    assert not result.is_error
+    assert _text(result) == "boss: done"
+    assert sent == []
+    assert len(no.questions) == 1
+
+
+@pytest.fixture
+def served_agent(tmp_path: Path, outbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A served agent whose agent tool (mailer) calls send_email, which needs approval."""
+    monkeypatch.setenv("OUTBOX", str(outbox))
+    path = tmp_path / "boss.py"
+    path.write_text(SERVED_AGENT)
+    return path
+
+
+async def test_served_agent_without_a_back_channel_answers_an_error(served_agent: Path, outbox: Path) -> None:
+    """On a 2026-07-28 stdio connection (no back-channel) an error names the waiting call; nothing is sent."""
+    answers = Answers(approve=True)
+    async with Client(_stdio(served_agent, target="boss"), elicitation_callback=answers) as client:
+        result = await client.call_tool("ask_boss", {"prompt": "email Bob"})
+    assert result.is_error
+    assert "(mailer: send_email) need approval" in _text(result)
+    assert _sent(outbox) == []
+    assert answers.questions == []

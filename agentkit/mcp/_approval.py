@@ -20,9 +20,12 @@ replayed answer, or an answer for other arguments does not.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +33,11 @@ import mcp_types
 import orjson
 from mcp.server import ServerRequestContext
 
+from agentkit.approval import Approve, Decision, PendingCall, Reject
 from agentkit.exceptions import ToolArgumentsError
 from agentkit.tool import Tool
 
-__all__ = ["APPROVAL_INPUT", "ServedApproval"]
+__all__ = ["APPROVAL_INPUT", "ServedApproval", "client_decider", "serving"]
 
 #: The key of the approval question in ``input_required`` results and their answers.
 APPROVAL_INPUT = "agentkit_approval"
@@ -98,6 +102,40 @@ class ServedApproval:
         self._used[nonce] = None
         while len(self._used) > _REMEMBERED_NONCES:
             self._used.popitem(last=False)
+
+
+_REQUEST: ContextVar[ServerRequestContext[Any] | None] = ContextVar("agentkit_mcp_request", default=None)
+
+
+@contextlib.contextmanager
+def serving(ctx: ServerRequestContext[Any]) -> Iterator[None]:
+    """Make ``ctx`` the MCP call that code in the block (a served agent's run) works for."""
+    token = _REQUEST.set(ctx)
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
+def client_decider() -> Callable[[PendingCall], Awaitable[Decision]] | None:
+    """Who decides a served agent's waiting calls: the current MCP call's user, if they can be asked now.
+
+    Only a connection with a back-channel can ask in the middle of a call; ``None`` otherwise
+    (no MCP call, a client that declares no elicitation, or a 2026-07-28 connection, whose
+    ``input_required`` round trip cannot hold a run that is half done).
+    """
+    ctx = _REQUEST.get()
+    if ctx is None or not _can_elicit(ctx) or not ctx.session.can_send_request:
+        return None
+
+    async def decide(pending: PendingCall) -> Decision:
+        name = f"{pending.agent}: {pending.call.name}" if pending.agent else pending.call.name
+        answer = await ctx.session.elicit_form(
+            _question(name, dict(pending.arguments)), _SCHEMA, ctx.request_id
+        )
+        return Approve() if _approved(answer) else Reject(message="The user rejected this tool call.")
+
+    return decide
 
 
 _SCHEMA: dict[str, Any] = {

@@ -42,7 +42,7 @@ from agentkit._tool_runner import run_tool_calls
 from agentkit.agent import Agent
 from agentkit.events import Event
 from agentkit.exceptions import ModelRetry, RunError, UserError
-from agentkit.mcp._approval import ServedApproval
+from agentkit.mcp._approval import ServedApproval, client_decider, serving
 from agentkit.messages import ToolCall
 from agentkit.tool import Tool, Toolset, serialize_result
 
@@ -60,16 +60,22 @@ def agent_tool(agent: Agent[Any], *, name: str | None = None, description: str |
         name: the tool's name; defaults to ``ask_<agent name>``.
         description: what the tool is for; defaults to a sentence naming the agent.
 
-    A run that fails (a limit, a model error) becomes an error result with the reason, and
-    so does a run that stopped because calls wait for approval (they did not run), its own
-    or those inside an agent it uses as a tool (named ``"<agent>: <tool>"``): an MCP call
-    cannot pause. The run goes through `Agent.run`, so an approver given to the agent
-    (``Agent(approve=...)``) decides its calls and its agent tools' calls, as in-process.
+    The run is an ordinary `Agent.run`: an approver given to the agent (``Agent(approve=...)``)
+    decides its calls and those of the agents it uses as tools. Calls left waiting pause the
+    run; served by `mcp_server`, the MCP client's user is then asked about each one through
+    elicitation (calls inside an agent used as a tool named ``"<agent>: <tool>"``) and the run
+    resumes with the answers, as `Agent.resume` does. A client that cannot be asked mid-call
+    gets an error result naming the waiting calls, none of which ran; so does a run that fails
+    (a limit, a model error), with the reason.
     """
 
     async def run_agent(arguments: dict[str, Any]) -> str:
         try:
             result = await agent.run(arguments["prompt"])
+            decide = client_decider()
+            while result.paused and result.state is not None and decide is not None:
+                decisions = {p.key: await decide(p) for p in result.pending}
+                result = await agent.resume(result.state, decisions)
         except RunError as err:
             raise ModelRetry(
                 f"the {agent.name!r} agent could not finish: {type(err).__name__}: {err}"
@@ -80,7 +86,7 @@ def agent_tool(agent: Agent[Any], *, name: str | None = None, description: str |
             )
             raise ModelRetry(
                 f"the {agent.name!r} agent stopped: its tool calls ({waiting}) need approval, which "
-                "this server cannot ask for inside an agent run; nothing of them ran."
+                "this MCP client cannot be asked for during a call; nothing of them ran."
             )
         return serialize_result(result.output)
 
@@ -144,7 +150,8 @@ def mcp_server(
         verdict = None if found is None else await gate.check(ctx, found, params)
         if verdict is not None:
             return verdict
-        return await call_tool(toolset, params.name, params.arguments)
+        with serving(ctx):
+            return await call_tool(toolset, params.name, params.arguments)
 
     server = Server(
         name,
