@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 
 from agentkit.testing import FakeKimiServer, Reply
@@ -88,6 +89,54 @@ def test_failures_are_reported_then_retried_alone_and_merged(tmp_path: Path, dat
     assert all(r["ok"] for r in rows)
     assert rows[1]["run_id"] == "f1-t1.retry1"
     assert rows[0]["run_id"] == "f1-t0"  # rows of the first run kept, merged with the retried ones
+
+
+@pytest.mark.timeout(600)
+def test_a_rerun_of_a_finished_batch_starts_no_worker(tmp_path: Path, database: str) -> None:
+    """Rerunning a finished batch reports it done without starting a worker (it started them first).
+
+    The agent's file cannot be imported on the rerun: a worker would fail to start (exit 2).
+    """
+    tasks, out, agent = tmp_path / "tasks.jsonl", tmp_path / "out", tmp_path / "batch_agent.py"
+    tasks.write_text('{"id": "t0", "prompt": "a"}\n{"id": "t1", "prompt": "b"}\n')
+    agent.write_text("from tests._durable_agents import looper as agent\n")
+    args = ["batch", str(tasks), "--agent", f"{agent}:agent", "--workers", "1", "--out", str(out),
+            "--batch-id", "r1", "--database", database]  # fmt: skip
+    with FakeKimiServer(Model()) as server:
+        env = {URL_ENV: server.base_url, LOG_ENV: str(tmp_path / "tools.log")}
+        first = run_cli(*args, env=env, cwd=Path.cwd(), timeout=500)
+        assert first.returncode == 0, first.stdout + first.stderr
+        requests = len(server.requests)
+        (out / "results.jsonl").unlink()
+        agent.write_text("raise RuntimeError('a worker imported the agent on a rerun')\n")
+        again = run_cli(*args, env=env, cwd=Path.cwd(), timeout=500)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert len(server.requests) == requests
+    assert "attached to 2 runs of batch r1" in again.stderr
+    assert "nothing left to run: every task's run has ended (no worker started)" in again.stderr
+    assert "2 runs: 2 ok, 0 failed" in again.stdout
+    assert [row["output"] for row in results(out)] == ["done: a ok", "done: b ok"]
+
+
+@pytest.mark.timeout(600)
+def test_a_system_database_without_tables_is_set_up_by_the_workers(tmp_path: Path, database: str) -> None:
+    """A system database created by hand, still empty, is read as holding no run; the workers set it up."""
+    if database.startswith("sqlite:///"):
+        Path(database.removeprefix("sqlite:///")).touch()
+    else:
+        base, name = database.rsplit("/", 1)
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name is the fixture's: hex only
+    tasks, out = tmp_path / "tasks.jsonl", tmp_path / "out"
+    tasks.write_text('{"id": "t0", "prompt": "a"}\n')
+    with FakeKimiServer(Model()) as server:
+        done = run_cli(
+            "batch", str(tasks), "--agent", AGENT, "--workers", "1", "--out", str(out),
+            "--database", database, env={URL_ENV: server.base_url, LOG_ENV: str(tmp_path / "tools.log")},
+            cwd=Path.cwd(), timeout=500,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 run: 1 ok, 0 failed" in done.stdout
 
 
 @pytest.mark.timeout(300)

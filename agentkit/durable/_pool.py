@@ -74,6 +74,11 @@ class WorkerPool:
         """The executor ids of this pool's workers."""
         return list(self._commands)
 
+    @property
+    def started(self) -> bool:
+        """Whether `start` has started the workers."""
+        return bool(self._procs)
+
     async def start(self) -> None:
         """Start every worker at once, then wait until each listens."""
         for executor_id in self._commands:

@@ -22,6 +22,7 @@ import anyio
 import anyio.to_thread
 import orjson
 import pydantic_core
+import sqlalchemy.exc
 from dbos import WorkflowStatus
 
 from agentkit.durable._batch_state import BatchState
@@ -31,6 +32,7 @@ from agentkit.durable._workflow import DurableRequest
 from agentkit.durable.client import DurableClient
 from agentkit.durable.runner import DEFAULT_QUEUE, DEFAULT_WORKER_CONNECTIONS, RateLimit
 from agentkit.exceptions import UserError
+from agentkit.usage import counted
 
 __all__ = ["BatchConfig", "BatchSummary", "Task", "read_tasks", "run_batch"]
 
@@ -157,7 +159,7 @@ class BatchSummary:
 
     def __str__(self) -> str:
         lines = [
-            f"{self.total} runs: {self.ok} ok, {self.failed} failed in {self.seconds:.1f} s; "
+            f"{counted(self.total, 'run')}: {self.ok} ok, {self.failed} failed in {self.seconds:.1f} s; "
             f"{self.ran_now} ran now ({self.run_rate:.1f} runs/s from first enqueue to last result), "
             f"resumed {self.resumed}, already done {self.already_done}, retried {self.retried}, "
             f"worker restarts {self.worker_restarts}; results in {self.results_path}"
@@ -203,12 +205,20 @@ async def run_batch(
     requests = {t.id: t for t in tasks}
     client: DurableClient | None = None
     try:
-        if config.workers:
-            await pool.start()  # first: a worker creates the system database if it is new
-        else:
-            await anyio.to_thread.run_sync(DurableClient.check_database, config.database_url)
-        client = DurableClient(config.database_url, queue=config.queue)
-        existing = await _attach(client, config, state, report)
+        found = await _recorded(config) if config.workers else None
+        if found is None:
+            if config.workers:
+                await pool.start()  # first: a worker creates the system database if it is new
+            else:
+                await anyio.to_thread.run_sync(DurableClient.check_database, config.database_url)
+            found = DurableClient(config.database_url, queue=config.queue), None
+        client, existing = found
+        existing = await _attach(client, config, state, report, existing)
+        if config.workers and not pool.started:
+            if state.complete:  # a rerun of a finished batch: nothing for a worker to do
+                report("nothing left to run: every task's run has ended (no worker started)")
+            else:
+                await pool.start()
         state.first_enqueue = time.perf_counter()
         follower = _Follower(client, f"{config.batch_id}-", state, existing)
         await _watch(follower, pool, config, state, requests, report)
@@ -237,11 +247,36 @@ async def run_batch(
     )
 
 
+async def _recorded(config: BatchConfig) -> tuple[DurableClient, list[WorkflowStatus] | None] | None:
+    """A client and the batch's runs, read before any worker starts.
+
+    ``None`` when the system database or its tables do not exist yet (the first worker creates them).
+    """
+    try:
+        await anyio.to_thread.run_sync(DurableClient.check_database, config.database_url)
+    except UserError:
+        return None
+    client = DurableClient(config.database_url, queue=config.queue)
+    try:
+        return client, await client.runs_with_prefix(f"{config.batch_id}-")
+    except sqlalchemy.exc.DBAPIError:  # a database without DBOS's tables: no run recorded
+        client.close()
+        return None
+
+
 async def _attach(
-    client: DurableClient, config: BatchConfig, state: BatchState, report: Callable[[str], None]
+    client: DurableClient,
+    config: BatchConfig,
+    state: BatchState,
+    report: Callable[[str], None],
+    existing: list[WorkflowStatus] | None = None,
 ) -> list[WorkflowStatus]:
-    """Find the batch's runs already in the system database, say what was found, return their rows."""
-    existing = await client.runs_with_prefix(f"{config.batch_id}-")
+    """Take in the batch's runs already in the system database, say what was found, return their rows.
+
+    ``existing``: the rows, already read (else they are read here).
+    """
+    if existing is None:
+        existing = await client.runs_with_prefix(f"{config.batch_id}-")
     state.attach(existing, retry_failed=config.retry_failed)
     found = state.already_done + state.resumed + len(state.retried)
     if found:
