@@ -287,3 +287,34 @@ def test_getting_started_walk(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=30)
     assert (tmp_path / "run.html").is_file()
+
+
+@pytest.mark.timeout(600)
+def test_scaling_batch_command_runs_on_the_getting_started_agent(tmp_path: Path) -> None:
+    """docs/scaling.md's `agentkit batch` line runs as written beside getting-started's my_agent.py.
+
+    It named `myapp.agents:trip`, a module a newcomer does not have (exit 2); the file form leads.
+    """
+    pytest.importorskip("dbos")
+    for name, source in _saved_files(parse_blocks(GETTING_STARTED)).items():
+        (tmp_path / name).write_text(source)
+    blocks = parse_blocks(ROOT / "docs" / "scaling.md")
+    command = next(b.source for b in blocks if b.lang == "bash" and b.source.startswith("agentkit batch"))
+    (tmp_path / "tasks.jsonl").write_text(
+        '{"id": "a", "prompt": "1 + 1?"}\n{"id": "b", "prompt": "2 + 2?"}\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOONSHOT_", "AGENTKIT_"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    with FakeKimiServer(lambda body: Reply.text("Done.")) as server:
+        env |= {"MOONSHOT_BASE_URL": server.base_url, "MOONSHOT_API_KEY": "offline"}
+        done = subprocess.run(  # noqa: S603 - the page's own command, in a temporary folder
+            [BASH, "-c", command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=500,
+            check=False,
+        )
+    assert done.returncode == 0, f"$ {command}\n{done.stdout}{done.stderr}"
+    assert "2 runs: 2 ok, 0 failed" in done.stdout
