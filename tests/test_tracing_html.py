@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import os
 import re
 import shutil
@@ -94,13 +95,22 @@ def test_viewer_draws_parallel_calls_as_overlapping_bars(tmp_path: Path) -> None
 
 
 def test_viewer_has_a_time_axis_and_tells_parallel_calls_apart(tmp_path: Path) -> None:
-    """A sticky time axis labels the lane, and two calls of one tool show their arguments in the row name."""
+    """A sticky time axis labels the lane at round times, and calls of one tool show their arguments.
+
+    The ticks were at quarters of the run (33.6 ms, 67.2 ms, ...); now at multiples of a round step.
+    """
     browser = _browser()
     dom = _dom(browser, _page(tmp_path))
-    ticks = re.findall(r'<span class="tick" style="left: (\d+)%;">([^<]+)</span>', dom)
-    assert [left for left, _ in ticks] == ["0", "25", "50", "75", "100"]
-    assert ticks[0][1] == "0.0 ms"
-    assert all(label.endswith(("ms", " s")) for _, label in ticks)
+    ticks = re.findall(r'<span class="tick" style="left: ([\d.]+)%;">([\d.]+) ms</span>', dom)
+    assert 4 <= len(ticks) <= 7
+    lefts, times = [float(left) for left, _ in ticks], [float(ms) for _, ms in ticks]
+    assert lefts == sorted(lefts)
+    assert lefts[0] == times[0] == 0
+    assert lefts[-1] <= 100
+    step = times[1]
+    assert step / 10 ** math.floor(math.log10(step)) in (1, 2, 2.5, 5), step  # times a power of ten
+    assert times == pytest.approx([step * i for i in range(len(times))])
+    assert lefts[2] == pytest.approx(2 * lefts[1], abs=0.01)
     names = re.findall(
         r'class="row tool_call[^"]*" data-kind="tool_call"><div class="name"[^>]*>([^<]+)<', dom
     )

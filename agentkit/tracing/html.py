@@ -50,7 +50,6 @@ pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid 
 .axis{position:sticky;top:0;z-index:1;background:#fff;cursor:default;border-bottom:1px solid #d9dde5}
 .axis .lane{background:none}.tick{position:absolute;top:0;font-size:11px;color:#5b6478;
  transform:translateX(-50%);white-space:nowrap}.tick:first-child{transform:none}
-.tick:last-child{transform:translateX(-100%)}
 """
 
 _SCRIPT: Final = r"""
@@ -94,13 +93,24 @@ function show(s, row) {
   const pre = document.createElement('pre'); pre.textContent = JSON.stringify(info, null, 2);
   detail.appendChild(pre);
 }
+// Axis ticks at round times: a step of 1, 2, 2.5 or 5 times a power of ten, four to seven ticks.
+function tickStep(span) {
+  const raw = span / 6, power = Math.pow(10, Math.floor(Math.log10(raw)));
+  return power * [1, 2, 2.5, 5, 10].find(m => m * power >= raw);
+}
+function tickLabel(s) {
+  const round = v => String(+v.toPrecision(12));
+  return s >= 1 ? round(s) + ' s' : round(s * 1000) + ' ms';
+}
 function axis() {
   const row = document.createElement('div'); row.className = 'row axis';
   const name = document.createElement('div'); name.className = 'name'; name.textContent = 'time since start';
   const lane = document.createElement('div'); lane.className = 'lane';
-  for (let i = 0; i <= 4; i++) {
+  const span = total / 1e9, step = tickStep(span);
+  for (let i = 0; i * step <= span * (1 + 1e-9); i++) {
     const tick = document.createElement('span'); tick.className = 'tick';
-    tick.style.left = (25 * i) + '%'; tick.textContent = fmt(total * i / 4 / 1e9); lane.appendChild(tick);
+    tick.style.left = (100 * i * step / span) + '%'; tick.textContent = tickLabel(i * step);
+    lane.appendChild(tick);
   }
   row.append(name, lane, document.createElement('div')); rows.appendChild(row);
 }
