@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 from agentkit import Agent, tool
 from agentkit.cli import app
 from agentkit.models.function import ScriptedModel
+from tests._cli import AGENTKIT
 from tests.builders import calls
 
 RUNNER = CliRunner()
@@ -127,3 +130,35 @@ def test_replay_with_a_bad_agent_spec(tmp_path: Path) -> None:
     result = RUNNER.invoke(app, ["replay", str(_recorded(tmp_path / "run.jsonl")), "--agent", "nocolon"])
     assert result.exit_code == 2
     assert "path/to/file.py:agent or package.module:agent" in result.output
+
+
+@tool
+def echo_back(text: str) -> str:
+    """Echo.
+
+    Args:
+        text: Anything.
+    """
+    return text
+
+
+def test_show_piped_into_head_stops_quietly(tmp_path: Path) -> None:
+    """`agentkit trace show big.jsonl | head -1` prints one line and no error (it printed BrokenPipeError)."""
+    path = tmp_path / "big.jsonl"
+    many = calls(*(("echo_back", {"text": f"line {i} " + "x" * 40}) for i in range(3_000)))
+    Agent(ScriptedModel([many, "done"]), tools=[echo_back], name="big").run_sync("go", trace=path)
+    done = subprocess.run(  # noqa: S603 - our own command in a shell pipeline, on a file we wrote
+        [
+            shutil.which("bash") or "/bin/bash",
+            "-c",
+            f'"{AGENTKIT}" trace show "{path}" | head -1; exit "${{PIPESTATUS[0]}}"',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.startswith(str(path))
+    assert done.stdout.count("\n") == 1
+    assert done.stderr == ""
+    assert done.returncode == 141  # 128 + SIGPIPE, as the shell reports a closed pipe

@@ -4,7 +4,8 @@ Every command body runs inside `reported`. An error becomes one line on
 stderr saying what failed and what to do about it; ``--debug`` adds the full
 traceback. Exit codes: 1 when the run itself failed (model, limits, tools),
 2 for a usage problem found before anything ran (a bad agent spec, a missing
-API key, a bad option), 130 when interrupted.
+API key, a bad option), 130 when interrupted, 141 (quietly) when whatever reads
+the output stopped reading (``agentkit trace show run.jsonl | head``).
 
 >>> one_line(CliError("no agent named 'x' in m.py", hint="name an Agent, e.g. m.py:agent"))
 "error: no agent named 'x' in m.py; name an Agent, e.g. m.py:agent"
@@ -12,6 +13,8 @@ API key, a bad option), 130 when interrupted.
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +33,7 @@ from agentkit.exceptions import (
 
 __all__ = [
     "EXIT_INTERRUPTED",
+    "EXIT_OUTPUT_CLOSED",
     "EXIT_RUN_FAILED",
     "EXIT_USAGE",
     "MISSING_KEY_HINT",
@@ -41,6 +45,8 @@ __all__ = [
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: 128 + SIGPIPE, as a shell reports a command whose output pipe closed.
+EXIT_OUTPUT_CLOSED = 141
 
 #: What the command says when no Kimi API key is configured.
 MISSING_KEY_HINT = (
@@ -129,6 +135,11 @@ def reported(*, debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError as err:  # the reader of stdout is gone (| head): nothing to say, nowhere to say it
+        if debug:
+            echo("".join(traceback.format_exception(err)).rstrip(), err=True)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush fails otherwise
+        raise typer.Exit(EXIT_OUTPUT_CLOSED) from None
     except Exception as err:
         if debug:
             echo("".join(traceback.format_exception(err)).rstrip(), err=True)
