@@ -7,6 +7,8 @@ import os
 import tracemalloc
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import duckdb
 import pytest
 from agentkit_tools import DataWorkspace, Workspace, WorkspaceError, data_tools
@@ -160,6 +162,28 @@ async def test_a_run_timeout_interrupts_the_query(tmp_path: Path) -> None:
         await Agent(model, tools=data_tools(data)).run("sum", timeout_s=0.3)
     # No query keeps burning CPU after the run ended (before, the worker thread ran on for hours).
     assert data.active_queries == 0
+
+
+@pytest.mark.timeout(60)  # before the fix, the cancelled call waited forever
+async def test_a_call_cancelled_before_its_thread_starts_returns(data: DataWorkspace) -> None:
+    """Cancelled while it waits for a worker thread, a data tool call ends at once and its query never runs.
+
+    It waited forever for a query that would never start (found with a demo piped into head).
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = 1
+    await limiter.acquire()  # every worker thread is busy: the call cannot start its query
+    ran: list[str] = []
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(data.call_async, lambda cursor: ran.append("query"))
+            await anyio.wait_all_tasks_blocked()
+            group.cancel_scope.cancel()
+    finally:
+        limiter.release()
+    assert data.active_queries == 0
+    assert await data.call_async(lambda cursor: ran.append("later")) is None
+    assert ran == ["later"]
 
 
 def test_memory_threads_and_no_temp_directory(tmp_path: Path) -> None:

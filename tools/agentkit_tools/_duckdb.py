@@ -56,7 +56,8 @@ class QueryWatch:
     """Interrupts one connection's work when its time is up or its caller gives up.
 
     The interrupt repeats until the work reports it ended, so a statement that had not
-    started yet when the first interrupt came is stopped too.
+    started yet when the first interrupt came is stopped too. The work claims its start
+    (`begin`): cancelled before that, it never starts, and `done` is set at once.
 
     Args:
         connection: the connection (a cursor) the work runs on.
@@ -69,11 +70,25 @@ class QueryWatch:
         self._wake = threading.Event()
         self.done = threading.Event()
         self.timed_out = False
+        self._claim = threading.Lock()
+        self._started = self._cancelled = False
         threading.Thread(target=self._watch, name="agentkit-duckdb-watch", daemon=True).start()
 
-    def cancel(self) -> None:
-        """Stop the work now (its caller was cancelled)."""
+    def begin(self) -> bool:
+        """Claim the start of the work: ``False`` when it was cancelled first (then skip it)."""
+        with self._claim:
+            self._started = not self._cancelled
+            return self._started
+
+    def cancel(self) -> bool:
+        """Stop the work now (its caller was cancelled); ``True`` when it had started (wait for `done`)."""
+        with self._claim:
+            self._cancelled = True
+            started = self._started
+        if not started:  # it never will: nothing to wait for
+            self.done.set()
         self._wake.set()
+        return started
 
     def finish(self) -> None:
         """Record that the work ended (the watchdog thread then ends too)."""

@@ -98,6 +98,8 @@ class DataWorkspace:
             return self._db.cursor()
 
     def _watched(self, cur: duckdb.DuckDBPyConnection, watch: QueryWatch, work: Callable[[Cursor], T]) -> T:
+        if not watch.begin():  # the caller gave up before this thread took the work
+            raise WorkspaceError("the call was cancelled before its query started")
         with self._lock:
             self._active += 1
         try:
@@ -126,9 +128,9 @@ class DataWorkspace:
             try:
                 return await anyio.to_thread.run_sync(self._watched, cur, watch, work, abandon_on_cancel=True)
             except anyio.get_cancelled_exc_class():
-                watch.cancel()
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(watch.done.wait)
+                if watch.cancel():  # the query runs: it is being interrupted, wait until it stopped
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(watch.done.wait)
                 raise
 
     def load_table(self, path: str, table: str) -> dict[str, Any]:
