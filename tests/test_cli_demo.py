@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from agentkit.cli import app, demo
 from agentkit.cli._errors import EXIT_USAGE
-from tests._cli import run_cli
+from tests._cli import AGENTKIT, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,3 +92,23 @@ def test_demos_not_installed_says_how_to_install_them(
         "error: the demos are not installed; install them from an agentkit checkout: "
         "pip install ./tools ./examples (or run agentkit demo inside the checkout)"
     )
+
+
+def test_demo_piped_into_head_stops_quietly(tmp_path: Path) -> None:
+    """`agentkit demo trip | head -3` shows three lines and nothing on stderr, exit status 141.
+
+    It printed the demo's BrokenPipeError traceback and 'the trip demo failed (exit 1)'.
+    """
+    command = f'"{AGENTKIT}" demo trip --out "{tmp_path / "trip"}" | head -3; exit "${{PIPESTATUS[0]}}"'
+    done = subprocess.run(  # noqa: S603 - our own command in a shell pipeline
+        [shutil.which("bash") or "/bin/bash", "-c", command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.startswith("OFFLINE DEMO")
+    assert done.stdout.count("\n") == 3
+    assert done.stderr == ""
+    assert done.returncode == 141

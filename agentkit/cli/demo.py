@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from agentkit.cli._echo import echo
-from agentkit.cli._errors import CliError, reported
+from agentkit.cli._errors import EXIT_OUTPUT_CLOSED, CliError, reported
 
 __all__ = ["DemoName", "demo", "demo_command", "examples_dir", "installed_demos"]
 
@@ -127,5 +127,7 @@ def demo(
         if examples is not None:  # the checkout's folder is imported as the ``examples`` package
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(examples.parent), env.get("PYTHONPATH")]))
         completed = subprocess.run(command, env=env, check=False)  # noqa: S603 - our own interpreter and demo
+        if completed.returncode == EXIT_OUTPUT_CLOSED:  # piped into a reader that stopped: quietly
+            raise typer.Exit(EXIT_OUTPUT_CLOSED)
         if completed.returncode != 0:
             raise CliError(f"the {name} demo failed (exit {completed.returncode})", exit_code=1)

@@ -26,7 +26,7 @@ from agentkit import Agent, RunResult
 from agentkit.models import KimiModel, Model, OpenAICompatModel, ReplayModel
 from agentkit.tracing import TraceWriter, read_trace
 
-from ..trip_planner.progress import ProgressPrinter, fresh_workspace, live_hint
+from ..trip_planner.progress import ProgressPrinter, fresh_workspace, live_hint, run_main
 from .agent import PROMPT, build_agent, prepare_data
 from .make_trace import TRACE
 
@@ -97,4 +97,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -31,7 +31,7 @@ from agentkit.tracing import TraceWriter, read_trace
 
 from .agent import TripRequest, build_agent
 from .make_trace import TRACE
-from .progress import ProgressPrinter, fresh_workspace, live_hint
+from .progress import ProgressPrinter, fresh_workspace, live_hint, run_main
 from .travel import SampleTravelProvider
 
 DEFAULT_OUT = Path("out/trip_planner")
@@ -134,4 +134,4 @@ def _offline_approver(call: ToolCall, arguments: dict[str, Any]) -> Decision:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

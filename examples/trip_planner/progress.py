@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from agentkit_tools import Workspace
@@ -21,7 +22,10 @@ from agentkit.events import (
     TurnFinished,
 )
 
-__all__ = ["DEMO_COMMAND_ENV", "ProgressPrinter", "fresh_workspace", "live_hint"]
+__all__ = ["DEMO_COMMAND_ENV", "OUTPUT_CLOSED", "ProgressPrinter", "fresh_workspace", "live_hint", "run_main"]
+
+#: The exit status when the demo's output was piped into a reader that stopped (128 + SIGPIPE).
+OUTPUT_CLOSED = 141
 
 #: Set by ``agentkit demo`` for the demo's process: the command the user typed (``agentkit demo trip``).
 DEMO_COMMAND_ENV = "AGENTKIT_DEMO_COMMAND"
@@ -110,3 +114,14 @@ def _python() -> str:
         return str(running.relative_to(Path.cwd()))
     except ValueError:
         return str(running)
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run a demo's ``main``; when its output's reader stops early (``| head``), end quietly (141)."""
+    try:
+        return main()
+    except* BrokenPipeError:
+        pass
+    # Nothing to print, nowhere to print it; the flush at exit must not fail either.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return OUTPUT_CLOSED
