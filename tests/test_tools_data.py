@@ -182,7 +182,7 @@ async def test_a_call_cancelled_before_its_thread_starts_returns(data: DataWorks
     finally:
         limiter.release()
     assert data.active_queries == 0
-    assert await data.call_async(lambda cursor: ran.append("later")) is None
+    await data.call_async(lambda cursor: ran.append("later"))
     assert ran == ["later"]
 
 
