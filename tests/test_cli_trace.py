@@ -103,6 +103,14 @@ def test_view_writes_a_self_contained_page(tmp_path: Path) -> None:
     assert "<script src" not in page
 
 
+def test_view_writes_beside_the_trace_by_default(tmp_path: Path) -> None:
+    """`agentkit trace view run.jsonl` writes run.html beside it, as docs/evals.md shows (it required -o)."""
+    result = RUNNER.invoke(app, ["trace", "view", str(_recorded(tmp_path / "run.jsonl"))])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {tmp_path / 'run.html'}\n"
+    assert "execute_tool weather" in (tmp_path / "run.html").read_text()
+
+
 def test_replay_reports_a_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`agentkit replay --agent module:attr` re-runs the same agent on the recording and reports a match."""
     trace = _recorded(tmp_path / "run.jsonl")

@@ -113,13 +113,19 @@ def _show(path: Path) -> None:
 @app.command()
 def view(
     path: TraceArg,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the HTML page.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Where to write the HTML page (default: the trace's name, .html)."
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Write a self-contained HTML page with the run's timeline (no network needed to view it)."""
     with reported(debug=debug):
-        output.write_text(render_html(_load(path)), encoding="utf-8")
-        echo(f"wrote {output}")
+        page = path.with_suffix(".html") if output is None else output
+        page.write_text(render_html(_load(path)), encoding="utf-8")
+        echo(f"wrote {page}")
 
 
 def _recorded_prompt(trace: Trace) -> tuple[str | None, list[Any]]:
