@@ -107,7 +107,7 @@ def test_eval_exits_1_below_the_pass_rate_and_rescoring_needs_no_model(tmp_path:
             cwd=tmp_path,
         )
     assert done.returncode == 1
-    assert "pass rate 0.0% is below 50.0%" in done.stderr
+    assert done.stderr == "pass rate 0.0% is below 50.0%\n"  # --quiet: no progress, no 'results ...' line
     rescored = run_cli(
         "eval",
         str(dataset),

@@ -128,7 +128,9 @@ def eval_command(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Run again the stored runs that failed (else kept).")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the report (stdout) and errors (stderr).")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ) -> None:
     """Run DATASET against an agent, score every run, print and save the report."""
@@ -178,7 +180,8 @@ def eval_command(
             from agentkit.evals.html import render_report_html  # noqa: PLC0415
 
             html.write_text(render_report_html(report, comparison), encoding="utf-8")
-        echo(f"results {store}, report {saved}" + (f", html {html}" if html else ""), err=True)
+        if not quiet:
+            echo(f"results {store}, report {saved}" + (f", html {html}" if html else ""), err=True)
         _exit_status(report, store, min_pass_rate)
 
 
