@@ -13,11 +13,15 @@ Per case, one JSON line:
 - ``enqueue_s``: enqueueing every task (one transaction); ``collect_s``: from the last
   run's end to ``results.jsonl`` written;
 - ``worker_cpu_ms_per_run`` (all workers' CPU / runs) and ``coordinator_cpu_ms_per_run``;
+  ``worker_startup_cpu_s``, one worker's CPU from its start to ``ready`` (a probe worker
+  started on the case's database before the batch, on a queue of its own), and
+  ``worker_cpu_ms_per_run_after_startup``, the workers' CPU less that much per worker, per run;
 - ``peak_connections``: the most connections the system database had at once (sampled
   every 50 ms); ``load_1m``: the machine's load average when the case started and ended;
 - ``plain_cpu_ms_per_run`` / ``plain_runs_per_s``: the same runs in one process with
   ``Agent.run``, no durability (as many at once as the workers run together), and
-  ``durable_vs_plain_cpu``, the ratio of CPU per run.
+  ``durable_vs_plain_cpu``, the ratio of CPU per run (``after_startup_vs_plain_cpu`` without
+  the workers' start-up).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import anyio
 import orjson
 import psycopg
 
+from agentkit.durable._pool import worker_command
 from agentkit.durable.batch import BatchConfig, Task, run_batch
 from benchmarks.bench_durable import URL_ENV, fake_server
 
@@ -81,6 +86,29 @@ def _plain(base_url: str, runs: int, concurrency: int) -> dict[str, Any]:
     return result
 
 
+def _startup_cpu_s(url: str, concurrency: int) -> float:
+    """CPU seconds one worker spends from its start to ``ready`` (imports, DBOS launch, agent check)."""
+    command = worker_command(
+        database_url=url,
+        executor_id="bench-startup",
+        queue="agentkit-bench-startup",  # a queue of its own: it takes none of the batch's runs
+        agent="benchmarks.bench_durable:workload_agent",
+        concurrency=concurrency,
+        poll_s=1.0,
+        rate_limit=None,
+        connections=10,
+    )
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    ready = proc.stdout.readline()
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    proc.terminate()
+    proc.wait()
+    if ready.strip() != b"ready":
+        raise RuntimeError("the start-up probe worker did not start")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def case(dsn: str, base_url: str, workers: int, tasks: int, concurrency: int) -> dict[str, Any]:
     """One batch of ``tasks`` runs over ``workers`` workers, on a fresh database of the server ``dsn``."""
     load_before = os.getloadavg()[0]
@@ -98,6 +126,7 @@ def case(dsn: str, base_url: str, workers: int, tasks: int, concurrency: int) ->
                 traces=False,
             )
             batch = [Task(id=str(i), prompt="Paris?") for i in range(tasks)]
+            startup_s = _startup_cpu_s(url, concurrency)
             self_before, children_before = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
             summary = anyio.run(lambda: run_batch(config, batch))
             coordinator_cpu = _cpu(resource.RUSAGE_SELF) - self_before
@@ -115,6 +144,8 @@ def case(dsn: str, base_url: str, workers: int, tasks: int, concurrency: int) ->
         "enqueue_s": round(summary.enqueue_s, 3),
         "collect_s": round(summary.collect_s, 3),
         "worker_cpu_ms_per_run": round(worker_cpu * 1000 / tasks, 2),
+        "worker_startup_cpu_s": round(startup_s, 2),
+        "worker_cpu_ms_per_run_after_startup": round((worker_cpu - workers * startup_s) * 1000 / tasks, 2),
         "coordinator_cpu_ms_per_run": round(coordinator_cpu * 1000 / tasks, 2),
         "peak_connections": peak.most,
         "load_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -142,6 +173,9 @@ def main() -> None:
                 report["plain_runs_per_s"] = round(plain["runs"] / plain["wall_s"], 2)
                 report["durable_vs_plain_cpu"] = round(
                     report["worker_cpu_ms_per_run"] / report["plain_cpu_ms_per_run"], 2
+                )
+                report["after_startup_vs_plain_cpu"] = round(
+                    report["worker_cpu_ms_per_run_after_startup"] / report["plain_cpu_ms_per_run"], 2
                 )
                 sys.stdout.write(orjson.dumps(report).decode() + "\n")
                 sys.stdout.flush()
