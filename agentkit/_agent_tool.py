@@ -7,10 +7,10 @@ started it:
   ``RunContext.budget``), so the caller's limits apply to both and the caller's
   [`RunResult`][agentkit.RunResult] includes the sub-run's usage and cost; the inner
   agent's own limits apply too;
-- its [`RunStarted`][agentkit.messages.RunStarted] names the caller's run and tool call
+- its [`RunStarted`][agentkit.events.RunStarted] names the caller's run and tool call
   (``parent_run_id``, ``parent_tool_call_key``), so a trace can nest it;
-- its approval events ([`ApprovalRequested`][agentkit.messages.ApprovalRequested],
-  [`ApprovalDecided`][agentkit.messages.ApprovalDecided]) reach the caller's hooks and stream
+- its approval events ([`ApprovalRequested`][agentkit.events.ApprovalRequested],
+  [`ApprovalDecided`][agentkit.events.ApprovalDecided]) reach the caller's hooks and stream
   too, under the key decisions are given under (``"<call key>/<sub-run key>"``) and with
   ``agent`` set; its other events go to its own hooks only;
 - it keeps its own conversation: a memory session when ``session=`` is given

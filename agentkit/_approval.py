@@ -3,8 +3,8 @@
 `Gate` is a stage of the tool phase (see `agentkit._turn_calls`): it leaves
 calls to run (approved, possibly with edited arguments), answers some without running
 (rejected) and takes out those left waiting (no decision yet: the run pauses). It emits
-[`ApprovalRequested`][agentkit.messages.ApprovalRequested] and
-[`ApprovalDecided`][agentkit.messages.ApprovalDecided] events, so traces and UIs see every
+[`ApprovalRequested`][agentkit.events.ApprovalRequested] and
+[`ApprovalDecided`][agentkit.events.ApprovalDecided] events, so traces and UIs see every
 decision. Calls whose arguments fail validation are not gated: they run and
 fail as usual, and the model is asked to fix them. Every call is known by
 agentkit's key (turn and position in the answer), never by the model's id.

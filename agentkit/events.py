@@ -197,7 +197,7 @@ class ApprovalDecided:
 
     ``arguments`` are the arguments the call runs with (the edited ones for ``"edit"``);
     ``key`` is agentkit's key for the call, and ``agent`` names the agent used as a tool
-    whose call it is (as for [`ApprovalRequested`][agentkit.messages.ApprovalRequested]).
+    whose call it is (as for [`ApprovalRequested`][agentkit.events.ApprovalRequested]).
     """
 
     turn: int

@@ -6,7 +6,7 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.approval import approve_all
-from agentkit.messages import FinalResultEvent, ToolCallFinished
+from agentkit.events import FinalResultEvent, ToolCallFinished
 from agentkit.testing import ScriptedModel, call
 from agentkit.tool import Toolset
 

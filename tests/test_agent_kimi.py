@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from agentkit import Agent, Tool, tool
+from agentkit.events import Event, TextDelta
 from agentkit.exceptions import ModelHTTPError
 from agentkit.hooks import RunHooks, RunInfo
-from agentkit.messages import AssistantMessage, Event, TextDelta, ToolMessage
+from agentkit.messages import AssistantMessage, ToolMessage
 from agentkit.models import KIMI_PROFILE, KimiModel
 from agentkit.models.abstract import ModelResponse
 from agentkit.testing import FakeKimiServer, Reply

@@ -8,10 +8,11 @@ import anyio
 import pytest
 
 from agentkit import Agent
+from agentkit.events import Event, RunStarted
 from agentkit.exceptions import UsageLimitExceeded
 from agentkit.hooks import RunHooks
 from agentkit.memory import SQLiteMemory
-from agentkit.messages import AssistantMessage, Event, RunStarted, ToolMessage
+from agentkit.messages import AssistantMessage, ToolMessage
 from agentkit.models.abstract import ModelRequest, ModelResponse
 from agentkit.models.function import FunctionModel, ScriptedModel
 from agentkit.usage import Usage, UsageLimits

@@ -9,16 +9,9 @@ from typing import Any
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelHTTPError, ModelResponseError, UserError
-from agentkit.messages import (
-    AssistantMessage,
-    ReasoningDelta,
-    SystemMessage,
-    TextDelta,
-    ToolCall,
-    ToolMessage,
-    UserMessage,
-)
+from agentkit.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.models import ModelRequest, ModelSettings, ToolDefinition
 from agentkit.models.abstract import ModelResponse, ModelStreamEvent, ToolCallDelta
 from agentkit.models.anthropic_compat import MOONSHOT_ANTHROPIC_PROFILE, AnthropicCompatModel

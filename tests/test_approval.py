@@ -12,18 +12,11 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.approval import Approve, EditArguments, Reject, approve_all, prompt_approver
+from agentkit.events import ApprovalDecided, ApprovalRequested, Event, RunPaused
 from agentkit.exceptions import RunStateError, UsageLimitExceeded
 from agentkit.hooks import RunHooks
 from agentkit.memory import SQLiteMemory
-from agentkit.messages import (
-    ApprovalDecided,
-    ApprovalRequested,
-    AssistantMessage,
-    Event,
-    RunPaused,
-    ToolCall,
-    ToolMessage,
-)
+from agentkit.messages import AssistantMessage, ToolCall, ToolMessage
 from agentkit.models.function import ScriptedModel, call
 from agentkit.run_state import STATE_VERSION, RunState
 from agentkit.usage import UsageLimits

@@ -9,8 +9,9 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.approval import Approve, Decision, Reject, approve_all
+from agentkit.events import Event, ToolCallFinished
 from agentkit.exceptions import RunStateError, UsageLimitExceeded
-from agentkit.messages import AssistantMessage, Event, ToolCall, ToolCallFinished, ToolMessage
+from agentkit.messages import AssistantMessage, ToolCall, ToolMessage
 from agentkit.models import KimiModel
 from agentkit.models.function import ScriptedModel
 from agentkit.run_state import RunState

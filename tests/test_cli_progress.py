@@ -7,16 +7,8 @@ import io
 from rich.console import Console
 
 from agentkit.cli._progress import Progress
-from agentkit.messages import (
-    AssistantMessage,
-    ModelCallFinished,
-    PlanUpdated,
-    ToolCall,
-    ToolCallFinished,
-    ToolCallStarted,
-    ToolMessage,
-    TurnFinished,
-)
+from agentkit.events import ModelCallFinished, PlanUpdated, ToolCallFinished, ToolCallStarted, TurnFinished
+from agentkit.messages import AssistantMessage, ToolCall, ToolMessage
 from agentkit.models.abstract import ModelRequest, ModelResponse
 from agentkit.planning import Plan, PlanStep
 from agentkit.usage import Usage

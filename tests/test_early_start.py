@@ -9,16 +9,10 @@ import anyio
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.events import Event, ModelCallFinished, ToolCallFinished, ToolCallStarted, TurnFinished
 from agentkit.exceptions import ModelResponseError, UsageLimitExceeded
 from agentkit.hooks import RunHooks, RunInfo
-from agentkit.messages import (
-    Event,
-    ModelCallFinished,
-    ToolCallFinished,
-    ToolCallStarted,
-    ToolMessage,
-    TurnFinished,
-)
+from agentkit.messages import ToolMessage
 from agentkit.models import KIMI_PROFILE, KimiModel
 from agentkit.models.abstract import ModelResponse
 from agentkit.testing import FakeKimiServer, Reply

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from agentkit import Agent
+from agentkit.events import TextDelta
 from agentkit.exceptions import ModelEmptyResponseError
-from agentkit.messages import TextDelta
 from agentkit.models import ModelProfile, OpenAICompatModel
 from agentkit.models.abstract import RetryPolicy
 from agentkit.models.anthropic_compat import ANTHROPIC_PROFILE, AnthropicCompatModel

@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.events import Event
 from agentkit.exceptions import MaxTurnsExceeded
 from agentkit.hooks import RunHooks, RunInfo
-from agentkit.messages import AssistantMessage, Event, Message, ToolMessage, UserMessage
+from agentkit.messages import AssistantMessage, Message, ToolMessage, UserMessage
 from agentkit.models.abstract import ModelRequest
 from agentkit.models.function import ScriptedModel
 from tests.builders import calls

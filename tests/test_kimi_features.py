@@ -16,8 +16,9 @@ import orjson
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.events import Event, ReasoningDelta
 from agentkit.exceptions import UserError
-from agentkit.messages import AssistantMessage, Event, Message, ReasoningDelta, ToolMessage, UserMessage
+from agentkit.messages import AssistantMessage, Message, ToolMessage, UserMessage
 from agentkit.models import (
     KIMI_PROFILE,
     MOONSHOT_V1_LADDER,

@@ -14,16 +14,10 @@ from agentkit import Agent, tool
 from agentkit.approval import Approve
 from agentkit.cli._errors import EXIT_RUN_FAILED
 from agentkit.cli.models import format_models
+from agentkit.events import ReasoningDelta
 from agentkit.exceptions import ModelHTTPError, ModelRetiredError, UserError
 from agentkit.memory import SQLiteMemory
-from agentkit.messages import (
-    AssistantMessage,
-    ReasoningDelta,
-    ToolCall,
-    UserMessage,
-    message_from_dict,
-    message_to_dict,
-)
+from agentkit.messages import AssistantMessage, ToolCall, UserMessage, message_from_dict, message_to_dict
 from agentkit.models import WEB_SEARCH, KimiModel, ModelRequest, ModelSettings, ReplayModel, ToolDefinition
 from agentkit.models._kimi_account import list_models
 from agentkit.models.kimi import DEFAULT_KIMI_MODEL, KIMI_K26_PROFILE, KIMI_PROFILE

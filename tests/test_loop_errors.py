@@ -11,9 +11,10 @@ import pytest
 
 from agentkit import Agent, ModelRetry, tool
 from agentkit.approval import approve_all
+from agentkit.events import ApprovalRequested, Event
 from agentkit.exceptions import ToolRetriesExceeded
 from agentkit.hooks import RunHooks
-from agentkit.messages import ApprovalRequested, AssistantMessage, Event, ToolMessage
+from agentkit.messages import AssistantMessage, ToolMessage
 from agentkit.models.function import ScriptedModel
 from tests.builders import calls
 

@@ -13,8 +13,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from agentkit.events import TextDelta
 from agentkit.exceptions import ModelConnectionError, ModelHTTPError, ModelResponseError, UserError
-from agentkit.messages import AssistantMessage, Message, TextDelta, ToolCall, ToolMessage, UserMessage
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from agentkit.models import KIMI_PROFILE, KimiModel, ModelRequest, OpenAICompatModel, ToolDefinition
 from agentkit.models.abstract import ModelResponse, ModelStreamEvent, RetryPolicy, ToolCallDelta
 from agentkit.models.kimi import KIMI_RETRY_POLICY

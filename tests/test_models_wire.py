@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 
+from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelResponseError, UserError
-from agentkit.messages import (
-    AssistantMessage,
-    ReasoningDelta,
-    SystemMessage,
-    TextDelta,
-    ToolCall,
-    ToolMessage,
-    UserMessage,
-)
+from agentkit.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.models import KIMI_PROFILE, ModelProfile, ModelRequest, ModelSettings, ToolDefinition
 from agentkit.models._openai_stream import SSE_DONE, StreamAccumulator, parse_sse_line
 from agentkit.models._openai_wire import (

@@ -9,17 +9,17 @@ import pytest
 
 from agentkit import Agent, tool
 from agentkit.approval import Approve, EditArguments, Reject, approve_all
-from agentkit.exceptions import RunStateError, StopRun
-from agentkit.hooks import RunHooks
-from agentkit.messages import (
+from agentkit.events import (
     ApprovalDecided,
     ApprovalRequested,
     Event,
     FinalResultEvent,
     RunPaused,
     ToolCallFinished,
-    ToolMessage,
 )
+from agentkit.exceptions import RunStateError, StopRun
+from agentkit.hooks import RunHooks
+from agentkit.messages import ToolMessage
 from agentkit.models.function import ScriptedModel, call
 from agentkit.result import RunResult
 from agentkit.run_state import RunState

@@ -16,8 +16,9 @@ import httpx2
 import openai
 import pytest
 
+from agentkit.events import TextDelta
 from agentkit.exceptions import ModelConnectionError, ModelHTTPError
-from agentkit.messages import TextDelta, UserMessage
+from agentkit.messages import UserMessage
 from agentkit.models import KIMI_PROFILE, KimiModel, ModelRequest, OpenAICompatModel
 from agentkit.models.abstract import ModelProfile, ModelResponse
 from agentkit.models.kimi import KIMI_RETRY_POLICY

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from agentkit import Agent
-from agentkit.messages import AssistantMessage, Message, PlanUpdated, ToolCall, ToolMessage
+from agentkit.events import PlanUpdated
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage
 from agentkit.models.function import ScriptedModel, call
 from agentkit.planning import PlanStep, current_plan, update_plan
 

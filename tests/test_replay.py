@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from agentkit import Agent, Tool, tool
+from agentkit.events import TextDelta
 from agentkit.exceptions import ModelError, ReplayMismatch
-from agentkit.messages import TextDelta
 from agentkit.models import KimiModel, ReplayModel
 from agentkit.models.abstract import Model
 from agentkit.models.function import ModelReply, ScriptedModel

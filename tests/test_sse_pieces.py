@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 
-from agentkit.messages import TextDelta, UserMessage
+from agentkit.events import TextDelta
+from agentkit.messages import UserMessage
 from agentkit.models import KimiModel, ModelRequest
 from agentkit.models._openai_stream import SSELines, StreamAccumulator, fold_lines
 from agentkit.models.abstract import ModelResponse, ToolCallDelta

@@ -6,8 +6,7 @@ import anyio
 import pytest
 
 from agentkit import Agent, tool
-from agentkit.exceptions import ModelResponseError
-from agentkit.messages import (
+from agentkit.events import (
     Event,
     FinalResultEvent,
     TextDelta,
@@ -15,6 +14,7 @@ from agentkit.messages import (
     ToolCallStarted,
     TurnFinished,
 )
+from agentkit.exceptions import ModelResponseError
 from agentkit.models.function import ScriptedModel
 from tests.builders import calls
 

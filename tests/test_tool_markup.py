@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from agentkit import Agent, tool
-from agentkit.messages import AssistantMessage, TextDelta, ToolMessage
+from agentkit.events import TextDelta
+from agentkit.messages import AssistantMessage, ToolMessage
 from agentkit.models import KIMI_PROFILE, KimiModel
 from agentkit.models._tool_markup import UNREADABLE_CALL, MarkupFilter, recover_tool_calls
 from agentkit.models.abstract import RetryPolicy

@@ -9,8 +9,9 @@ import orjson
 import pytest
 
 from agentkit import Agent, tool
+from agentkit.events import ModelCallFinished, RunStarted
 from agentkit.exceptions import TraceFormatError
-from agentkit.messages import AssistantMessage, ModelCallFinished, RunStarted, UserMessage
+from agentkit.messages import AssistantMessage, UserMessage
 from agentkit.models.abstract import ModelRequest, ModelResponse
 from agentkit.models.function import ScriptedModel
 from agentkit.tracing import (

@@ -7,7 +7,8 @@ model is doing, each running tool call on its own row with its elapsed time
 Anywhere else (a pipe, a CI log) it prints one plain line per step instead.
 
 >>> import io
->>> from agentkit.messages import ToolCall, ToolCallStarted
+>>> from agentkit.events import ToolCallStarted
+>>> from agentkit.messages import ToolCall
 >>> out = io.StringIO()
 >>> progress = Progress.plain(out)
 >>> search = ToolCall(id="c1", name="search", arguments='{"q": "x"}')
