@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import copy
 import functools
-import math
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,7 +29,6 @@ from typing import Any, Generic, Self, Unpack, overload
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agentkit._approval import check_decisions
 from agentkit._loop import LoopConfig, Resume
@@ -519,9 +518,11 @@ class RunStream(Generic[OutputT]):
         self._prompt = prompt
         self._prepare = prepare
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._send: MemoryObjectSendStream[Event]
-        self._receive: MemoryObjectReceiveStream[Event]
-        self._send, self._receive = anyio.create_memory_object_stream[Event](math.inf)
+        # The run's task appends events here; the iteration takes them. The iteration waits
+        # (on an event made for that wait) only when it has taken every event so far.
+        self._queue: collections.deque[Event] = collections.deque()
+        self._wake: anyio.Event | None = None
+        self._ended = False
         self._result: RunResult[OutputT] | None = None
         self._error: BaseException | None = None
 
@@ -547,36 +548,39 @@ class RunStream(Generic[OutputT]):
         # The driver task never raises, so the group exits cleanly and an exception
         # from the ``async with`` body propagates as itself, not wrapped in a group.
         await self._task_group.__aexit__(None, None, None)
-        await self._receive.aclose()
+        self._queue.clear()
         return None
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
-        receive = self._receive
+        queue = self._queue
         while True:
-            # Events already queued are handed over at once; the loop is visited only to wait.
-            # (``receive()`` would pass through the event loop for every event, ~20 a turn.)
-            try:
-                event = receive.receive_nowait()
-            except anyio.WouldBlock:
-                try:
-                    event = await receive.receive()
-                except anyio.EndOfStream:
-                    break
-            except anyio.EndOfStream:
+            while queue:
+                yield queue.popleft()
+            if self._ended:
                 break
-            yield event
+            self._wake = wake = anyio.Event()
+            await wake.wait()
         if self._error is not None:
             raise self._error
 
+    def _push(self, event: Event) -> None:
+        self._queue.append(event)
+        self._wake_up()
+
+    def _wake_up(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.set()
+
     async def _drive(self) -> None:
-        async with self._send:
-            try:
-                prepared = await self._prepare()
-                result = await prepared.execute(self._prompt, self._send.send_nowait)
-            except Exception as err:
-                self._error = err
-                return
-            self._result = result
+        try:
+            prepared = await self._prepare()
+            self._result = await prepared.execute(self._prompt, self._push)
+        except Exception as err:
+            self._error = err
+        finally:
+            self._ended = True
+            self._wake_up()

@@ -14,7 +14,7 @@ from agentkit.events import (
     ToolCallStarted,
     TurnFinished,
 )
-from agentkit.exceptions import ModelResponseError
+from agentkit.exceptions import ModelResponseError, UserError
 from agentkit.models.function import ScriptedModel
 from tests.builders import calls
 
@@ -69,3 +69,47 @@ async def test_stream_raises_the_run_error() -> None:
 
     with pytest.raises(ModelResponseError, match="no reply left"):
         await consume()
+
+
+async def test_leaving_the_stream_early_cancels_the_run() -> None:
+    """Breaking out of the ``async with`` block cancels the running tool, and ``result`` stays unset."""
+    started, ended = anyio.Event(), []
+
+    @tool
+    async def wait_forever() -> str:
+        """Wait until cancelled."""
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            ended.append("cancelled")
+        return "never"
+
+    async with Agent(
+        ScriptedModel([calls(("wait_forever", {})), "unreachable"]), tools=[wait_forever]
+    ).stream("go") as run:
+        async for event in run:
+            if isinstance(event, ToolCallStarted):
+                await started.wait()
+                break
+    assert ended == ["cancelled"]
+    with pytest.raises(UserError, match="not finished"):
+        _ = run.result
+
+
+async def test_events_wait_for_a_slow_consumer_and_arrive_whole() -> None:
+    """A consumer that sleeps between events still receives every event once, in order."""
+    model = ScriptedModel([calls(("pause", {"seconds": 0.0}), ("pause", {"seconds": 0.0})), "done"])
+    fast: list[str] = []
+    async with Agent(model, tools=[pause]).stream("go") as run:
+        async for event in run:
+            fast.append(event.kind)
+    slow: list[str] = []
+    model = ScriptedModel([calls(("pause", {"seconds": 0.0}), ("pause", {"seconds": 0.0})), "done"])
+    async with Agent(model, tools=[pause]).stream("go") as run:
+        async for event in run:
+            slow.append(event.kind)
+            await anyio.sleep(0.01)
+    assert slow == fast
+    assert slow[0] == "run_started"
+    assert slow[-1] == "final_result"
