@@ -53,9 +53,18 @@ _RESUME: ContextVar[SubRunResume | None] = ContextVar("agentkit_sub_run_resume",
 _APPROVER: ContextVar[Approver | None] = ContextVar("agentkit_run_approver", default=None)
 
 
+def resuming(resume: SubRunResume | None) -> contextlib.AbstractContextManager[None]:
+    """Run the block (one tool call) as the continuation of ``resume``'s paused sub-run.
+
+    Nothing to set for the usual call (no sub-run to continue, none set around it).
+    """
+    if resume is None and _RESUME.get() is None:
+        return contextlib.nullcontext()
+    return _resuming(resume)
+
+
 @contextlib.contextmanager
-def resuming(resume: SubRunResume | None) -> Iterator[None]:
-    """Run the block (one tool call) as the continuation of ``resume``'s paused sub-run."""
+def _resuming(resume: SubRunResume | None) -> Iterator[None]:
     token = _RESUME.set(resume)
     try:
         yield

@@ -12,7 +12,7 @@ from agentkit.events import Event
 from agentkit.messages import Message
 from agentkit.usage import Usage
 
-__all__ = ["DepsT", "RunContext", "UsageBudget", "idempotency_scope"]
+__all__ = ["DepsT", "RunContext", "UsageBudget", "call_context", "idempotency_scope"]
 
 DepsT = TypeVar("DepsT")
 
@@ -94,3 +94,33 @@ class RunContext(Generic[DepsT]):
         True
         """
         return _IDEMPOTENCY_KEY.get()
+
+
+def call_context(
+    ctx: RunContext[DepsT],
+    *,
+    tool_call_id: str,
+    tool_call_key: str,
+    tool_name: str,
+    retry: int,
+    idempotency_key: str | None,
+) -> RunContext[DepsT]:
+    """``ctx`` for one tool call (``dataclasses.replace`` would do, at several times the cost).
+
+    Every field is named here: a field added to `RunContext` must be added too
+    (``tests/test_run_context.py`` checks that none is dropped).
+    """
+    return RunContext(
+        deps=ctx.deps,
+        run_id=ctx.run_id,
+        turn=ctx.turn,
+        usage=ctx.usage,
+        messages=ctx.messages,
+        tool_call_id=tool_call_id,
+        tool_call_key=tool_call_key,
+        tool_name=tool_name,
+        retry=retry,
+        budget=ctx.budget,
+        emit=ctx.emit,
+        idempotency_key=idempotency_key,
+    )

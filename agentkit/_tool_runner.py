@@ -20,7 +20,7 @@ import anyio.abc
 
 from agentkit._log import get_logger
 from agentkit._nested import SubRunPaused, SubRunResume, resuming
-from agentkit._run_context import RunContext, idempotency_scope
+from agentkit._run_context import RunContext, call_context, idempotency_scope
 from agentkit.events import Event, ToolCallFinished, ToolCallStarted
 from agentkit.exceptions import ModelRetry, StopRun, ToolArgumentsError
 from agentkit.messages import ToolCall, ToolMessage
@@ -212,7 +212,7 @@ async def _run_one(
     # its own under the caller's: two emails of one sub-run must not share a key and de-duplicate.
     outer = RunContext.current_idempotency_key()
     idempotency = None if outer is None else f"{outer}{NESTED_KEY_SEPARATOR}{key}"
-    call_ctx = replace(
+    call_ctx = call_context(
         ctx,
         tool_call_id=tool_call.id,
         tool_call_key=key,

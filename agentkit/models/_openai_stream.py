@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from agentkit.events import ReasoningDelta, TextDelta
 from agentkit.exceptions import ModelResponseError
 from agentkit.models._openai_wire import decode_body, excerpt
@@ -82,7 +84,8 @@ class SSELines:
 def fold_lines(lines: list[bytes], accumulator: StreamAccumulator) -> tuple[list[ModelStreamEvent], bool]:
     """Feed SSE lines to ``accumulator``; return their events and whether ``[DONE]`` came.
 
-    The lines after ``[DONE]`` are not read.
+    The lines after ``[DONE]`` are not read. (`parse_sse_line`'s rules, inlined: this runs
+    for every line of every streamed answer.)
 
     Raises:
         ModelResponseError: a data line is not a JSON object, or is an in-stream error.
@@ -90,12 +93,18 @@ def fold_lines(lines: list[bytes], accumulator: StreamAccumulator) -> tuple[list
     """
     events: list[ModelStreamEvent] = []
     for line in lines:
-        chunk = parse_sse_line(line)
-        if chunk is None:
+        if not line.startswith(b"data:"):
             continue
-        if isinstance(chunk, str):  # the [DONE] terminator
+        data = line[5:].strip()
+        if not data:
+            continue
+        if data == b"[DONE]":
             return events, True
-        events += accumulator.feed(chunk)
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            chunk = None
+        accumulator.feed_into(chunk if type(chunk) is dict else decode_body(data), events)
     return events, False
 
 
@@ -147,26 +156,40 @@ class StreamAccumulator:
             ModelResponseError: the chunk is an in-stream error object.
 
         """
+        events: list[ModelStreamEvent] = []
+        self.feed_into(chunk, events)
+        return events
+
+    def feed_into(self, chunk: Mapping[str, Any], events: list[ModelStreamEvent]) -> None:
+        """Take one decoded chunk and append the events it carries to ``events``.
+
+        Raises:
+            ModelResponseError: the chunk is an in-stream error object.
+
+        """
         if "error" in chunk:
             error = chunk["error"] if isinstance(chunk["error"], Mapping) else {"message": chunk["error"]}
             raise ModelResponseError(
                 f"stream failed: {error.get('type') or 'error'}: {excerpt(str(error.get('message')))}"
             )
-        self._id = self._id or chunk.get("id")
-        self._model = self._model or chunk.get("model")
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
-        events: list[ModelStreamEvent] = []
+        if not self._id:
+            self._id = chunk.get("id")
+        if not self._model:
+            self._model = chunk.get("model")
+        usage = chunk.get("usage")
+        if usage:
+            self._usage = usage
         for choice in chunk.get("choices") or ():
-            if choice.get("usage"):
-                self._usage = choice["usage"]
-            if choice.get("finish_reason"):
-                self._finish_reason = choice["finish_reason"]
+            usage = choice.get("usage")
+            if usage:
+                self._usage = usage
+            finish_reason = choice.get("finish_reason")
+            if finish_reason:
+                self._finish_reason = finish_reason
                 self.saw_finish = True
             delta = choice.get("delta")
             if isinstance(delta, Mapping):
                 self._feed_delta(delta, events)
-        return events
 
     def _feed_delta(self, delta: Mapping[str, Any], events: list[ModelStreamEvent]) -> None:
         reasoning = delta.get("reasoning_content")
@@ -179,10 +202,19 @@ class StreamAccumulator:
             shown = content if self._markup is None else self._markup.feed(content)
             if shown:
                 events.append(TextDelta(text=shown))
-        for position, raw in enumerate(delta.get("tool_calls") or ()):
+        tool_calls = delta.get("tool_calls")
+        if tool_calls:
+            self._feed_calls(tool_calls, events)
+
+    def _feed_calls(self, tool_calls: Any, events: list[ModelStreamEvent]) -> None:
+        calls = self._calls
+        for position, raw in enumerate(tool_calls):
             index = raw.get("index")
-            index = position if not isinstance(index, int) else index
-            call = self._calls.setdefault(index, _PartialCall(arguments=[]))
+            if not isinstance(index, int):
+                index = position
+            call = calls.get(index)
+            if call is None:
+                call = calls[index] = _PartialCall(arguments=[])
             function = raw.get("function") or {}
             new_id, name = raw.get("id") or None, function.get("name") or None
             arguments = function.get("arguments") or ""
@@ -190,8 +222,9 @@ class StreamAccumulator:
                 call.id = new_id
             if name and not call.name:
                 call.name = name
-            if raw.get("type"):
-                call.type = raw["type"]
+            kind = raw.get("type")
+            if kind:
+                call.type = kind
             call.arguments.append(arguments)
             events.append(ToolCallDelta(index=index, id=new_id, name=name, arguments=arguments))
 
