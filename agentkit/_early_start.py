@@ -78,20 +78,22 @@ class EarlyStarter:
 
     def feed(self, delta: ToolCallDelta) -> None:
         """Take one streamed fragment; a new index completes the call before it."""
-        if delta.index != self._current:
+        index = delta.index
+        if index != self._current:
             if self._current is not None:
                 self._complete(self._current)
-            self._current = delta.index
-        partial = self._partials.get(delta.index)
+            self._current = index
+        partial = self._partials.get(index)
         if partial is None:
-            partial = self._partials[delta.index] = _Partial(position=len(self._partials))
+            partial = self._partials[index] = _Partial(position=len(self._partials))
         if delta.id and not partial.id:
             partial.id = delta.id
         if delta.name and not partial.name:
             partial.name = delta.name
-        partial.arguments.append(delta.arguments)
-        if delta.arguments.rstrip().endswith("}"):
-            self._complete(delta.index)  # a closed JSON object cannot grow: start now if it parses
+        arguments = delta.arguments
+        partial.arguments.append(arguments)
+        if arguments.endswith("}") or arguments.rstrip().endswith("}"):
+            self._complete(index)  # a closed JSON object cannot grow: start now if it parses
 
     def finish(self) -> None:
         """The message ended: its last call is complete."""
@@ -131,8 +133,9 @@ class EarlyStarter:
         partial = self._partials.get(index)
         if partial is None or self._blocked or partial.position in self.launched:
             return
-        if any(p.id == partial.id for p in self._partials.values() if p is not partial):
-            return  # a repeated id: the tool phase refuses the call
+        for other in self._partials.values():
+            if other.id == partial.id and other is not partial:
+                return  # a repeated id: the tool phase refuses the call
         found = self.toolset.get(partial.name)
         if found is None or found.requires_approval:
             return

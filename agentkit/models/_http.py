@@ -342,12 +342,17 @@ async def complete_nonempty(
 
 
 async def stream_nonempty(
-    open_stream: Callable[[], AsyncGenerator[ModelStreamEvent, None]], policy: RetryPolicy
+    open_stream: Callable[[], AsyncGenerator[ModelStreamEvent, None]],
+    policy: RetryPolicy,
+    *,
+    finish: Callable[[ModelResponse], ModelResponse] | None = None,
 ) -> AsyncGenerator[ModelStreamEvent, None]:
     """Yield ``open_stream()``'s events, opening it again when the answer is empty.
 
     An empty answer yields no delta (there is no text, reasoning or call to show), so asking
-    again repeats nothing the caller has seen.
+    again repeats nothing the caller has seen. ``finish`` sees the final response before it
+    is yielded (a provider's own checks), so a provider can return this generator as its
+    ``stream`` without wrapping it in one more.
 
     Raises:
         ModelEmptyResponseError: every answer was empty.
@@ -365,7 +370,8 @@ async def stream_nonempty(
         if final is None:
             raise ModelResponseError("the model's stream ended without a response")
         if not is_empty_answer(final):
-            yield with_retries(final, final.retries + empties)
+            final = with_retries(final, final.retries + empties)
+            yield final if finish is None else finish(final)
             return
         empties += 1
         if empties > policy.empty_answer_retries:

@@ -10,7 +10,6 @@ without one the openai SDK is never imported.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -224,19 +223,17 @@ class OpenAICompatModel:
         )
         return with_retries(parsed, retries)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Send ``request`` and yield deltas as they arrive, then the `ModelResponse`.
 
         Failures before the stream starts are retried; once it started nothing is re-sent and a
         broken or malformed stream raises `ModelResponseError`. An empty answer (which
         yields no delta) is asked for again, as in `complete`.
         """
-        body = await self._routed(self.build_body(request, stream=True).body, request)
-        async with contextlib.aclosing(
-            stream_nonempty(lambda: self._stream_once(body), self._profile.retry)
-        ) as events:
-            async for event in events:
-                yield self._noted(event) if isinstance(event, ModelResponse) else event
+        routed: list[dict[str, Any]] = []  # the body, built and routed by the first attempt
+        return stream_nonempty(
+            lambda: self._stream_once(request, routed), self._profile.retry, finish=self._noted
+        )
 
     def _noted(self, response: ModelResponse) -> ModelResponse:
         """Warn (once per model) when the server reported no usage and the figures are estimates."""
@@ -249,7 +246,12 @@ class OpenAICompatModel:
             )
         return response
 
-    async def _stream_once(self, body: dict[str, Any]) -> AsyncGenerator[ModelStreamEvent, None]:
+    async def _stream_once(
+        self, request: ModelRequest, routed: list[dict[str, Any]]
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        if not routed:
+            routed.append(await self._routed(self.build_body(request, stream=True).body, request))
+        body = routed[0]
         response, retries = await self._post(orjson.dumps(body), stream=True)
         accumulator = StreamAccumulator(hide_markup=self._profile.recover_tool_call_markup)
         lines = SSELines()
