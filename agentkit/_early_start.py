@@ -24,18 +24,16 @@ earlier call may already be running, and then keeps its result).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
 import orjson
 
 from agentkit._log import get_logger
-from agentkit._run_context import RunContext
-from agentkit._tool_runner import Launch, launch
-from agentkit.events import Event
+from agentkit._tool_runner import Launch, Launcher
 from agentkit.messages import ToolCall, tool_call_key
 from agentkit.models.abstract import ToolCallDelta
 from agentkit.tool import Toolset
@@ -61,12 +59,9 @@ class _Partial:
 class EarlyStarter:
     """Accumulates one message's tool-call deltas and launches each call once complete."""
 
-    tg: anyio.abc.TaskGroup
+    launcher: Launcher
     toolset: Toolset
-    ctx: RunContext[Any]
-    emit: Callable[[Event], None]
-    limiter: anyio.CapacityLimiter
-    failures: dict[str, int]
+    turn: int
     #: How many more calls the run's ``tool_calls`` limit allows (``None``: no limit).
     allowance: int | None = None
     #: The calls started, by position in the message.
@@ -148,15 +143,8 @@ class EarlyStarter:
         if not isinstance(_loads(arguments), dict):
             return
         call = ToolCall(id=partial.id, name=partial.name, arguments=arguments)
-        self.launched[partial.position] = launch(
-            self.tg,
-            tool_call_key(self.ctx.turn, partial.position),
-            call,
-            self.toolset,
-            self.ctx,
-            emit=self.emit,
-            limiter=self.limiter,
-            failures=self.failures,
+        self.launched[partial.position] = self.launcher.launch(
+            tool_call_key(self.turn, partial.position), call
         )
 
 

@@ -38,6 +38,7 @@ from agentkit._output import OutputInvalid
 from agentkit._run_context import RunContext
 from agentkit._tool_apply import close_dangling_calls, count_output_failure
 from agentkit._tool_phase import Carried, handle_tool_calls, tool_stages
+from agentkit._tool_runner import Launcher
 from agentkit.events import (
     Event,
     FinalResultEvent,
@@ -219,22 +220,24 @@ async def _respond(
 
 def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> EarlyStarter:
     limit = state.record.usage_limits.tool_calls
-    return EarlyStarter(
-        tg=tg,
-        toolset=config.toolset,
-        ctx=RunContext(
-            budget=state,
-            emit=state.emit,
-            deps=state.deps,
-            run_id=state.record.run_id,
-            turn=state.record.turn,
-            usage=state.record.usage,
-            messages=tuple(state.record.messages),
-        ),
+    record = state.record
+    ctx: RunContext[Any] = RunContext(
+        budget=state,
         emit=state.emit,
-        limiter=state.limiter,
-        failures=state.record.tool_failures,
-        allowance=None if limit is None else limit - state.record.usage.tool_calls,
+        deps=state.deps,
+        run_id=record.run_id,
+        turn=record.turn,
+        usage=record.usage,
+        messages=tuple(record.messages),
+    )
+    launcher = Launcher.of(
+        tg, config.toolset, ctx, emit=state.emit, limiter=state.limiter, failures=record.tool_failures
+    )
+    return EarlyStarter(
+        launcher=launcher,
+        toolset=config.toolset,
+        turn=record.turn,
+        allowance=None if limit is None else limit - record.usage.tool_calls,
     )
 
 

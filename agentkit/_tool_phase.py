@@ -101,6 +101,8 @@ async def refuse_repeated_ids(config: LoopConfig, state: LoopState, calls: TurnC
     is refused and the model asked to call again with distinct ids. A call already started
     mid-stream (only tools needing no approval start early) keeps its result: it ran.
     """
+    if len({c.id for c in calls.calls}) == len(calls.calls):
+        return  # the usual answer: every id distinct
     counts = Counter(c.id for c in calls.calls)
     for index, call in list(calls.todo.items()):
         shared = counts[call.id]

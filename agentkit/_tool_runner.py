@@ -28,7 +28,7 @@ from agentkit.models._tool_markup import UNREADABLE_CALL
 from agentkit.run_state import NESTED_KEY_SEPARATOR, RunState
 from agentkit.tool import Tool, ToolOutput, Toolset
 
-__all__ = ["CallOutcome", "KeyedCall", "Launch", "launch", "run_tool_calls"]
+__all__ = ["CallOutcome", "KeyedCall", "Launch", "Launcher", "run_tool_calls"]
 
 _log = get_logger("agentkit.tools")
 
@@ -73,7 +73,7 @@ async def run_tool_calls(
     ``resumes`` (by call key) continues the paused sub-runs of those calls.
     """
     batch_runner = _Batch(
-        calls=calls,
+        calls=list(calls),
         toolset=toolset,
         ctx=ctx,
         emit=emit,
@@ -113,32 +113,48 @@ class Launch:
         if self._ended is not None:
             self._ended.set()
 
-
-def launch(
-    tg: anyio.abc.TaskGroup,
-    key: str,
-    call: ToolCall,
-    toolset: Toolset,
-    ctx: RunContext[Any],
-    *,
-    emit: Callable[[Event], None],
-    limiter: anyio.CapacityLimiter,
-    failures: dict[str, int],
-) -> Launch:
-    """Start one call in ``tg`` now; its events and limits are those of any other call."""
-    runner = _Batch(
-        calls=[(key, call)], toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures
-    )
-    started = Launch(key=key, call=call)
-
-    async def go() -> None:
-        await runner.run(0)
-        outcome = runner.outcomes[0]
+    async def run(self, runner: _Batch, index: int) -> None:
+        """Run call ``index`` of ``runner`` (this launch's call) and record how it ended."""
+        await runner.run(index)
+        outcome = runner.outcomes[index]
         assert outcome is not None  # run() sets it
-        started.end(outcome)
+        self.end(outcome)
 
-    tg.start_soon(go)
-    return started
+
+@dataclass(kw_only=True, slots=True)
+class Launcher:
+    """Starts calls one at a time in a task group (a streamed turn's early calls).
+
+    The calls share one runner: their context, events and limits are those of any other call.
+    """
+
+    tg: anyio.abc.TaskGroup
+    runner: _Batch
+
+    @classmethod
+    def of(
+        cls,
+        tg: anyio.abc.TaskGroup,
+        toolset: Toolset,
+        ctx: RunContext[Any],
+        *,
+        emit: Callable[[Event], None],
+        limiter: anyio.CapacityLimiter,
+        failures: dict[str, int],
+    ) -> Launcher:
+        """A launcher for ``ctx``'s turn that starts its calls in ``tg``."""
+        runner = _Batch(calls=[], toolset=toolset, ctx=ctx, emit=emit, limiter=limiter, failures=failures)
+        return cls(tg=tg, runner=runner)
+
+    def launch(self, key: str, call: ToolCall) -> Launch:
+        """Start ``call`` now."""
+        runner = self.runner
+        index = len(runner.calls)
+        runner.calls.append((key, call))
+        runner.outcomes.append(None)
+        started = Launch(key=key, call=call)
+        self.tg.start_soon(started.run, runner, index)
+        return started
 
 
 def _batches(calls: Sequence[KeyedCall], toolset: Toolset) -> list[list[int]]:
@@ -157,7 +173,7 @@ def _batches(calls: Sequence[KeyedCall], toolset: Toolset) -> list[list[int]]:
 class _Batch:
     """One turn's calls and what they share; ``outcomes[i]`` is filled in by call ``i``."""
 
-    calls: Sequence[KeyedCall]
+    calls: list[KeyedCall]
     toolset: Toolset
     ctx: RunContext[Any]
     emit: Callable[[Event], None]

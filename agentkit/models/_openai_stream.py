@@ -188,7 +188,7 @@ class StreamAccumulator:
                 self._finish_reason = finish_reason
                 self.saw_finish = True
             delta = choice.get("delta")
-            if isinstance(delta, Mapping):
+            if type(delta) is dict or isinstance(delta, Mapping):
                 self._feed_delta(delta, events)
 
     def _feed_delta(self, delta: Mapping[str, Any], events: list[ModelStreamEvent]) -> None:
