@@ -194,3 +194,22 @@ async def test_an_execution_that_lost_its_run_cannot_record(runner: DurableRunne
     with pytest.raises(DBOSWorkflowConflictIDError):
         await store.record("ck-3", stale, "extra", "tool:work", b"stale")
     assert "extra" not in checkpoints(database, "ck-3")
+
+
+async def test_a_run_resumed_under_a_changed_agent_stops_instead_of_replaying(runner: DurableRunner) -> None:
+    """A recorded step named otherwise than the call now made ends the run with a clear error."""
+    gate, model_calls = Gate(), list[int]()
+    register_agent("ck-change", gate.agent(model_calls))
+    await runner.enqueue(DurableRequest(agent="ck-change", prompt="go"), run_id="ck-4")
+    await anyio.to_thread.run_sync(gate.started.wait)
+    await DBOS.cancel_workflow_async("ck-4")
+    gate.release.set()
+    await until(lambda: STEPS.in_flight == 0)
+    changed = gate.agent(model_calls)
+    register_agent("ck-change", changed.replace(model=FunctionModel(lambda _: "hi", model_name="other")))
+    await DBOS.resume_workflow_async("ck-4")
+    record = await runner.result("ck-4")
+    assert record.error is not None
+    assert "recorded step 1 as 'model:function', but now runs 'model:other'" in record.error
+    assert len(model_calls) == 1
+    assert len(gate.executions) == 1
