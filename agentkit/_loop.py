@@ -35,7 +35,6 @@ from agentkit._loop_state import (
 )
 from agentkit._nested import approving, split_decisions
 from agentkit._output import OutputInvalid
-from agentkit._run_context import RunContext
 from agentkit._tool_apply import close_dangling_calls, count_output_failure
 from agentkit._tool_phase import Carried, handle_tool_calls, tool_stages
 from agentkit._tool_runner import Launcher
@@ -221,15 +220,7 @@ async def _respond(
 def _starter(config: LoopConfig, state: LoopState, tg: anyio.abc.TaskGroup) -> EarlyStarter:
     limit = state.record.usage_limits.tool_calls
     record = state.record
-    ctx: RunContext[Any] = RunContext(
-        budget=state,
-        emit=state.emit,
-        deps=state.deps,
-        run_id=record.run_id,
-        turn=record.turn,
-        usage=record.usage,
-        messages=tuple(record.messages),
-    )
+    ctx = state.turn_context()
     launcher = Launcher.of(
         tg, config.toolset, ctx, emit=state.emit, limiter=state.limiter, failures=record.tool_failures
     )

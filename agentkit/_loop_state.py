@@ -15,7 +15,7 @@ import anyio
 
 from agentkit._approval import Gate, needs_gate
 from agentkit._output import OutputSpec
-from agentkit._run_context import UsageBudget
+from agentkit._run_context import RunContext, UsageBudget
 from agentkit.approval import Approver, Decision
 from agentkit.events import Event
 from agentkit.exceptions import UsageLimitExceeded, UserError
@@ -132,6 +132,19 @@ class LoopState:
             passed = record.usage_limits.exceeded(record.usage, record.cost_usd)
             if passed is not None:
                 raise UsageLimitExceeded(passed)
+
+    def turn_context(self) -> RunContext[Any]:
+        """The context this turn's tool calls start from (each call gets its own copy)."""
+        record = self.record
+        return RunContext(
+            budget=self,
+            emit=self.emit,
+            deps=self.deps,
+            run_id=record.run_id,
+            turn=record.turn,
+            usage=record.usage,
+            messages=tuple(record.messages),
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -22,13 +22,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from agentkit._approval import Gate
 from agentkit._loop_state import LoopConfig, LoopState, Outcome
 from agentkit._nested import SubRunResume, split_decisions
 from agentkit._output import OUTPUT_TOOL_NAME
-from agentkit._run_context import RunContext
 from agentkit._tool_apply import apply
 from agentkit._tool_runner import CallOutcome, KeyedCall, run_tool_calls
 from agentkit._turn_calls import Stage, TurnCalls
@@ -149,15 +147,7 @@ async def _run_now(
     if not calls:
         return []
     record = state.record
-    ctx: RunContext[Any] = RunContext(
-        budget=state,
-        emit=state.emit,
-        deps=state.deps,
-        run_id=record.run_id,
-        turn=record.turn,
-        usage=record.usage,
-        messages=tuple(record.messages),
-    )
+    ctx = state.turn_context()
     return await run_tool_calls(
         calls,
         config.toolset,
