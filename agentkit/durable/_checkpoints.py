@@ -171,7 +171,8 @@ class PostgresCheckpoints:
     def __init__(self, conninfo: str, *, dbos_schema: str, connections: int) -> None:
         self._conninfo = conninfo
         self._connections = connections
-        status = f'"{dbos_schema}".workflow_status'
+        quoted = dbos_schema.replace('"', '""')  # an identifier, quoted as PostgreSQL reads it
+        status = f'"{quoted}".workflow_status'
         self._setup_sql = [
             "SELECT pg_advisory_xact_lock(24939, 1)",  # workers starting together create it once
             "CREATE SCHEMA IF NOT EXISTS agentkit",

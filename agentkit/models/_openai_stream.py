@@ -62,22 +62,25 @@ class SSELines:
     __slots__ = ("_rest",)
 
     def __init__(self) -> None:
-        self._rest = b""
+        self._rest: list[bytes] = []  # the unfinished line's pieces, joined once it ends
 
     def feed(self, piece: bytes) -> list[bytes]:
         """Return the lines that ``piece`` completes."""
+        end = max(piece.rfind(b"\n"), piece.rfind(b"\r")) + 1
+        if not end:  # no line ends here: keep the piece (a long line costs one join, not one per piece)
+            if piece:
+                self._rest.append(piece)
+            return []
+        done = piece[:end]
         if self._rest:
-            piece = self._rest + piece
-        lines = piece.splitlines()
-        if lines and not piece.endswith((b"\n", b"\r")):
-            self._rest = lines.pop()
-        else:
-            self._rest = b""
-        return lines
+            self._rest.append(done)
+            done = b"".join(self._rest)
+        self._rest = [piece[end:]] if end < len(piece) else []
+        return done.splitlines()
 
     def flush(self) -> list[bytes]:
         """Return the body's last line when it did not end with a line break."""
-        rest, self._rest = self._rest, b""
+        rest, self._rest = b"".join(self._rest), []
         return [rest] if rest else []
 
 
